@@ -1,0 +1,65 @@
+// Error: a failed operation described in Bandwidth's own terms (kind + codes).
+//
+// Every module reports a client mistake or a missing resource by throwing an
+// Error built with one of the named factories below. Exactly one place, the
+// api module's error writer, turns an Error into an HTTP status and a
+// Bandwidth-shaped body; nothing else decides HTTP statuses.
+//
+// Thread-safety: a value type; safe to copy between threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "csrsim/model.hpp"
+
+namespace csrsim {
+
+enum class ErrorKind {
+  kUnauthorized,     // 401, empty body, WWW-Authenticate
+  kForbidden,        // 403, ResponseStatus 1001 / 12160
+  kNotFound,         // 404, ResponseStatus
+  kInvalid,          // 400, validation (CSR routes: <CsrOrderResponse><Errors>)
+  kConflict,         // 409, ResponseStatus (duplicate subscription 16008)
+  kPayloadTooLarge,  // 413, ResponseStatus
+  kRateLimited,      // 429, empty body, X-RateLimit-Reset
+  kInjected,         // an injected fault: status chosen by the fault
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, std::vector<ErrorDetail> details, int http_status = 0);
+
+  static Error Unauthorized();
+  static Error AccessDenied();                              // 403, 1001 Access Denied
+  static Error CsrFeatureDisabled(const std::string& account_id);  // 403, 12160
+  static Error NotFound(int code, std::string description);
+  static Error Invalid(int code, std::string description);
+  static Error Invalid(std::vector<ErrorDetail> details);
+  static Error Conflict(int code, std::string description);
+  static Error PayloadTooLarge(std::size_t limit_bytes);
+  static Error RateLimited(std::int64_t reset_epoch_seconds);
+  static Error Injected(int http_status);
+
+  ErrorKind kind() const { return kind_; }
+  const std::vector<ErrorDetail>& details() const { return details_; }
+  int http_status() const { return http_status_; }  // only for kInjected; else 0
+  // Extra response headers (X-RateLimit-Reset, ...).
+  const std::map<std::string, std::string>& headers() const { return headers_; }
+  Error& WithHeader(std::string name, std::string value) {
+    headers_[std::move(name)] = std::move(value);
+    return *this;
+  }
+
+ private:
+  ErrorKind kind_;
+  std::vector<ErrorDetail> details_;
+  int http_status_;
+  std::map<std::string, std::string> headers_;
+};
+
+}  // namespace csrsim

@@ -1,0 +1,76 @@
+// http: the simulator's own request/response values and route table, so that
+// route handlers (api, control) are plain functions testable without sockets.
+// Only the server module (server.hpp) knows cpp-httplib's server types.
+//
+// Thread-safety: a Router is built once, then Dispatch() is safe from many
+// threads (it only reads the table). Handlers must be thread-safe themselves.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace csrsim {
+
+struct CaseInsensitiveLess {
+  bool operator()(const std::string& a, const std::string& b) const;
+};
+
+struct HttpRequest {
+  std::string method;  // "GET", ...
+  std::string path;    // without the query string
+  std::multimap<std::string, std::string> query;  // decoded parameters
+  std::multimap<std::string, std::string, CaseInsensitiveLess> headers;
+  std::string body;
+  std::string remote_addr;
+  std::vector<std::string> path_params;  // regex groups of the matched route
+
+  std::optional<std::string> Header(const std::string& name) const;
+  std::optional<std::string> Query(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type;  // empty: none
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool drop_connection = false;  // injected fault: close without answering
+
+  static HttpResponse Xml(int status, std::string body);
+  static HttpResponse Json(int status, std::string body);
+  static HttpResponse Empty(int status);
+  HttpResponse& WithHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+// An ordered list of (method, path pattern, handler). A pattern is a path whose
+// segments are literals or "*" (any one non-empty segment), e.g.
+// "/accounts/*/csrs/*". The first route whose pattern matches the whole path
+// wins; the segments matched by "*" become path_params. No regex on the hot path.
+class Router {
+ public:
+  void Add(std::string method, std::string_view pattern, Handler handler);
+  // nullopt when no route matches the path at all; a 405 response when the path
+  // matches but the method does not (decided by `method_not_allowed`).
+  std::optional<HttpResponse> Dispatch(HttpRequest& request) const;
+  void set_method_not_allowed(Handler handler) { method_not_allowed_ = std::move(handler); }
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;  // "*" = wildcard
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+  Handler method_not_allowed_;
+};
+
+}  // namespace csrsim

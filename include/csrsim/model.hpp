@@ -1,0 +1,192 @@
+// Plain value types of the simulated Bandwidth CSR Lookup API: orders, notes,
+// subscriptions and their parts, with the names and orders the wire uses.
+//
+// Contract: no behaviour beyond small helpers, no I/O, no locking. Values are
+// copied in and out of the Store, which owns all synchronization.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace csrsim {
+
+// Simulated time: microseconds since the Unix epoch (UTC), as read from a Clock.
+using SimTime = std::chrono::sys_time<std::chrono::microseconds>;
+using Duration = std::chrono::microseconds;
+
+// ---------------------------------------------------------------------------
+// Order statuses
+
+enum class OrderStatus { kReceived, kProcessing, kActionRequired, kComplete, kFailed, kCancelled };
+
+std::string_view ToString(OrderStatus status);              // "ACTION_REQUIRED"
+std::optional<OrderStatus> ParseOrderStatus(std::string_view text);  // exact wire spelling
+bool IsTerminal(OrderStatus status);                        // COMPLETE, FAILED, CANCELLED
+
+// ---------------------------------------------------------------------------
+// The fields of a <Csr> request, in the order the wire echoes them.
+
+enum class CsrField : std::uint8_t {
+  kCustomerOrderId,
+  kWorkingOrBillingTelephoneNumber,
+  kAccountNumber,
+  kAccountTelephoneNumber,
+  kEndUserName,
+  kAuthorizingUserName,
+  kCustomerCode,
+  kEndUserPIN,
+  kEndUserPassword,
+  kAddressLine1,
+  kCity,
+  kState,
+  kZIPCode,
+  kTypeOfService,
+};
+inline constexpr std::size_t kCsrFieldCount = 14;
+
+std::string_view WireName(CsrField field);  // "EndUserPIN"
+// Looks a field up by its wire name; the first letter is matched
+// case-insensitively and trailing whitespace is ignored (SDK quirks, spec §1).
+std::optional<CsrField> CsrFieldByName(std::string_view name);
+
+// A sparse set of request fields: only given fields take memory.
+class CsrFields {
+ public:
+  const std::string* Get(CsrField field) const;  // nullptr when absent
+  bool Has(CsrField field) const { return Get(field) != nullptr; }
+  void Set(CsrField field, std::string value);
+  // Copies every field given in `update` over this set (PUT semantics).
+  void MergeFrom(const CsrFields& update);
+  bool Empty() const { return values_.empty(); }
+  // Given fields in wire order.
+  const std::vector<std::pair<CsrField, std::string>>& Items() const { return values_; }
+
+  friend bool operator==(const CsrFields&, const CsrFields&) = default;
+
+ private:
+  std::vector<std::pair<CsrField, std::string>> values_;  // sorted by field
+};
+
+// ---------------------------------------------------------------------------
+// CSR data returned once a lookup completes.
+
+// Canonical order of <ServiceAddress> children (spec §3).
+inline constexpr std::string_view kServiceAddressFields[] = {
+    "UnparsedAddress", "HousePrefix",  "HouseNumber", "HouseSuffix",
+    "PreDirectional",  "StreetName",   "StreetSuffix", "PostDirectional",
+    "AddressLine2",    "City",         "State",       "Zip",
+    "PlusFour",        "County",       "Country"};
+
+struct CsrData {
+  std::optional<std::string> account_number;
+  std::optional<std::string> customer_name;
+  // (wire name, value) pairs in kServiceAddressFields order; empty = no element.
+  std::vector<std::pair<std::string, std::string>> service_address;
+  std::optional<std::string> working_telephone_number;
+  std::vector<std::string> working_telephone_numbers_on_account;
+
+  friend bool operator==(const CsrData&, const CsrData&) = default;
+};
+
+// One <Error><Code/><Description/></Error>, also used for ResponseStatus pairs.
+struct ErrorDetail {
+  int code = 0;
+  std::string description;
+  friend bool operator==(const ErrorDetail&, const ErrorDetail&) = default;
+};
+
+// ---------------------------------------------------------------------------
+// Orders
+
+struct Note {
+  std::int64_t id = 0;
+  std::string user_id;
+  std::string description;
+  SimTime last_modified{};
+};
+
+// One entry of an order's history: what changed, when, and why.
+struct Transition {
+  OrderStatus status = OrderStatus::kReceived;
+  SimTime at{};
+  std::string message;
+  std::string cause;  // "create", "step 2", "update", "cancel", "forced"
+};
+
+struct Order {
+  std::string id;          // lower-case UUID
+  std::string account_id;
+  std::string created_by;  // API user, echoed as LastModifiedBy
+  SimTime created{};
+  SimTime last_modified{};
+  OrderStatus status = OrderStatus::kReceived;
+  std::string message;     // message of the last transition
+  CsrFields fields;
+  std::optional<CsrData> csr_data;
+  std::vector<ErrorDetail> errors;  // set on FAILED
+  std::vector<Note> notes;
+  std::string scenario_name;
+  std::vector<Transition> history;
+};
+
+// ---------------------------------------------------------------------------
+// Subscriptions
+
+struct BasicCredentials {
+  std::string username;
+  std::string password;
+  friend bool operator==(const BasicCredentials&, const BasicCredentials&) = default;
+};
+
+struct EmailSubscription {
+  std::string email;
+  std::string digest_requested;  // "NONE" or "DAILY"
+  friend bool operator==(const EmailSubscription&, const EmailSubscription&) = default;
+};
+
+struct CallbackSubscription {
+  std::string url;
+  std::int64_t expiry_seconds = 86400;  // as requested (default when absent)
+  std::optional<BasicCredentials> basic;
+  std::optional<std::string> public_key;  // base64 DER, stored, not used
+  friend bool operator==(const CallbackSubscription&, const CallbackSubscription&) = default;
+};
+
+// What a client sends in <Subscription> (POST and PUT).
+struct SubscriptionSpec {
+  std::optional<std::string> order_type;
+  std::optional<std::string> event_type;
+  std::optional<std::string> order_id;
+  std::optional<EmailSubscription> email;
+  std::optional<CallbackSubscription> callback;
+  friend bool operator==(const SubscriptionSpec&, const SubscriptionSpec&) = default;
+};
+
+struct Subscription {
+  std::string id;  // lower-case UUID
+  std::string account_id;
+  SubscriptionSpec spec;
+  SimTime expires_at{};              // set from callback expiry on create / replace
+  std::string last_status = "READY";  // outcome of the last callback
+};
+
+// ---------------------------------------------------------------------------
+// Faults a test can inject into callback delivery (scenario steps or the
+// control API). Applied by the CallbackDispatcher; every one shows in the journal.
+
+struct CallbackFault {
+  bool drop = false;               // never sent; journaled as dropped
+  bool duplicate = false;          // sent twice
+  std::optional<Duration> delay;   // sent this much simulated time later
+  bool out_of_order = false;       // held back, sent after the order's next callback
+  bool wrong_credentials = false;  // Basic password replaced by a wrong one
+  bool Any() const { return drop || duplicate || delay || out_of_order || wrong_credentials; }
+  friend bool operator==(const CallbackFault&, const CallbackFault&) = default;
+};
+
+}  // namespace csrsim

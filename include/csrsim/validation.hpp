@@ -1,0 +1,29 @@
+// validation: the field constraints of the CSR, note and subscription requests
+// (spec §3–§4), as tables. Each function returns every violation found, each
+// naming the field, in Bandwidth's codes (1003 required, 1011 too long,
+// 5070 invalid telephone number, 14500–14508 subscriptions, ...). An empty
+// result means valid.
+//
+// Thread-safety: stateless; safe from any thread.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "csrsim/model.hpp"
+
+namespace csrsim {
+
+// `for_create`: the TN is required on create; a PUT may omit it.
+std::vector<ErrorDetail> ValidateCsrFields(const CsrFields& fields, bool for_create);
+
+// UserId required (12501 "Username is required"), Description max 500.
+std::vector<ErrorDetail> ValidateNote(const std::optional<std::string>& user_id,
+                                      const std::optional<std::string>& description);
+
+std::vector<ErrorDetail> ValidateSubscription(const SubscriptionSpec& spec);
+
+// Lower-case or upper-case 8-4-4-4-12 hex.
+bool IsUuid(std::string_view text);
+
+}  // namespace csrsim

@@ -1,0 +1,60 @@
+#include "csrsim/error.hpp"
+
+namespace csrsim {
+
+namespace {
+std::string Summary(const std::vector<ErrorDetail>& details) {
+  if (details.empty()) return "error";
+  return std::to_string(details.front().code) + ": " + details.front().description;
+}
+}  // namespace
+
+Error::Error(ErrorKind kind, std::vector<ErrorDetail> details, int http_status)
+    : std::runtime_error(Summary(details)),
+      kind_(kind),
+      details_(std::move(details)),
+      http_status_(http_status) {}
+
+Error Error::Unauthorized() { return Error(ErrorKind::kUnauthorized, {}); }
+
+Error Error::AccessDenied() { return Error(ErrorKind::kForbidden, {{1001, "Access Denied"}}); }
+
+Error Error::CsrFeatureDisabled(const std::string& account_id) {
+  return Error(ErrorKind::kForbidden,
+               {{12160, "The operation could not be performed because Account " + account_id +
+                            " does not have the CSR feature enabled."}});
+}
+
+Error Error::NotFound(int code, std::string description) {
+  return Error(ErrorKind::kNotFound, {{code, std::move(description)}});
+}
+
+Error Error::Invalid(int code, std::string description) {
+  return Error(ErrorKind::kInvalid, {{code, std::move(description)}});
+}
+
+Error Error::Invalid(std::vector<ErrorDetail> details) {
+  return Error(ErrorKind::kInvalid, std::move(details));
+}
+
+Error Error::Conflict(int code, std::string description) {
+  return Error(ErrorKind::kConflict, {{code, std::move(description)}});
+}
+
+Error Error::PayloadTooLarge(std::size_t limit_bytes) {
+  return Error(ErrorKind::kPayloadTooLarge,
+               {{1011, "Request body is too long. Max length " + std::to_string(limit_bytes) +
+                           " bytes"}});
+}
+
+Error Error::RateLimited(std::int64_t reset_epoch_seconds) {
+  Error error(ErrorKind::kRateLimited, {});
+  error.WithHeader("X-RateLimit-Reset", std::to_string(reset_epoch_seconds));
+  return error;
+}
+
+Error Error::Injected(int http_status) {
+  return Error(ErrorKind::kInjected, {{http_status, "Injected fault"}}, http_status);
+}
+
+}  // namespace csrsim

@@ -1,0 +1,79 @@
+#include "csrsim/model.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace csrsim {
+
+namespace {
+
+constexpr std::array<std::string_view, 6> kStatusNames = {
+    "RECEIVED", "PROCESSING", "ACTION_REQUIRED", "COMPLETE", "FAILED", "CANCELLED"};
+
+constexpr std::array<std::string_view, kCsrFieldCount> kFieldNames = {
+    "CustomerOrderId", "WorkingOrBillingTelephoneNumber", "AccountNumber",
+    "AccountTelephoneNumber", "EndUserName", "AuthorizingUserName", "CustomerCode",
+    "EndUserPIN", "EndUserPassword", "AddressLine1", "City", "State", "ZIPCode",
+    "TypeOfService"};
+
+std::string_view TrimRight(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string_view ToString(OrderStatus status) { return kStatusNames[static_cast<std::size_t>(status)]; }
+
+std::optional<OrderStatus> ParseOrderStatus(std::string_view text) {
+  for (std::size_t i = 0; i < kStatusNames.size(); ++i) {
+    if (kStatusNames[i] == text) return static_cast<OrderStatus>(i);
+  }
+  return std::nullopt;
+}
+
+bool IsTerminal(OrderStatus status) {
+  return status == OrderStatus::kComplete || status == OrderStatus::kFailed ||
+         status == OrderStatus::kCancelled;
+}
+
+std::string_view WireName(CsrField field) { return kFieldNames[static_cast<std::size_t>(field)]; }
+
+std::optional<CsrField> CsrFieldByName(std::string_view name) {
+  name = TrimRight(name);
+  if (name.empty()) return std::nullopt;
+  for (std::size_t i = 0; i < kFieldNames.size(); ++i) {
+    std::string_view known = kFieldNames[i];
+    if (known.size() == name.size() &&
+        std::toupper(static_cast<unsigned char>(known[0])) ==
+            std::toupper(static_cast<unsigned char>(name[0])) &&
+        known.substr(1) == name.substr(1)) {
+      return static_cast<CsrField>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+const std::string* CsrFields::Get(CsrField field) const {
+  for (const auto& [f, value] : values_) {
+    if (f == field) return &value;
+  }
+  return nullptr;
+}
+
+void CsrFields::Set(CsrField field, std::string value) {
+  auto it = std::lower_bound(values_.begin(), values_.end(), field,
+                             [](const auto& item, CsrField f) { return item.first < f; });
+  if (it != values_.end() && it->first == field) {
+    it->second = std::move(value);
+  } else {
+    values_.emplace(it, field, std::move(value));
+  }
+}
+
+void CsrFields::MergeFrom(const CsrFields& update) {
+  for (const auto& [field, value] : update.values_) Set(field, value);
+}
+
+}  // namespace csrsim

@@ -1,0 +1,92 @@
+#include "csrsim/scheduler.hpp"
+
+namespace csrsim {
+
+Scheduler::Scheduler(Clock& clock) : clock_(clock) {}
+
+Scheduler::~Scheduler() { Stop(); }
+
+void Scheduler::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Scheduler::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  changed_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void Scheduler::ScheduleAt(SimTime due, Task task) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    queue_.emplace(std::make_pair(due, next_seq_++), std::move(task));
+  }
+  changed_.notify_all();
+}
+
+bool Scheduler::PopDue(Task& task) {
+  if (stopping_ || queue_.empty()) return false;
+  auto first = queue_.begin();
+  if (first->first.first > clock_.Now()) return false;
+  task = std::move(first->second);
+  queue_.erase(first);
+  return true;
+}
+
+std::size_t Scheduler::RunDue() {
+  std::size_t ran = 0;
+  for (;;) {
+    // Pop and run under run_mu_, so tasks never overlap and never run out of
+    // order between the scheduler thread and an advancing thread.
+    std::lock_guard run(run_mu_);
+    Task task;
+    {
+      std::lock_guard lock(mu_);
+      if (!PopDue(task)) return ran;
+    }
+    task();
+    ++ran;
+  }
+}
+
+bool Scheduler::Advance(Duration by) {
+  if (!clock_.IsManual() || !clock_.Advance(by)) return false;
+  RunDue();
+  return true;
+}
+
+std::size_t Scheduler::pending() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void Scheduler::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (queue_.empty()) {
+      changed_.wait(lock);
+      continue;
+    }
+    SimTime due = queue_.begin()->first.first;
+    if (due <= clock_.Now()) {
+      lock.unlock();
+      RunDue();
+      lock.lock();
+      continue;
+    }
+    if (auto wall = clock_.WallTimeOf(due)) {
+      changed_.wait_until(lock, *wall);
+    } else {
+      changed_.wait(lock);  // manual clock: only Advance() or a new task moves us
+    }
+  }
+}
+
+}  // namespace csrsim
