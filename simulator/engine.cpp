@@ -1,1 +1,460 @@
-// placeholder: implemented in its module's commit
+#include "csrsim/engine.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "csrsim/error.hpp"
+
+namespace csrsim {
+
+namespace {
+
+// Simulator-chosen codes where Bandwidth documents only a description.
+constexpr int kOrderNotFound = 12002;
+constexpr int kNoteNotFound = 5040;
+constexpr int kSubscriptionNotFound = 16000;
+constexpr int kDuplicateSubscription = 16008;
+constexpr int kOrderNotUpdatable = 12165;
+constexpr int kStatusNotSettable = 12166;
+
+const ErrorDetail kCsrNotAvailable{26500, "CSR is not available for this TN"};
+
+std::string DefaultMessage(OrderStatus status, const std::vector<ErrorDetail>& errors) {
+  switch (status) {
+    case OrderStatus::kReceived: return "The CSR request has been received.";
+    case OrderStatus::kProcessing: return "The CSR request is being processed.";
+    case OrderStatus::kActionRequired: return "Action is required to continue the CSR request.";
+    case OrderStatus::kComplete: return "The CSR request is complete.";
+    case OrderStatus::kFailed:
+      if (!errors.empty()) return std::to_string(errors.front().code) + ": " + errors.front().description;
+      return "The CSR request has failed.";
+    case OrderStatus::kCancelled: return "The CSR request has been cancelled.";
+  }
+  return {};
+}
+
+bool NotifiesByDefault(OrderStatus status) {
+  return status != OrderStatus::kProcessing && status != OrderStatus::kReceived;
+}
+
+std::string TnOf(const Order& order) {
+  const auto* tn = order.fields.Get(CsrField::kWorkingOrBillingTelephoneNumber);
+  return tn ? *tn : std::string();
+}
+
+bool InScope(const Subscription& subscription, const Order& order, SimTime now) {
+  if (!subscription.spec.callback || now >= subscription.expires_at) return false;
+  if (subscription.spec.order_id) return *subscription.spec.order_id == order.id;
+  return subscription.spec.order_type && *subscription.spec.order_type == "csrs";
+}
+
+SimTime ExpiryOf(const SubscriptionSpec& spec, SimTime now) {
+  if (!spec.callback) return SimTime::max();
+  return now + std::chrono::seconds(spec.callback->expiry_seconds);
+}
+
+bool SameTarget(const SubscriptionSpec& a, const SubscriptionSpec& b) {
+  auto target = [](const SubscriptionSpec& s) {
+    if (s.callback) return "url:" + s.callback->url;
+    if (s.email) return "email:" + s.email->email;
+    return std::string();
+  };
+  return a.order_type == b.order_type && a.event_type == b.event_type && a.order_id == b.order_id &&
+         target(a) == target(b);
+}
+
+Error SubscriptionNotFound(const std::string& account_id, const std::string& id) {
+  return Error::NotFound(kSubscriptionNotFound,
+                         "Subscription " + id + " not found for accountId " + account_id);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// IdGenerator
+
+IdGenerator::IdGenerator(std::optional<std::uint64_t> seed) { Reseed(seed); }
+
+void IdGenerator::Reseed(std::optional<std::uint64_t> seed) {
+  std::lock_guard lock(mu_);
+  rng_.seed(seed ? *seed : std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32));
+  next_note_id_ = 11299;  // the guide's first note id
+}
+
+std::string IdGenerator::NewUuid() {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  {
+    std::lock_guard lock(mu_);
+    high = rng_();
+    low = rng_();
+  }
+  high = (high & ~0xF000ull) | 0x4000ull;                            // version 4
+  low = (low & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;       // RFC 4122 variant
+  char text[37];
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xFFFF),
+                static_cast<unsigned>(high & 0xFFFF), static_cast<unsigned>(low >> 48),
+                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
+  return text;
+}
+
+std::int64_t IdGenerator::NewNoteId() {
+  std::lock_guard lock(mu_);
+  return next_note_id_++;
+}
+
+std::uint64_t IdGenerator::NewRandom() {
+  std::lock_guard lock(mu_);
+  return rng_();
+}
+
+// ---------------------------------------------------------------------------
+// ScenarioLibrary
+
+ScenarioLibrary::ScenarioLibrary(std::shared_ptr<const ScenarioSet> initial)
+    : current_(std::move(initial)) {}
+
+std::shared_ptr<const ScenarioSet> ScenarioLibrary::Current() const {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+void ScenarioLibrary::Replace(std::shared_ptr<const ScenarioSet> next) {
+  std::lock_guard lock(mu_);
+  current_ = std::move(next);
+}
+
+// ---------------------------------------------------------------------------
+// Engine: orders
+
+Engine::Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher,
+               ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults)
+    : store_(store),
+      clock_(clock),
+      scheduler_(scheduler),
+      dispatcher_(dispatcher),
+      scenarios_(scenarios),
+      ids_(ids),
+      faults_(faults) {}
+
+Order Engine::CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields) {
+  auto set = scenarios_.Current();
+  const Scenario* scenario = set->Match(fields, account_id);
+  if (!scenario) scenario = &BuiltinFallback();
+
+  const SimTime now = clock_.Now();
+  Order order;
+  order.id = ids_.NewUuid();
+  order.account_id = account_id;
+  order.last_modified_by = user;
+  order.created = now;
+  order.last_modified = now;
+  order.status = OrderStatus::kReceived;
+  order.message = DefaultMessage(OrderStatus::kReceived, {});
+  order.fields = std::move(fields);
+  order.scenario_name = scenario->name;
+  order.history.push_back({OrderStatus::kReceived, now, order.message, "create"});
+
+  ScenarioProgress progress;
+  progress.variant = &scenario->PickVariant(ids_.NewRandom());
+  progress.set = std::move(set);
+
+  auto slot = store_.AddOrder(std::move(order), std::move(progress));
+  std::lock_guard lock(slot->mu);
+  ScheduleNextStep(slot, now);
+  return slot->order;
+}
+
+std::shared_ptr<OrderSlot> Engine::FindSlot(const std::string& account_id,
+                                            const std::string& order_id) const {
+  auto slot = store_.FindOrder(account_id, order_id);
+  if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
+  return slot;
+}
+
+Order Engine::GetOrder(const std::string& account_id, const std::string& order_id) const {
+  auto slot = FindSlot(account_id, order_id);
+  std::lock_guard lock(slot->mu);
+  return slot->order;
+}
+
+Order Engine::UpdateOrder(const std::string& account_id, const std::string& user,
+                          const std::string& order_id, const wire::CsrRequest& request) {
+  auto slot = FindSlot(account_id, order_id);
+  std::lock_guard lock(slot->mu);
+  Order& order = slot->order;
+  ScenarioProgress& progress = slot->progress;
+  if (IsTerminal(order.status)) {
+    throw Error::Invalid(kOrderNotUpdatable, "CSR order " + order.id + " is " +
+                                                 std::string(ToString(order.status)) +
+                                                 " and can no longer be updated");
+  }
+  if (request.status && !request.requested_cancel) {
+    throw Error::Invalid(kStatusNotSettable, "Status '" + *request.status +
+                                                 "' cannot be set; only REQUESTED_CANCEL is accepted");
+  }
+  const SimTime now = clock_.Now();
+  order.fields.MergeFrom(request.fields);
+  order.last_modified_by = user;
+  order.last_modified = now;
+
+  if (request.requested_cancel) {
+    ++progress.generation;  // pending steps become stale
+    progress.waiting_for_update = false;
+    Transition(*slot, OrderStatus::kCancelled, DefaultMessage(OrderStatus::kCancelled, {}), "cancel",
+               {}, NotifiesByDefault(OrderStatus::kCancelled));
+    return order;
+  }
+  if (!progress.waiting_for_update) return order;
+
+  const Step& step = progress.variant->steps[progress.next_step];
+  bool satisfied = std::all_of(step.requires_fields.begin(), step.requires_fields.end(),
+                               [&order](CsrField field) { return order.fields.Has(field); });
+  if (!satisfied) return order;
+  progress.waiting_for_update = false;
+  if (step.after && step.after->count() > 0) {
+    ScheduleStepAt(slot, now + *step.after);
+    return order;
+  }
+  ++progress.next_step;
+  ApplyStep(*slot, step, "update");
+  ScheduleNextStep(slot, now);
+  return order;
+}
+
+void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base) {
+  ScenarioProgress& progress = slot->progress;
+  if (IsTerminal(slot->order.status) || progress.next_step >= progress.variant->steps.size()) return;
+  const Step& step = progress.variant->steps[progress.next_step];
+  if (step.on_update) {
+    progress.waiting_for_update = true;
+    return;
+  }
+  ScheduleStepAt(slot, base + step.after.value_or(Duration::zero()));
+}
+
+void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due) {
+  scheduler_.ScheduleAt(due, [this, weak = std::weak_ptr(slot), generation = slot->progress.generation, due] {
+    RunScheduledStep(weak, generation, due);
+  });
+}
+
+void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation,
+                              SimTime due) {
+  auto slot = weak.lock();
+  if (!slot) return;  // the order was reset away
+  std::lock_guard lock(slot->mu);
+  ScenarioProgress& progress = slot->progress;
+  if (progress.generation != generation || IsTerminal(slot->order.status) ||
+      progress.next_step >= progress.variant->steps.size()) {
+    return;
+  }
+  const std::size_t index = progress.next_step++;
+  ApplyStep(*slot, progress.variant->steps[index], "step " + std::to_string(index + 1));
+  // `after` counts from when this step was due, not from when the thread got to it.
+  ScheduleNextStep(slot, due);
+}
+
+void Engine::ApplyStep(OrderSlot& slot, const Step& step, std::string cause) {
+  Order& order = slot.order;
+  if (!step.errors.empty()) {
+    order.errors = step.errors;
+  } else if (step.status == OrderStatus::kFailed && order.errors.empty()) {
+    order.errors = {kCsrNotAvailable};
+  }
+  switch (step.csr_source) {
+    case CsrSource::kExplicit:
+      order.csr_data = step.csr;
+      if (!order.csr_data->working_telephone_number) order.csr_data->working_telephone_number = TnOf(order);
+      break;
+    case CsrSource::kGenerated: order.csr_data = GenerateCsrData(TnOf(order)); break;
+    case CsrSource::kNone:
+      if (step.status == OrderStatus::kFailed && !order.csr_data) {
+        order.csr_data = CsrData{};
+        order.csr_data->working_telephone_number = TnOf(order);
+      }
+      break;
+  }
+  std::string message = step.message ? *step.message : DefaultMessage(step.status, order.errors);
+  Transition(slot, step.status, std::move(message), std::move(cause), step.callback_fault, step.notify);
+}
+
+void Engine::Transition(OrderSlot& slot, OrderStatus status, std::string message, std::string cause,
+                        const CallbackFault& fault, bool notify) {
+  Order& order = slot.order;
+  const SimTime now = clock_.Now();
+  order.status = status;
+  order.message = std::move(message);
+  order.last_modified = now;
+  order.history.push_back({status, now, order.message, std::move(cause)});
+  if (notify) Notify(order, std::nullopt, fault);
+}
+
+Order Engine::ForceTransition(const std::string& order_id, OrderStatus status,
+                              std::optional<std::string> message, std::vector<ErrorDetail> errors) {
+  auto slot = store_.FindOrderAnyAccount(order_id);
+  if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
+  std::lock_guard lock(slot->mu);
+  ScenarioProgress& progress = slot->progress;
+  ++progress.generation;  // a forced transition ends the scenario's own progress
+  progress.waiting_for_update = false;
+  progress.next_step = progress.variant->steps.size();
+  Step step;
+  step.status = status;
+  step.message = std::move(message);
+  step.errors = std::move(errors);
+  step.csr_source = status == OrderStatus::kComplete && !slot->order.csr_data ? CsrSource::kGenerated
+                                                                              : CsrSource::kNone;
+  step.notify = NotifiesByDefault(status);
+  ApplyStep(*slot, step, "forced");
+  return slot->order;
+}
+
+OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& query) const {
+  OrderPage page;
+  const std::size_t size = std::max<std::size_t>(query.size, 1);
+  const std::size_t skip = (std::max<std::size_t>(query.page, 1) - 1) * size;
+  for (const auto& slot : store_.Orders(account_id)) {
+    std::lock_guard lock(slot->mu);
+    const Order& order = slot->order;
+    if (query.status && order.status != *query.status) continue;
+    if (query.modified_from && order.last_modified < *query.modified_from) continue;
+    if (query.modified_to && order.last_modified > *query.modified_to) continue;
+    if (page.total_count >= skip && page.orders.size() < size) page.orders.push_back(order);
+    ++page.total_count;
+  }
+  page.has_next = page.total_count > skip + page.orders.size();
+  return page;
+}
+
+// ---------------------------------------------------------------------------
+// Engine: notes
+
+std::vector<Note> Engine::GetNotes(const std::string& account_id, const std::string& order_id) const {
+  auto slot = FindSlot(account_id, order_id);
+  std::lock_guard lock(slot->mu);
+  return slot->order.notes;
+}
+
+Note Engine::AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
+                     std::string description) {
+  auto slot = FindSlot(account_id, order_id);
+  std::lock_guard lock(slot->mu);
+  Note note{ids_.NewNoteId(), std::move(user_id), std::move(description), clock_.Now()};
+  slot->order.notes.push_back(note);
+  Notify(slot->order, note.description, {});
+  return note;
+}
+
+void Engine::UpdateNote(const std::string& account_id, const std::string& order_id,
+                        std::int64_t note_id, std::optional<std::string> user_id,
+                        std::optional<std::string> description) {
+  auto slot = FindSlot(account_id, order_id);
+  std::lock_guard lock(slot->mu);
+  auto& notes = slot->order.notes;
+  auto note = std::find_if(notes.begin(), notes.end(), [note_id](const Note& n) { return n.id == note_id; });
+  if (note == notes.end()) throw Error::NotFound(kNoteNotFound, "Note not found.");
+  if (user_id) note->user_id = std::move(*user_id);
+  if (description) note->description = std::move(*description);
+  note->last_modified = clock_.Now();
+}
+
+// ---------------------------------------------------------------------------
+// Engine: notifications
+
+void Engine::Notify(const Order& order, const std::optional<std::string>& note_text,
+                    const CallbackFault& fault) {
+  const SimTime now = clock_.Now();
+  const std::string* customer_order_id = order.fields.Get(CsrField::kCustomerOrderId);
+  for (const auto& subscription : store_.Subscriptions(order.account_id)) {
+    if (!InScope(subscription, order, now)) continue;
+    wire::NotificationContent content;
+    content.status = order.status;
+    content.subscription_id = subscription.id;
+    content.message = note_text ? "A note was added to the CSR request." : order.message;
+    content.order_id = order.id;
+    if (customer_order_id) content.customer_order_id = *customer_order_id;
+    content.note = note_text;
+    content.last_modified = order.last_modified;
+
+    Delivery delivery;
+    delivery.account_id = order.account_id;
+    delivery.subscription_id = subscription.id;
+    delivery.order_id = order.id;
+    delivery.status = order.status;
+    delivery.event = note_text ? "note" : "status";
+    delivery.url = subscription.spec.callback->url;
+    delivery.credentials = subscription.spec.callback->basic;
+    delivery.body = wire::EncodeNotification(content);
+    delivery.scheduled_at = now;
+    delivery.fault = faults_.OnCallback(order.account_id, fault);
+    dispatcher_.Submit(std::move(delivery));
+  }
+}
+
+void Engine::RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
+                                   const std::string& outcome) {
+  store_.UpdateSubscription(account_id, subscription_id,
+                            [&outcome](Subscription& s) { s.last_status = outcome; });
+}
+
+// ---------------------------------------------------------------------------
+// Engine: subscriptions
+
+Subscription Engine::CreateSubscription(const std::string& account_id, SubscriptionSpec spec) {
+  for (const auto& existing : store_.Subscriptions(account_id)) {
+    if (SameTarget(existing.spec, spec)) {
+      throw Error::Conflict(kDuplicateSubscription,
+                            "A subscription with the same order type, order id and target already "
+                            "exists: " + existing.id);
+    }
+  }
+  Subscription subscription;
+  subscription.id = ids_.NewUuid();
+  subscription.account_id = account_id;
+  subscription.expires_at = ExpiryOf(spec, clock_.Now());
+  subscription.spec = std::move(spec);
+  store_.AddSubscription(subscription);
+  return subscription;
+}
+
+Subscription Engine::GetSubscription(const std::string& account_id, const std::string& id) const {
+  auto subscription = store_.FindSubscription(account_id, id);
+  if (!subscription) throw SubscriptionNotFound(account_id, id);
+  return *subscription;
+}
+
+std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_id,
+                                                    const std::optional<std::string>& order_type,
+                                                    const std::optional<std::string>& order_id) const {
+  auto all = store_.Subscriptions(account_id);
+  std::erase_if(all, [&](const Subscription& s) {
+    return (order_type && s.spec.order_type != order_type) || (order_id && s.spec.order_id != order_id);
+  });
+  return all;
+}
+
+void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id,
+                                 SubscriptionSpec spec) {
+  for (const auto& existing : store_.Subscriptions(account_id)) {
+    if (existing.id != id && SameTarget(existing.spec, spec)) {
+      throw Error::Conflict(kDuplicateSubscription,
+                            "A subscription with the same order type, order id and target already "
+                            "exists: " + existing.id);
+    }
+  }
+  const SimTime expires_at = ExpiryOf(spec, clock_.Now());
+  bool found = store_.UpdateSubscription(account_id, id, [&](Subscription& s) {
+    s.spec = std::move(spec);  // full replace: omitted fields reset
+    s.expires_at = expires_at;
+    s.last_status = "READY";
+  });
+  if (!found) throw SubscriptionNotFound(account_id, id);
+}
+
+void Engine::DeleteSubscription(const std::string& account_id, const std::string& id) {
+  if (!store_.DeleteSubscription(account_id, id)) throw SubscriptionNotFound(account_id, id);
+}
+
+}  // namespace csrsim

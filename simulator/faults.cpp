@@ -1,1 +1,93 @@
-// placeholder: implemented in its module's commit
+#include "csrsim/faults.hpp"
+
+#include <algorithm>
+
+namespace csrsim {
+
+FaultInjector::FaultInjector(std::function<std::uint64_t()> random) : random_(std::move(random)) {}
+
+std::string FaultInjector::AddApiFault(ApiFaultRule rule) {
+  std::lock_guard lock(mu_);
+  rule.id = "fault-" + std::to_string(next_id_++);
+  api_rules_.push_back(rule);
+  return rule.id;
+}
+
+std::string FaultInjector::AddCallbackFault(CallbackFaultRule rule) {
+  std::lock_guard lock(mu_);
+  rule.id = "fault-" + std::to_string(next_id_++);
+  callback_rules_.push_back(rule);
+  return rule.id;
+}
+
+bool FaultInjector::Remove(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto before = api_rules_.size() + callback_rules_.size();
+  std::erase_if(api_rules_, [&id](const auto& rule) { return rule.id == id; });
+  std::erase_if(callback_rules_, [&id](const auto& rule) { return rule.id == id; });
+  return api_rules_.size() + callback_rules_.size() != before;
+}
+
+void FaultInjector::Clear(const std::optional<std::string>& account_id) {
+  std::lock_guard lock(mu_);
+  auto of_account = [&account_id](const auto& rule) { return !account_id || rule.account_id == account_id; };
+  std::erase_if(api_rules_, of_account);
+  std::erase_if(callback_rules_, of_account);
+}
+
+std::vector<ApiFaultRule> FaultInjector::ApiFaults() const {
+  std::lock_guard lock(mu_);
+  return api_rules_;
+}
+
+std::vector<CallbackFaultRule> FaultInjector::CallbackFaults() const {
+  std::lock_guard lock(mu_);
+  return callback_rules_;
+}
+
+bool FaultInjector::Fires(const std::optional<std::string>& rule_account, const std::string& account_id,
+                          std::optional<std::int64_t>& remaining, double fraction) {
+  if (rule_account && *rule_account != account_id) return false;
+  if (remaining && *remaining <= 0) return false;
+  if (fraction < 1.0) {
+    double draw = static_cast<double>(random_() >> 11) * 0x1.0p-53;  // uniform in [0, 1)
+    if (draw >= fraction) return false;
+  }
+  if (remaining) --*remaining;
+  return true;
+}
+
+ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const std::string& route_key) {
+  ApiFaultOutcome outcome;
+  std::lock_guard lock(mu_);
+  for (auto& rule : api_rules_) {
+    if (rule.route && *rule.route != route_key) continue;
+    if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
+    outcome.applied.push_back(rule.id);
+    switch (rule.action) {
+      case ApiFaultAction::kLatency: outcome.latency += rule.latency; break;
+      case ApiFaultAction::kStatus:
+        if (!outcome.status) outcome.status = rule.status;
+        break;
+      case ApiFaultAction::kDropConnection: outcome.drop_connection = true; break;
+    }
+  }
+  std::erase_if(api_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
+  return outcome;
+}
+
+CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackFault base) {
+  std::lock_guard lock(mu_);
+  for (auto& rule : callback_rules_) {
+    if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
+    base.drop |= rule.fault.drop;
+    base.duplicate |= rule.fault.duplicate;
+    base.out_of_order |= rule.fault.out_of_order;
+    base.wrong_credentials |= rule.fault.wrong_credentials;
+    if (rule.fault.delay) base.delay = base.delay.value_or(Duration::zero()) + *rule.fault.delay;
+  }
+  std::erase_if(callback_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
+  return base;
+}
+
+}  // namespace csrsim

@@ -50,9 +50,12 @@ std::size_t Scheduler::RunDue() {
     {
       std::lock_guard lock(mu_);
       if (!PopDue(task)) return ran;
+      running_ = true;
     }
     task();
     ++ran;
+    std::lock_guard lock(mu_);
+    running_ = false;
   }
 }
 
@@ -60,6 +63,11 @@ bool Scheduler::Advance(Duration by) {
   if (!clock_.IsManual() || !clock_.Advance(by)) return false;
   RunDue();
   return true;
+}
+
+bool Scheduler::Busy() const {
+  std::lock_guard lock(mu_);
+  return running_ || (!queue_.empty() && queue_.begin()->first.first <= clock_.Now());
 }
 
 std::size_t Scheduler::pending() const {

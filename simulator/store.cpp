@@ -1,1 +1,118 @@
-// placeholder: implemented in its module's commit
+#include "csrsim/store.hpp"
+
+#include <algorithm>
+
+namespace csrsim {
+
+// Order::id and Order::account_id never change after AddOrder, so the index
+// reads them without the slot's mutex.
+
+std::shared_ptr<OrderSlot> Store::AddOrder(Order order, ScenarioProgress progress) {
+  auto slot = std::make_shared<OrderSlot>();
+  slot->order = std::move(order);
+  slot->progress = std::move(progress);
+  std::unique_lock lock(mu_);
+  orders_by_id_.emplace(slot->order.id, slot);
+  accounts_[slot->order.account_id].orders.push_back(slot);
+  return slot;
+}
+
+std::shared_ptr<OrderSlot> Store::FindOrder(std::string_view account_id,
+                                            std::string_view order_id) const {
+  auto slot = FindOrderAnyAccount(order_id);
+  if (!slot || slot->order.account_id != account_id) return nullptr;
+  return slot;
+}
+
+std::shared_ptr<OrderSlot> Store::FindOrderAnyAccount(std::string_view order_id) const {
+  std::shared_lock lock(mu_);
+  auto it = orders_by_id_.find(std::string(order_id));
+  return it == orders_by_id_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<OrderSlot>> Store::Orders(const std::optional<std::string>& account_id) const {
+  std::shared_lock lock(mu_);
+  if (account_id) {
+    auto it = accounts_.find(*account_id);
+    return it == accounts_.end() ? std::vector<std::shared_ptr<OrderSlot>>{} : it->second.orders;
+  }
+  std::vector<std::shared_ptr<OrderSlot>> all;
+  all.reserve(orders_by_id_.size());
+  for (const auto& [id, account] : accounts_) {
+    all.insert(all.end(), account.orders.begin(), account.orders.end());
+  }
+  return all;
+}
+
+std::size_t Store::OrderCount() const {
+  std::shared_lock lock(mu_);
+  return orders_by_id_.size();
+}
+
+void Store::AddSubscription(Subscription subscription) {
+  std::unique_lock lock(mu_);
+  accounts_[subscription.account_id].subscriptions.push_back(std::move(subscription));
+}
+
+std::optional<Subscription> Store::FindSubscription(std::string_view account_id,
+                                                    std::string_view id) const {
+  std::shared_lock lock(mu_);
+  auto it = accounts_.find(std::string(account_id));
+  if (it == accounts_.end()) return std::nullopt;
+  for (const auto& subscription : it->second.subscriptions) {
+    if (subscription.id == id) return subscription;
+  }
+  return std::nullopt;
+}
+
+std::vector<Subscription> Store::Subscriptions(std::string_view account_id) const {
+  std::shared_lock lock(mu_);
+  auto it = accounts_.find(std::string(account_id));
+  return it == accounts_.end() ? std::vector<Subscription>{} : it->second.subscriptions;
+}
+
+bool Store::ReplaceSubscription(const Subscription& subscription) {
+  return UpdateSubscription(subscription.account_id, subscription.id,
+                            [&subscription](Subscription& stored) { stored = subscription; });
+}
+
+bool Store::DeleteSubscription(std::string_view account_id, std::string_view id) {
+  std::unique_lock lock(mu_);
+  auto it = accounts_.find(std::string(account_id));
+  if (it == accounts_.end()) return false;
+  auto& subscriptions = it->second.subscriptions;
+  auto found = std::find_if(subscriptions.begin(), subscriptions.end(),
+                            [id](const Subscription& s) { return s.id == id; });
+  if (found == subscriptions.end()) return false;
+  subscriptions.erase(found);
+  return true;
+}
+
+bool Store::UpdateSubscription(std::string_view account_id, std::string_view id,
+                               const std::function<void(Subscription&)>& change) {
+  std::unique_lock lock(mu_);
+  auto it = accounts_.find(std::string(account_id));
+  if (it == accounts_.end()) return false;
+  for (auto& subscription : it->second.subscriptions) {
+    if (subscription.id == id) {
+      change(subscription);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Store::Reset(const std::optional<std::string>& account_id) {
+  std::unique_lock lock(mu_);
+  if (!account_id) {
+    accounts_.clear();
+    orders_by_id_.clear();
+    return;
+  }
+  auto it = accounts_.find(*account_id);
+  if (it == accounts_.end()) return;
+  for (const auto& slot : it->second.orders) orders_by_id_.erase(slot->order.id);
+  accounts_.erase(it);
+}
+
+}  // namespace csrsim

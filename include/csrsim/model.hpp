@@ -121,7 +121,7 @@ struct Transition {
 struct Order {
   std::string id;          // lower-case UUID
   std::string account_id;
-  std::string created_by;  // API user, echoed as LastModifiedBy
+  std::string last_modified_by;  // API user of the last create/PUT, echoed as LastModifiedBy
   SimTime created{};
   SimTime last_modified{};
   OrderStatus status = OrderStatus::kReceived;

@@ -45,6 +45,8 @@ class Scheduler {
   // Runs every task already due; returns how many ran.
   std::size_t RunDue();
 
+  // True while a task is due or running.
+  bool Busy() const;
   std::size_t pending() const;
   Clock& clock() const { return clock_; }
 
@@ -58,6 +60,7 @@ class Scheduler {
   std::multimap<std::pair<SimTime, std::uint64_t>, Task> queue_;  // guarded by mu_
   std::uint64_t next_seq_ = 0;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
+  bool running_ = false;        // guarded by mu_: a popped task has not finished
   std::mutex run_mu_;           // held while a task runs: one task at a time
   std::thread thread_;
 };

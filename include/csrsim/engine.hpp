@@ -1,0 +1,140 @@
+// engine: the simulated Bandwidth account — CSR orders driven by scenarios,
+// notes, subscriptions, and the notifications they fan out.
+//
+// Flow: the api (or control) module calls these operations with decoded,
+// validated input; the engine changes the Store under the order's lock,
+// schedules the order's next scenario step on the Scheduler, and hands one
+// eagerly-built Delivery per subscriber in scope to the CallbackDispatcher.
+// Errors are thrown as csrsim::Error (NotFound for unknown ids, Invalid for
+// state violations such as a PUT on a terminal order).
+//
+// Determinism: with a seed, order ids, subscription ids, note ids and variant
+// choices depend only on the seed and the sequence of calls.
+//
+// Thread-safety: every method is safe from any thread. A transition is checked
+// and applied under its order's mutex, and its notifications are submitted
+// before that mutex is released, so callbacks of one order keep their order.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "csrsim/callbacks.hpp"
+#include "csrsim/clock.hpp"
+#include "csrsim/faults.hpp"
+#include "csrsim/model.hpp"
+#include "csrsim/scenario.hpp"
+#include "csrsim/scheduler.hpp"
+#include "csrsim/store.hpp"
+#include "csrsim/wire.hpp"
+
+namespace csrsim {
+
+// Lower-case UUIDs and numeric note ids, reproducible under a seed.
+class IdGenerator {
+ public:
+  explicit IdGenerator(std::optional<std::uint64_t> seed);
+  std::string NewUuid();
+  std::int64_t NewNoteId();
+  std::uint64_t NewRandom();  // for variant choices
+  void Reseed(std::optional<std::uint64_t> seed);
+
+ private:
+  std::mutex mu_;
+  std::mt19937_64 rng_;           // guarded by mu_
+  std::int64_t next_note_id_ = 0;  // guarded by mu_
+};
+
+// The scenarios in force; Reload swaps them atomically.
+class ScenarioLibrary {
+ public:
+  explicit ScenarioLibrary(std::shared_ptr<const ScenarioSet> initial);
+  std::shared_ptr<const ScenarioSet> Current() const;
+  void Replace(std::shared_ptr<const ScenarioSet> next);
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const ScenarioSet> current_;  // guarded by mu_
+};
+
+struct OrderQuery {
+  std::optional<SimTime> modified_from;
+  std::optional<SimTime> modified_to;
+  std::optional<OrderStatus> status;
+  std::size_t page = 1;  // 1-based
+  std::size_t size = 300;
+};
+
+struct OrderPage {
+  std::size_t total_count = 0;
+  std::vector<Order> orders;
+  bool has_next = false;
+};
+
+class Engine {
+ public:
+  Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher,
+         ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults);
+
+  // ---- orders
+  Order CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields);
+  Order GetOrder(const std::string& account_id, const std::string& order_id) const;
+  // Merges fields, or cancels on REQUESTED_CANCEL; resumes a waiting on_update step.
+  Order UpdateOrder(const std::string& account_id, const std::string& user,
+                    const std::string& order_id, const wire::CsrRequest& request);
+  OrderPage ListOrders(const std::string& account_id, const OrderQuery& query) const;
+  // Control API: applies a status now, cancelling the scenario's pending steps
+  // when the status is terminal.
+  Order ForceTransition(const std::string& order_id, OrderStatus status,
+                        std::optional<std::string> message, std::vector<ErrorDetail> errors);
+
+  // ---- notes
+  std::vector<Note> GetNotes(const std::string& account_id, const std::string& order_id) const;
+  Note AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
+               std::string description);
+  void UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
+                  std::optional<std::string> user_id, std::optional<std::string> description);
+
+  // ---- subscriptions
+  Subscription CreateSubscription(const std::string& account_id, SubscriptionSpec spec);
+  Subscription GetSubscription(const std::string& account_id, const std::string& id) const;
+  std::vector<Subscription> ListSubscriptions(const std::string& account_id,
+                                              const std::optional<std::string>& order_type,
+                                              const std::optional<std::string>& order_id) const;
+  void ReplaceSubscription(const std::string& account_id, const std::string& id, SubscriptionSpec spec);
+  void DeleteSubscription(const std::string& account_id, const std::string& id);
+
+  // Records a delivery's outcome in its subscription's Status.
+  void RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
+                             const std::string& outcome);
+
+  Clock& clock() const { return clock_; }
+
+ private:
+  std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
+  // All below require slot.mu held.
+  void ApplyStep(OrderSlot& slot, const Step& step, std::string cause);
+  void Transition(OrderSlot& slot, OrderStatus status, std::string message, std::string cause,
+                  const CallbackFault& fault, bool notify);
+  void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base);
+  void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due);
+  void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
+  void Notify(const Order& order, const std::optional<std::string>& note_text,
+              const CallbackFault& fault);
+
+  Store& store_;
+  Clock& clock_;
+  Scheduler& scheduler_;
+  CallbackDispatcher& dispatcher_;
+  ScenarioLibrary& scenarios_;
+  IdGenerator& ids_;
+  FaultInjector& faults_;
+};
+
+}  // namespace csrsim

@@ -1,0 +1,83 @@
+// faults: failures a test injects on purpose, per account or global, set and
+// cleared through the control API. API faults affect Bandwidth routes
+// (latency, a status, a dropped connection) for the next N calls or a fraction
+// of calls; callback faults are merged into the faults of a scenario step.
+//
+// Thread-safety: every method is safe from any thread; a rule's remaining
+// count is consumed atomically under the injector's mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "csrsim/model.hpp"
+
+namespace csrsim {
+
+enum class ApiFaultAction { kStatus, kLatency, kDropConnection };
+
+struct ApiFaultRule {
+  std::string id;                         // assigned by the injector
+  std::optional<std::string> account_id;  // nullopt: every account
+  // "METHOD /pattern" with the account part removed, e.g. "POST /csrs",
+  // "GET /csrs/*", "PUT /subscriptions/*"; nullopt: every Bandwidth route.
+  std::optional<std::string> route;
+  ApiFaultAction action = ApiFaultAction::kStatus;
+  int status = 503;                                  // kStatus (429 adds X-RateLimit-Reset)
+  std::chrono::milliseconds latency{0};              // kLatency, wall time
+  std::optional<std::int64_t> remaining;             // next N calls; nullopt: until cleared
+  double fraction = 1.0;                             // share of matching calls hit
+};
+
+struct CallbackFaultRule {
+  std::string id;
+  std::optional<std::string> account_id;
+  CallbackFault fault;
+  std::optional<std::int64_t> remaining;
+  double fraction = 1.0;
+};
+
+// What an API call must suffer, merged over every matching rule.
+struct ApiFaultOutcome {
+  std::chrono::milliseconds latency{0};
+  std::optional<int> status;
+  bool drop_connection = false;
+  std::vector<std::string> applied;  // ids of the rules that fired
+};
+
+class FaultInjector {
+ public:
+  // `random` returns uniform 64-bit numbers (seeded for reproducible runs).
+  explicit FaultInjector(std::function<std::uint64_t()> random);
+
+  std::string AddApiFault(ApiFaultRule rule);
+  std::string AddCallbackFault(CallbackFaultRule rule);
+  // Removes one rule by id; false if unknown.
+  bool Remove(const std::string& id);
+  // Removes every rule of one account (or all rules).
+  void Clear(const std::optional<std::string>& account_id);
+  std::vector<ApiFaultRule> ApiFaults() const;
+  std::vector<CallbackFaultRule> CallbackFaults() const;
+
+  // Consumes the rules that fire for this call.
+  ApiFaultOutcome OnApiCall(const std::string& account_id, const std::string& route_key);
+  // Returns `base` with the faults of the callback rules that fire merged in.
+  CallbackFault OnCallback(const std::string& account_id, CallbackFault base);
+
+ private:
+  bool Fires(const std::optional<std::string>& rule_account, const std::string& account_id,
+             std::optional<std::int64_t>& remaining, double fraction);  // requires mu_
+
+  std::function<std::uint64_t()> random_;
+  mutable std::mutex mu_;
+  std::vector<ApiFaultRule> api_rules_;            // guarded by mu_
+  std::vector<CallbackFaultRule> callback_rules_;  // guarded by mu_
+  std::uint64_t next_id_ = 1;                      // guarded by mu_
+};
+
+}  // namespace csrsim

@@ -1,0 +1,82 @@
+// store: the simulator's in-memory state — orders (with their scenario
+// progress), notes and subscriptions — partitioned by account.
+//
+// Contract: every order lives in an OrderSlot; all reads and changes of one
+// order happen under that slot's own mutex (per-order locking, never a global
+// state lock while an order changes). The account index is guarded by a
+// shared mutex held only for O(1) lookups and inserts. Subscriptions of an
+// account are guarded by the same index lock (they are few and small).
+// Lookups are scoped by account: another account's id is simply not found.
+//
+// Thread-safety: every method is safe from any thread. OrderSlot::mu must be
+// held to read or write OrderSlot::order and OrderSlot::progress.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "csrsim/model.hpp"
+#include "csrsim/scenario.hpp"
+
+namespace csrsim {
+
+// Where an order stands in its scenario.
+struct ScenarioProgress {
+  std::shared_ptr<const ScenarioSet> set;  // keeps `variant` alive across reloads
+  const Variant* variant = nullptr;
+  std::size_t next_step = 0;      // index into variant->steps
+  std::uint64_t generation = 0;   // bumped whenever pending timers become stale
+  bool waiting_for_update = false;  // next step is an on_update step
+};
+
+struct OrderSlot {
+  mutable std::mutex mu;
+  Order order;                // guarded by mu
+  ScenarioProgress progress;  // guarded by mu
+};
+
+class Store {
+ public:
+  // Adds an order; its id must be new.
+  std::shared_ptr<OrderSlot> AddOrder(Order order, ScenarioProgress progress);
+  // nullptr when the id is unknown in this account.
+  std::shared_ptr<OrderSlot> FindOrder(std::string_view account_id, std::string_view order_id) const;
+  // nullptr when unknown; any account (control API).
+  std::shared_ptr<OrderSlot> FindOrderAnyAccount(std::string_view order_id) const;
+  // One account's orders (or every account's when nullopt), in creation order.
+  std::vector<std::shared_ptr<OrderSlot>> Orders(const std::optional<std::string>& account_id) const;
+  std::size_t OrderCount() const;
+
+  void AddSubscription(Subscription subscription);
+  std::optional<Subscription> FindSubscription(std::string_view account_id, std::string_view id) const;
+  std::vector<Subscription> Subscriptions(std::string_view account_id) const;
+  // Replaces an existing subscription (same account and id); false if unknown.
+  bool ReplaceSubscription(const Subscription& subscription);
+  bool DeleteSubscription(std::string_view account_id, std::string_view id);
+  // Applies `change` to the subscription under the lock; false if unknown.
+  bool UpdateSubscription(std::string_view account_id, std::string_view id,
+                          const std::function<void(Subscription&)>& change);
+
+  // Drops orders, notes and subscriptions of one account, or of all.
+  void Reset(const std::optional<std::string>& account_id);
+
+ private:
+  struct AccountData {
+    std::vector<std::shared_ptr<OrderSlot>> orders;  // creation order
+    std::vector<Subscription> subscriptions;         // creation order
+  };
+
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, AccountData> accounts_;                 // guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<OrderSlot>> orders_by_id_;  // guarded by mu_
+};
+
+}  // namespace csrsim
