@@ -1,1 +1,445 @@
-// placeholder: implemented in its module's commit
+#include "csrsim/api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <thread>
+
+#include "csrsim/encoding.hpp"
+#include "csrsim/validation.hpp"
+#include "csrsim/wire.hpp"
+
+namespace csrsim {
+
+namespace {
+
+constexpr std::string_view kCsrRoot = "CsrResponse";
+constexpr std::string_view kNoteRoot = "NoteResponse";
+constexpr std::string_view kSubscriptionRoot = "SubscriptionsResponse";
+constexpr int kInvalidQueryParameter = 1010;
+constexpr std::int64_t kTokenLifetimeSeconds = 3600;
+constexpr std::string_view kTokenPath = "/api/v1/oauth2/token";
+
+// Longest first, so "/api/v1.0" is not taken for "/api".
+constexpr std::string_view kPrefixes[] = {"/api/v1.0", "/api/v1", "/api/v2", "/api", "/v1.0", ""};
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out + "\"";
+}
+
+HttpResponse OAuthError(int status, std::string_view error, std::string_view description) {
+  return HttpResponse::Json(status, "{\"error\":" + JsonString(error) +
+                                        ",\"error_description\":" + JsonString(description) + "}");
+}
+
+std::int64_t EpochSeconds(SimTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// Splits "Basic xyz" into ("basic", "xyz").
+std::pair<std::string, std::string> AuthorizationParts(const HttpRequest& request) {
+  auto header = request.Header("Authorization");
+  if (!header) return {};
+  auto space = header->find(' ');
+  if (space == std::string::npos) return {};
+  std::string scheme = header->substr(0, space);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string value = header->substr(space + 1);
+  value.erase(0, value.find_first_not_of(' '));
+  return {scheme, value};
+}
+
+std::optional<std::pair<std::string, std::string>> BasicCredentialsOf(const std::string& encoded) {
+  auto decoded = Base64Decode(encoded);
+  if (!decoded) return std::nullopt;
+  auto colon = decoded->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
+}
+
+std::size_t PositiveQueryNumber(const HttpRequest& request, const std::string& name,
+                                std::size_t fallback, std::size_t max) {
+  auto text = request.Query(name);
+  if (!text) return fallback;
+  std::size_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < 1 || value > max) {
+    throw Error::Invalid(kInvalidQueryParameter, "'" + *text + "' is not a valid value for " + name +
+                                                     ": expected a whole number from 1 to " +
+                                                     std::to_string(max));
+  }
+  return value;
+}
+
+std::optional<SimTime> QueryTime(const HttpRequest& request, const std::string& name) {
+  auto text = request.Query(name);
+  if (!text) return std::nullopt;
+  auto time = wire::ParseTimestamp(*text);
+  if (!time) {
+    throw Error::Invalid(kInvalidQueryParameter,
+                         "'" + *text + "' is not a valid value for " + name +
+                             ": expected an ISO-8601 date or time such as 2020-02-25T15:39:22.079Z");
+  }
+  return time;
+}
+
+// Absolute URL of a resource under the prefix the client used.
+std::string LocationOf(const HttpRequest& request, const std::string& path) {
+  auto host = request.Header("Host");
+  return (host ? "http://" + *host : std::string()) + request.prefix + path;
+}
+
+void RequireBodyWithin(const HttpRequest& request, std::size_t limit) {
+  if (request.body.size() > limit) throw Error::PayloadTooLarge(limit);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// The one error writer
+
+HttpResponse ErrorResponse(const Error& error, std::string_view root) {
+  const ErrorDetail first = error.details().empty() ? ErrorDetail{} : error.details().front();
+  HttpResponse response;
+  switch (error.kind()) {
+    case ErrorKind::kUnauthorized:
+      response = HttpResponse::Empty(401);
+      response.WithHeader("WWW-Authenticate", "Basic realm=\"Bandwidth\"");
+      break;
+    case ErrorKind::kForbidden: response = HttpResponse::Xml(403, wire::EncodeResponseStatus(root, first)); break;
+    case ErrorKind::kNotFound: response = HttpResponse::Xml(404, wire::EncodeResponseStatus(root, first)); break;
+    case ErrorKind::kInvalid:
+      response = root == kCsrRoot ? HttpResponse::Xml(400, wire::EncodeCsrOrderErrors(error.details()))
+                                  : HttpResponse::Xml(400, wire::EncodeResponseStatus(root, first));
+      break;
+    case ErrorKind::kConflict: response = HttpResponse::Xml(409, wire::EncodeResponseStatus(root, first)); break;
+    case ErrorKind::kPayloadTooLarge:
+      response = HttpResponse::Xml(413, wire::EncodeResponseStatus(root, first));
+      break;
+    case ErrorKind::kRateLimited: response = HttpResponse::Empty(429); break;
+    case ErrorKind::kInjected: response = HttpResponse::Empty(error.http_status()); break;
+  }
+  for (const auto& [name, value] : error.headers()) response.WithHeader(name, value);
+  return response;
+}
+
+// ---------------------------------------------------------------------------
+// Authenticator
+
+Authenticator::Authenticator(const Config& config, Clock& clock, IdGenerator& ids)
+    : config_(config), clock_(clock), ids_(ids) {}
+
+const AccountConfig* Authenticator::FindAccount(const std::string& account_id) const {
+  for (const auto& account : config_.accounts) {
+    if (account.id == account_id) return &account;
+  }
+  return nullptr;
+}
+
+std::string Authenticator::Authorize(const HttpRequest& request, const std::string& account_id) {
+  auto [scheme, value] = AuthorizationParts(request);
+  if (scheme == "basic") {
+    if (config_.auth == AuthMode::kOAuth) throw Error::Unauthorized();
+    auto credentials = BasicCredentialsOf(value);
+    if (!credentials) throw Error::Unauthorized();
+    const auto& [user, password] = *credentials;
+    if (config_.OpenMode()) {
+      if (user == "username" && password == "password") return user;
+      throw Error::Unauthorized();
+    }
+    bool known = false;
+    for (const auto& account : config_.accounts) {
+      for (const auto& configured : account.users) {
+        if (configured.username == user && configured.password == password) {
+          if (account.id == account_id) return user;
+          known = true;
+        }
+      }
+    }
+    if (known) throw Error::AccessDenied();
+    throw Error::Unauthorized();
+  }
+  if (scheme == "bearer") {
+    if (config_.auth == AuthMode::kBasic) throw Error::Unauthorized();
+    std::lock_guard lock(mu_);
+    auto token = tokens_.find(value);
+    if (token == tokens_.end() || clock_.Now() >= token->second.expires_at) throw Error::Unauthorized();
+    const auto& accounts = token->second.accounts;
+    if (!config_.OpenMode() && std::find(accounts.begin(), accounts.end(), account_id) == accounts.end()) {
+      throw Error::AccessDenied();
+    }
+    return token->second.client_id;
+  }
+  throw Error::Unauthorized();
+}
+
+HttpResponse Authenticator::IssueToken(const HttpRequest& request) {
+  std::string client_id;
+  std::string client_secret;
+  std::string grant_type;
+  for (const auto& [name, value] : ParseFormUrlEncoded(request.body)) {
+    if (name == "grant_type") grant_type = value;
+    if (name == "client_id") client_id = value;
+    if (name == "client_secret") client_secret = value;
+  }
+  auto [scheme, value] = AuthorizationParts(request);
+  if (scheme == "basic") {
+    if (auto credentials = BasicCredentialsOf(value)) std::tie(client_id, client_secret) = *credentials;
+  }
+  if (grant_type != "client_credentials") {
+    return OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials");
+  }
+  Token token;
+  token.client_id = client_id;
+  bool valid = false;
+  if (config_.OpenMode()) {
+    valid = client_id == "clientId" && client_secret == "clientSecret";
+  } else {
+    for (const auto& account : config_.accounts) {
+      for (const auto& client : account.oauth_clients) {
+        if (client.client_id == client_id && client.client_secret == client_secret) {
+          token.accounts.push_back(account.id);
+          valid = true;
+        }
+      }
+    }
+  }
+  if (!valid) {
+    return OAuthError(401, "invalid_client", "unknown client id or wrong secret")
+        .WithHeader("WWW-Authenticate", "Basic realm=\"Bandwidth\"");
+  }
+  token.expires_at = clock_.Now() + std::chrono::seconds(kTokenLifetimeSeconds);
+  std::string access_token = ids_.NewUuid();
+  access_token.erase(std::remove(access_token.begin(), access_token.end(), '-'), access_token.end());
+  {
+    std::lock_guard lock(mu_);
+    tokens_[access_token] = std::move(token);
+  }
+  return HttpResponse::Json(200, "{\"access_token\":" + JsonString(access_token) +
+                                     ",\"token_type\":\"Bearer\",\"expires_in\":" +
+                                     std::to_string(kTokenLifetimeSeconds) + "}");
+}
+
+void Authenticator::CheckRateLimit(const std::string& account_id) {
+  const AccountConfig* account = FindAccount(account_id);
+  if (!account || !account->rate_limit) return;
+  const RateLimit& limit = *account->rate_limit;
+  const SimTime now = clock_.Now();
+  std::lock_guard lock(mu_);
+  Window& window = windows_[account_id];
+  if (window.used == 0 || now >= window.start + limit.window) window = {now, 0};
+  if (window.used >= limit.requests) {
+    throw Error::RateLimited(EpochSeconds(window.start + limit.window + std::chrono::seconds(1) -
+                                          Duration(1)));
+  }
+  ++window.used;
+}
+
+void Authenticator::Reset() {
+  std::lock_guard lock(mu_);
+  tokens_.clear();
+  windows_.clear();
+}
+
+// ---------------------------------------------------------------------------
+// BandwidthApi
+
+BandwidthApi::BandwidthApi(const Config& config, Engine& engine, Authenticator& auth,
+                           FaultInjector& faults)
+    : config_(config), engine_(engine), auth_(auth), faults_(faults) {
+  AddRoutes();
+}
+
+std::optional<HttpResponse> BandwidthApi::Handle(HttpRequest& request) {
+  if (request.path == kTokenPath) {
+    if (request.method != "POST") return HttpResponse::Empty(405).WithHeader("Allow", "POST");
+    return auth_.IssueToken(request);
+  }
+  for (std::string_view prefix : kPrefixes) {
+    std::string_view path = request.path;
+    if (path.rfind(prefix, 0) != 0) continue;
+    std::string_view rest = path.substr(prefix.size());
+    if (rest.rfind("/accounts/", 0) != 0) continue;
+    request.prefix = std::string(prefix);
+    request.path = std::string(rest);
+    return router_.Dispatch(request);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Everything a route body needs besides the request.
+struct Call {
+  const HttpRequest& request;
+  const std::string& account_id;
+  const std::string& user;
+  const std::string& Param(std::size_t i) const { return request.path_params.at(i); }
+};
+
+}  // namespace
+
+void BandwidthApi::AddRoutes() {
+  // Wraps a route body in the shared pipeline: faults → auth → account checks
+  // → body limit → body, with every Error written by ErrorResponse.
+  auto route = [this](std::string method, std::string_view pattern, std::string_view root,
+                      bool csr_feature, auto body) {
+    std::string fault_key = method + " " + std::string(pattern.substr(pattern.find('/', 10)));
+    router_.Add(method, pattern,
+                [this, root, csr_feature, body, fault_key](const HttpRequest& request) -> HttpResponse {
+                  const std::string& account_id = request.path_params.at(0);
+                  try {
+                    auto fault = faults_.OnApiCall(account_id, fault_key);
+                    if (fault.latency.count() > 0) std::this_thread::sleep_for(fault.latency);
+                    if (fault.drop_connection) {
+                      HttpResponse dropped;
+                      dropped.drop_connection = true;
+                      return dropped;
+                    }
+                    if (fault.status) {
+                      if (*fault.status == 429) {
+                        throw Error::RateLimited(EpochSeconds(engine_.clock().Now()) + 1);
+                      }
+                      throw Error::Injected(*fault.status);
+                    }
+                    const std::string user = auth_.Authorize(request, account_id);
+                    const AccountConfig* account = auth_.FindAccount(account_id);
+                    if (csr_feature && account && !account->csr_enabled) {
+                      throw Error::CsrFeatureDisabled(account_id);
+                    }
+                    auth_.CheckRateLimit(account_id);
+                    RequireBodyWithin(request, config_.max_body_bytes);
+                    return body(Call{request, account_id, user});
+                  } catch (const Error& error) {
+                    return ErrorResponse(error, root);
+                  }
+                });
+  };
+
+  // ---- CSR orders
+  route("POST", "/accounts/*/csrs", kCsrRoot, true, [this](const Call& call) {
+    auto csr = wire::DecodeCsr(call.request.body);
+    if (auto errors = ValidateCsrFields(csr.fields, true); !errors.empty()) {
+      throw Error::Invalid(std::move(errors));
+    }
+    Order order = engine_.CreateOrder(call.account_id, call.user, std::move(csr.fields));
+    return HttpResponse::Xml(config_.create_status, wire::EncodeCsrCreated(order))
+        .WithHeader("Location", LocationOf(call.request, "/accounts/" + call.account_id + "/csrs/" + order.id));
+  });
+  route("GET", "/accounts/*/csrs", kCsrRoot, true, [this](const Call& call) {
+    OrderQuery query;
+    query.modified_from = QueryTime(call.request, "modifiedDateFrom");
+    query.modified_to = QueryTime(call.request, "modifiedDateTo");
+    if (auto status = call.request.Query("status")) {
+      query.status = ParseOrderStatus(*status);
+      if (!query.status) {
+        throw Error::Invalid(kInvalidQueryParameter, "'" + *status + "' is not a valid value for status");
+      }
+    }
+    query.page = PositiveQueryNumber(call.request, "page", 1, 1'000'000'000);
+    query.size = PositiveQueryNumber(call.request, "size", 300, 10'000);
+    OrderPage page = engine_.ListOrders(call.account_id, query);
+
+    std::string base = LocationOf(call.request, "/accounts/" + call.account_id + "/csrs") + "?";
+    for (const auto& [name, value] : call.request.query) {
+      if (name != "page" && name != "size") base += name + "=" + value + "&";
+    }
+    auto link = [&](std::size_t number) {
+      return base + "page=" + std::to_string(number) + "&size=" + std::to_string(query.size);
+    };
+    wire::ListLinks links{link(1), std::nullopt};
+    if (page.has_next) links.next = link(query.page + 1);
+    return HttpResponse::Xml(200, wire::EncodeCsrList(page.total_count, links, page.orders));
+  });
+  route("GET", "/accounts/*/csrs/*", kCsrRoot, true, [this](const Call& call) {
+    return HttpResponse::Xml(200, wire::EncodeCsrResponse(engine_.GetOrder(call.account_id, call.Param(1))));
+  });
+  route("PUT", "/accounts/*/csrs/*", kCsrRoot, true, [this](const Call& call) {
+    engine_.GetOrder(call.account_id, call.Param(1));  // unknown id: 404 before any body error
+    auto csr = wire::DecodeCsr(call.request.body);
+    if (auto errors = ValidateCsrFields(csr.fields, false); !errors.empty()) {
+      throw Error::Invalid(std::move(errors));
+    }
+    Order order = engine_.UpdateOrder(call.account_id, call.user, call.Param(1), csr);
+    return HttpResponse::Xml(200, wire::EncodeCsrResponse(order));
+  });
+
+  // ---- notes
+  route("GET", "/accounts/*/csrs/*/notes", kNoteRoot, true, [this](const Call& call) {
+    auto notes = engine_.GetNotes(call.account_id, call.Param(1));
+    if (notes.empty()) return HttpResponse::Empty(204);
+    return HttpResponse::Xml(200, wire::EncodeNotes(notes));
+  });
+  route("POST", "/accounts/*/csrs/*/notes", kNoteRoot, true, [this](const Call& call) {
+    engine_.GetOrder(call.account_id, call.Param(1));
+    auto note = wire::DecodeNote(call.request.body);
+    if (auto errors = ValidateNote(note.user_id, note.description); !errors.empty()) {
+      throw Error::Invalid(std::move(errors));
+    }
+    Note added = engine_.AddNote(call.account_id, call.Param(1), note.user_id.value_or(""),
+                                 note.description.value_or(""));
+    return HttpResponse::Empty(201).WithHeader(
+        "Location", LocationOf(call.request, "/accounts/" + call.account_id + "/csrs/" + call.Param(1) +
+                                                 "/notes/" + std::to_string(added.id)));
+  });
+  auto update_note = [this](const Call& call) {
+    engine_.GetOrder(call.account_id, call.Param(1));
+    std::int64_t note_id = 0;
+    const std::string& id_text = call.Param(2);
+    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), note_id);
+    if (ec != std::errc() || end != id_text.data() + id_text.size()) {
+      throw Error::NotFound(5040, "Note not found.");
+    }
+    auto note = wire::DecodeNote(call.request.body);
+    if (auto errors = ValidateNote(note.user_id, note.description); !errors.empty()) {
+      throw Error::Invalid(std::move(errors));
+    }
+    engine_.UpdateNote(call.account_id, call.Param(1), note_id, note.user_id, note.description);
+    return HttpResponse::Empty(200);
+  };
+  route("PUT", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, update_note);
+  route("POST", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, update_note);  // Java SDK
+
+  // ---- subscriptions
+  auto decode_subscription = [](const Call& call) {
+    auto spec = wire::DecodeSubscription(call.request.body);
+    if (auto errors = ValidateSubscription(spec); !errors.empty()) throw Error::Invalid(std::move(errors));
+    return spec;
+  };
+  route("POST", "/accounts/*/subscriptions", kSubscriptionRoot, false,
+        [this, decode_subscription](const Call& call) {
+          auto subscription = engine_.CreateSubscription(call.account_id, decode_subscription(call));
+          return HttpResponse::Empty(201).WithHeader(
+              "Location",
+              LocationOf(call.request, "/accounts/" + call.account_id + "/subscriptions/" + subscription.id));
+        });
+  route("GET", "/accounts/*/subscriptions", kSubscriptionRoot, false, [this](const Call& call) {
+    auto list = engine_.ListSubscriptions(call.account_id, call.request.Query("orderType"),
+                                          call.request.Query("orderId"));
+    return HttpResponse::Xml(200, wire::EncodeSubscriptions(list, engine_.clock().Now()));
+  });
+  route("GET", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {
+    auto subscription = engine_.GetSubscription(call.account_id, call.Param(1));
+    return HttpResponse::Xml(200, wire::EncodeSubscriptions({subscription}, engine_.clock().Now()));
+  });
+  route("PUT", "/accounts/*/subscriptions/*", kSubscriptionRoot, false,
+        [this, decode_subscription](const Call& call) {
+          engine_.GetSubscription(call.account_id, call.Param(1));
+          engine_.ReplaceSubscription(call.account_id, call.Param(1), decode_subscription(call));
+          return HttpResponse::Empty(200);
+        });
+  route("DELETE", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {
+    engine_.DeleteSubscription(call.account_id, call.Param(1));
+    return HttpResponse::Empty(200);
+  });
+
+  router_.set_method_not_allowed([](const HttpRequest&) { return HttpResponse::Empty(405); });
+}
+
+}  // namespace csrsim

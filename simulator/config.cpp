@@ -1,1 +1,279 @@
-// placeholder: implemented in its module's commit
+#include "csrsim/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "csrsim/clock.hpp"
+
+namespace csrsim {
+
+namespace {
+
+template <typename Int>
+bool ParseInt(std::string_view text, Int& out, Int min, Int max) {
+  Int value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+// ---- accounts file ---------------------------------------------------------
+
+[[noreturn]] void Fail(std::string_view file, const YAML::Node& node, const std::string& message) {
+  const auto mark = node.Mark();
+  std::ostringstream out;
+  out << file << ":" << (mark.line + 1) << ":" << (mark.column + 1) << ": " << message;
+  throw ConfigError(out.str());
+}
+
+void CheckKeys(std::string_view file, const YAML::Node& map, const std::set<std::string>& allowed,
+               std::string_view where) {
+  if (!map.IsMap()) Fail(file, map, std::string(where) + " must be a mapping");
+  for (const auto& item : map) {
+    const auto key = item.first.as<std::string>();
+    if (!allowed.count(key)) {
+      std::string list;
+      for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
+      Fail(file, item.first, "unknown key '" + key + "' in " + std::string(where) +
+                                 " (allowed: " + list + ")");
+    }
+  }
+}
+
+std::string RequiredString(std::string_view file, const YAML::Node& map, const char* key,
+                           std::string_view where) {
+  const auto node = map[key];
+  if (!node) Fail(file, map, std::string(where) + " needs '" + key + "'");
+  if (!node.IsScalar() || node.Scalar().empty()) {
+    Fail(file, node, std::string("'") + key + "' must be a non-empty string");
+  }
+  return node.Scalar();
+}
+
+AccountConfig ParseAccount(std::string_view file, const YAML::Node& node) {
+  CheckKeys(file, node, {"id", "csr_enabled", "users", "oauth_clients", "rate_limit"}, "an account");
+  AccountConfig account;
+  account.id = RequiredString(file, node, "id", "an account");
+  if (const auto enabled = node["csr_enabled"]) {
+    bool value = false;
+    if (!YAML::convert<bool>::decode(enabled, value)) Fail(file, enabled, "'csr_enabled' must be true or false");
+    account.csr_enabled = value;
+  }
+  if (const auto users = node["users"]) {
+    if (!users.IsSequence()) Fail(file, users, "'users' must be a list");
+    for (const auto& user : users) {
+      CheckKeys(file, user, {"username", "password"}, "a user");
+      account.users.push_back({RequiredString(file, user, "username", "a user"),
+                               RequiredString(file, user, "password", "a user")});
+    }
+  }
+  if (const auto clients = node["oauth_clients"]) {
+    if (!clients.IsSequence()) Fail(file, clients, "'oauth_clients' must be a list");
+    for (const auto& client : clients) {
+      CheckKeys(file, client, {"client_id", "client_secret"}, "an OAuth client");
+      account.oauth_clients.push_back({RequiredString(file, client, "client_id", "an OAuth client"),
+                                       RequiredString(file, client, "client_secret", "an OAuth client")});
+    }
+  }
+  if (const auto limit = node["rate_limit"]) {
+    CheckKeys(file, limit, {"requests", "per"}, "'rate_limit'");
+    RateLimit rate;
+    if (!ParseInt<std::uint32_t>(RequiredString(file, limit, "requests", "'rate_limit'"), rate.requests, 1,
+                                 1'000'000'000)) {
+      Fail(file, limit["requests"], "'requests' must be a positive whole number");
+    }
+    if (limit["per"]) {
+      auto window = ParseDuration(RequiredString(file, limit, "per", "'rate_limit'"));
+      if (!window || window->count() <= 0) Fail(file, limit["per"], "'per' must be a duration like 1s or 500ms");
+      rate.window = *window;
+    }
+    account.rate_limit = rate;
+  }
+  return account;
+}
+
+// ---- command line ----------------------------------------------------------
+
+struct FlagSpec {
+  const char* name;
+  bool takes_value;
+  std::function<bool(std::string_view, Config&)> apply;  // false: invalid value
+};
+
+const std::vector<FlagSpec>& Flags() {
+  static const std::vector<FlagSpec> flags = {
+      {"--host", true, [](auto v, Config& c) { c.host = std::string(v); return !v.empty(); }},
+      {"--port", true, [](auto v, Config& c) { return ParseInt(v, c.port, 0, 65535); }},
+      {"--port-file", true, [](auto v, Config& c) { c.port_file = std::string(v); return !v.empty(); }},
+      {"--scenarios", true, [](auto v, Config& c) { c.scenario_paths.emplace_back(v); return !v.empty(); }},
+      {"--config", true, [](auto v, Config& c) { c.config_file = std::string(v); return !v.empty(); }},
+      {"--clock", true, [](auto v, Config& c) { c.clock = std::string(v); return MakeClock(v) != nullptr; }},
+      {"--seed", true, [](auto v, Config& c) {
+         std::uint64_t seed = 0;
+         if (!ParseInt<std::uint64_t>(v, seed, 0, UINT64_MAX)) return false;
+         c.seed = seed;
+         return true;
+       }},
+      {"--log-level", true, [](auto v, Config& c) {
+         c.log_level = std::string(v);
+         return v == "debug" || v == "info" || v == "warn" || v == "error" || v == "off";
+       }},
+      {"--auth", true, [](auto v, Config& c) {
+         if (v == "basic") c.auth = AuthMode::kBasic;
+         else if (v == "oauth") c.auth = AuthMode::kOAuth;
+         else if (v == "both") c.auth = AuthMode::kBoth;
+         else return false;
+         return true;
+       }},
+      {"--control-token", true, [](auto v, Config& c) { c.control_token = std::string(v); return !v.empty(); }},
+      {"--create-status", true, [](auto v, Config& c) {
+         return ParseInt(v, c.create_status, 200, 201);
+       }},
+      {"--callback-auth", true, [](auto v, Config& c) {
+         if (v == "preemptive") c.callback_auth = CallbackAuthMode::kPreemptive;
+         else if (v == "challenge") c.callback_auth = CallbackAuthMode::kChallenge;
+         else return false;
+         return true;
+       }},
+      {"--callback-timeout", true, [](auto v, Config& c) {
+         auto d = ParseDuration(v);
+         if (!d || d->count() <= 0) return false;
+         c.callback_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+         return c.callback_timeout.count() > 0;
+       }},
+      {"--callback-attempts", true, [](auto v, Config& c) { return ParseInt(v, c.callback_attempts, 1, 100); }},
+      {"--callback-workers", true, [](auto v, Config& c) { return ParseInt(v, c.callback_workers, 1, 1024); }},
+      {"--journal-capacity", true, [](auto v, Config& c) {
+         return ParseInt<std::size_t>(v, c.journal_capacity, 1, 100'000'000);
+       }},
+      {"--http-threads", true, [](auto v, Config& c) { return ParseInt(v, c.http_threads, 1, 4096); }},
+      {"--max-body-bytes", true, [](auto v, Config& c) {
+         return ParseInt<std::size_t>(v, c.max_body_bytes, 1, 1ull << 30);
+       }},
+  };
+  return flags;
+}
+
+}  // namespace
+
+void LoadConfigText(std::string_view yaml, std::string_view file_name, Config& config) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::ParserException& e) {
+    std::ostringstream out;
+    out << file_name << ":" << (e.mark.line + 1) << ":" << (e.mark.column + 1) << ": " << e.msg;
+    throw ConfigError(out.str());
+  }
+  if (root.IsNull()) return;
+  CheckKeys(file_name, root, {"accounts"}, "the config file");
+  const auto accounts = root["accounts"];
+  if (!accounts) return;
+  if (!accounts.IsSequence()) Fail(file_name, accounts, "'accounts' must be a list");
+  std::set<std::string> seen;
+  std::vector<AccountConfig> parsed;
+  for (const auto& node : accounts) {
+    auto account = ParseAccount(file_name, node);
+    if (!seen.insert(account.id).second) Fail(file_name, node["id"], "duplicate account id '" + account.id + "'");
+    parsed.push_back(std::move(account));
+  }
+  config.accounts = std::move(parsed);
+}
+
+CommandLine ParseCommandLine(int argc, const char* const* argv) {
+  CommandLine result;
+  auto error = [&result](std::string message) {
+    result.action = CliAction::kError;
+    result.error = std::move(message);
+    return result;
+  };
+  int first = 1;
+  if (argc > 1 && std::string_view(argv[1]) == "validate") {
+    result.action = CliAction::kValidate;
+    for (int i = 2; i < argc; ++i) result.validate_paths.emplace_back(argv[i]);
+    if (result.validate_paths.empty()) return error("validate: name at least one scenario file or directory");
+    return result;
+  }
+  for (int i = first; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") { result.action = CliAction::kHelp; return result; }
+    if (arg == "--version") { result.action = CliAction::kVersion; return result; }
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (auto eq = arg.find('='); eq != std::string_view::npos && arg.rfind("--", 0) == 0) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const FlagSpec* spec = nullptr;
+    for (const auto& flag : Flags()) {
+      if (name == flag.name) spec = &flag;
+    }
+    if (!spec) return error("unknown argument '" + std::string(arg) + "' (see --help)");
+    if (!value) {
+      if (i + 1 >= argc) return error(std::string(spec->name) + " needs a value");
+      value = argv[++i];
+    }
+    if (!spec->apply(*value, result.config)) {
+      return error(std::string(spec->name) + ": invalid value '" + std::string(*value) + "'");
+    }
+  }
+  if (!result.config.config_file.empty()) {
+    std::ifstream in(result.config.config_file);
+    if (!in) return error("--config: cannot read '" + result.config.config_file + "'");
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      LoadConfigText(text.str(), result.config.config_file, result.config);
+    } catch (const ConfigError& e) {
+      return error(e.what());
+    }
+  }
+  return result;
+}
+
+std::string HelpText() {
+  return R"(csr-simulator - a local simulator of Bandwidth's CSR Lookup API
+
+Usage:
+  csr-simulator [options]
+  csr-simulator validate PATH...     lint scenario files or directories (exit 0 valid, 1 invalid)
+  csr-simulator --help | --version
+
+Server:
+  --host ADDR               address to bind (default 127.0.0.1)
+  --port N                  port, 0 = any free port (default 8080); the bound port is printed
+  --port-file FILE          write the bound port to FILE once listening
+  --http-threads N          worker threads, one per keep-alive connection (default 64)
+  --max-body-bytes N        larger request bodies get 413 (default 1048576)
+  --log-level LEVEL         debug|info|warn|error|off (default info; info logs every request)
+
+Behaviour:
+  --scenarios PATH          scenario file or directory, repeatable (default: bundled default.yaml)
+  --config FILE             accounts, users, OAuth clients, per-account switches (YAML)
+  --clock real|manual|scale=N   simulated clock (default real)
+  --seed N                  reproducible ids, generated data and random choices
+  --auth basic|oauth|both   accepted credentials (default both; oauth = after Basic retirement)
+  --create-status 200|201   status of POST /csrs (default 200, as the CSR guide)
+  --control-token T         require "Authorization: Bearer T" on /_sim control routes
+
+Callbacks:
+  --callback-auth preemptive|challenge   how Basic credentials are sent (default preemptive)
+  --callback-timeout D      per-attempt timeout, e.g. 5s (default 5s)
+  --callback-attempts N     attempts per notification, 1 = no retry as Bandwidth (default 1)
+  --callback-workers N      parallel deliveries (default 16)
+  --journal-capacity N      delivery attempts kept for /_sim/callbacks (default 10000)
+
+Docs: README.md, docs/scenarios.md, docs/control-api.md, docs/configuration.md
+)";
+}
+
+}  // namespace csrsim

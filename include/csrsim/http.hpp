@@ -27,7 +27,8 @@ struct HttpRequest {
   std::multimap<std::string, std::string, CaseInsensitiveLess> headers;
   std::string body;
   std::string remote_addr;
-  std::vector<std::string> path_params;  // regex groups of the matched route
+  std::vector<std::string> path_params;  // segments matched by "*" in the route
+  std::string prefix;  // path prefix the API stripped before routing (e.g. "/api")
 
   std::optional<std::string> Header(const std::string& name) const;
   std::optional<std::string> Query(const std::string& name) const;

@@ -1,0 +1,89 @@
+// api: the Bandwidth CSR Lookup routes (spec §1–§4) on top of the Engine.
+//
+// One linear pipeline per request: strip the path prefix → injected faults →
+// authenticate → authorize the account (and its CSR feature, rate limit) →
+// route → decode → validate → engine → encode. Every failure is a thrown
+// csrsim::Error, turned into HTTP by ErrorResponse(), the only place that maps
+// errors to statuses and bodies.
+//
+// Accepted prefixes: "", /api, /api/v1, /api/v2, /v1.0, /api/v1.0 in front of
+// /accounts/{accountId}/...; Location headers echo the prefix the client used.
+//
+// Thread-safety: BandwidthApi and Authenticator are safe from many threads.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "csrsim/config.hpp"
+#include "csrsim/engine.hpp"
+#include "csrsim/error.hpp"
+#include "csrsim/faults.hpp"
+#include "csrsim/http.hpp"
+
+namespace csrsim {
+
+// Checks Basic credentials and OAuth2 Bearer tokens against the accounts of
+// the Config (or the public guide's credentials in open mode), and issues
+// tokens that expire on the simulated clock.
+class Authenticator {
+ public:
+  Authenticator(const Config& config, Clock& clock, IdGenerator& ids);
+
+  // Returns the API user name (LastModifiedBy) or throws Unauthorized (bad or
+  // missing credentials, a credential kind the AuthMode refuses) or
+  // AccessDenied (valid credentials of another account).
+  std::string Authorize(const HttpRequest& request, const std::string& account_id);
+  // POST /api/v1/oauth2/token. Returns the JSON response.
+  HttpResponse IssueToken(const HttpRequest& request);
+  // Per-account rate limit on the simulated clock; throws RateLimited.
+  void CheckRateLimit(const std::string& account_id);
+  const AccountConfig* FindAccount(const std::string& account_id) const;
+  void Reset();  // forget issued tokens and rate windows
+
+ private:
+  struct Token {
+    std::vector<std::string> accounts;  // empty: any account (open mode)
+    std::string client_id;
+    SimTime expires_at{};
+  };
+  struct Window {
+    SimTime start{};
+    std::uint32_t used = 0;
+  };
+
+  const Config& config_;
+  Clock& clock_;
+  IdGenerator& ids_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Token> tokens_;    // guarded by mu_
+  std::unordered_map<std::string, Window> windows_;  // guarded by mu_
+};
+
+// The one error writer. `root` is the response root of the route family:
+// "CsrResponse", "NoteResponse", "SubscriptionsResponse". On CSR routes,
+// validation errors use <CsrOrderResponse><Errors>.
+HttpResponse ErrorResponse(const Error& error, std::string_view root);
+
+class BandwidthApi {
+ public:
+  BandwidthApi(const Config& config, Engine& engine, Authenticator& auth, FaultInjector& faults);
+  // nullopt when the path is not a Bandwidth path.
+  std::optional<HttpResponse> Handle(HttpRequest& request);
+
+ private:
+  void AddRoutes();
+
+  const Config& config_;
+  Engine& engine_;
+  Authenticator& auth_;
+  FaultInjector& faults_;
+  Router router_;  // paths without prefix: /accounts/*/...
+};
+
+}  // namespace csrsim

@@ -1,0 +1,102 @@
+// config: the command line and the accounts file, turned into one documented
+// struct. The only place that knows flag names and the accounts YAML.
+//
+// Thread-safety: plain values, built once at start-up; read-only afterwards.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "csrsim/callbacks.hpp"
+#include "csrsim/model.hpp"
+
+namespace csrsim {
+
+struct UserCredentials {
+  std::string username;
+  std::string password;
+};
+
+struct OAuthClient {
+  std::string client_id;
+  std::string client_secret;
+};
+
+struct RateLimit {
+  std::uint32_t requests = 0;  // allowed per window
+  Duration window = std::chrono::seconds(1);
+};
+
+struct AccountConfig {
+  std::string id;
+  bool csr_enabled = true;
+  std::vector<UserCredentials> users;
+  std::vector<OAuthClient> oauth_clients;
+  std::optional<RateLimit> rate_limit;
+};
+
+// Which credentials the Bandwidth routes accept. kOAuth simulates Bandwidth
+// after Basic API users are retired (2026-12-02).
+enum class AuthMode { kBasic, kOAuth, kBoth };
+
+struct Config {
+  // server
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0 = any free port
+  std::string port_file;
+  int http_threads = 64;  // one per keep-alive connection
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::string log_level = "info";  // "debug", "info", "warn", "error", "off"
+
+  // behaviour
+  std::vector<std::string> scenario_paths;  // empty: the bundled default.yaml
+  std::string clock = "real";               // "real", "manual", "scale=N"
+  std::optional<std::uint64_t> seed;
+  int create_status = 200;                  // POST /csrs: 200 (guide) or 201 (OpenAPI)
+  AuthMode auth = AuthMode::kBoth;
+  std::string control_token;                // non-empty: /_sim needs Bearer <token>
+
+  // callbacks
+  CallbackAuthMode callback_auth = CallbackAuthMode::kPreemptive;
+  std::chrono::milliseconds callback_timeout{5000};
+  int callback_workers = 16;
+  int callback_attempts = 1;  // 1 = no retry, as Bandwidth
+  std::size_t journal_capacity = 10000;
+
+  // accounts: empty means open mode (any account id; user username/password;
+  // OAuth client clientId/clientSecret).
+  std::string config_file;
+  std::vector<AccountConfig> accounts;
+
+  bool OpenMode() const { return accounts.empty(); }
+};
+
+// A config file error at file:line:col, or a bad flag (file empty).
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class CliAction { kRun, kValidate, kHelp, kVersion, kError };
+
+struct CommandLine {
+  CliAction action = CliAction::kRun;
+  Config config;
+  std::vector<std::string> validate_paths;  // for kValidate
+  std::string error;                        // for kError: one line naming the flag
+};
+
+// Parses argv (and the --config file it names). Never throws.
+CommandLine ParseCommandLine(int argc, const char* const* argv);
+std::string HelpText();
+
+// Reads the accounts YAML (see docs/configuration.md) into `config`.
+// Throws ConfigError "file:line:col: message".
+void LoadConfigText(std::string_view yaml, std::string_view file_name, Config& config);
+
+}  // namespace csrsim
