@@ -1,1 +1,118 @@
-// placeholder: implemented in its module's commit
+#include "csrsim/app.hpp"
+
+#include <atomic>
+#include <stdexcept>
+
+#include "csrsim/api.hpp"
+#include "csrsim/callbacks.hpp"
+#include "csrsim/clock.hpp"
+#include "csrsim/control.hpp"
+#include "csrsim/engine.hpp"
+#include "csrsim/faults.hpp"
+#include "csrsim/runtime.hpp"
+#include "csrsim/scenario.hpp"
+#include "csrsim/scheduler.hpp"
+#include "csrsim/server.hpp"
+#include "csrsim/store.hpp"
+
+namespace csrsim {
+
+namespace {
+
+std::shared_ptr<const ScenarioSet> LoadScenarios(const Config& config) {
+  if (config.scenario_paths.empty()) {
+    return std::make_shared<const ScenarioSet>(LoadScenarioText(kDefaultScenariosYaml, "default.yaml"));
+  }
+  return std::make_shared<const ScenarioSet>(LoadScenarioPaths(config.scenario_paths));
+}
+
+std::unique_ptr<Clock> MakeConfiguredClock(const Config& config) {
+  auto clock = MakeClock(config.clock);
+  if (!clock) throw std::invalid_argument("--clock: invalid value '" + config.clock + "'");
+  return clock;
+}
+
+DispatcherOptions DispatcherOptionsOf(const Config& config) {
+  DispatcherOptions options;
+  options.workers = config.callback_workers;
+  options.attempt_timeout = config.callback_timeout;
+  options.auth_mode = config.callback_auth;
+  options.retry.max_attempts = config.callback_attempts;
+  return options;
+}
+
+}  // namespace
+
+// Members are declared in dependency order; destruction runs in reverse.
+struct Simulator::Parts {
+  explicit Parts(Config c)
+      : config(std::move(c)),
+        clock(MakeConfiguredClock(config)),
+        scenarios(LoadScenarios(config)),
+        journal(config.journal_capacity),
+        scheduler(*clock),
+        ids(config.seed),
+        faults([this] { return ids.NewRandom(); }),
+        dispatcher(*clock, scheduler, journal, DispatcherOptionsOf(config),
+                   [this](const std::string& account, const std::string& subscription,
+                          const std::string& outcome) {
+                     engine.RecordCallbackOutcome(account, subscription, outcome);
+                   }),
+        engine(store, *clock, scheduler, dispatcher, scenarios, ids, faults),
+        auth(config, *clock, ids),
+        runtime{config, *clock, scheduler, store, journal, dispatcher, scenarios, ids, faults,
+                engine, auth, CSRSIM_VERSION, [this] { return started.load(); }},
+        bandwidth(config, engine, auth, faults),
+        control(runtime) {}
+
+  Config config;
+  std::unique_ptr<Clock> clock;
+  ScenarioLibrary scenarios;
+  Store store;
+  Journal journal;
+  Scheduler scheduler;
+  IdGenerator ids;
+  FaultInjector faults;
+  CallbackDispatcher dispatcher;
+  Engine engine;
+  Authenticator auth;
+  Runtime runtime;
+  BandwidthApi bandwidth;
+  ControlApi control;
+  std::atomic<bool> started{false};
+  std::unique_ptr<HttpServer> server;
+};
+
+Simulator::Simulator(Config config) : parts_(std::make_unique<Parts>(std::move(config))) {}
+
+Simulator::~Simulator() { Stop(); }
+
+int Simulator::Start() {
+  parts_->scheduler.Start();
+  ServerOptions options;
+  options.host = parts_->config.host;
+  options.port = parts_->config.port;
+  options.threads = parts_->config.http_threads;
+  options.max_body_bytes = parts_->config.max_body_bytes;
+  options.log_requests = parts_->config.log_level == "info" || parts_->config.log_level == "debug";
+  parts_->server = std::make_unique<HttpServer>(options, [this](HttpRequest& request) { return Handle(request); });
+  int port = parts_->server->Start();
+  parts_->started = true;
+  return port;
+}
+
+void Simulator::Stop() {
+  if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
+  parts_->started = false;
+  parts_->dispatcher.Stop();                    // in-flight callback attempts finish
+  parts_->scheduler.Stop();
+  parts_->journal.Shutdown();
+}
+
+HttpResponse Simulator::Handle(HttpRequest& request) {
+  if (auto response = parts_->control.Handle(request)) return *response;
+  if (auto response = parts_->bandwidth.Handle(request)) return *response;
+  return HttpResponse::Empty(404);
+}
+
+}  // namespace csrsim

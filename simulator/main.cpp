@@ -1,1 +1,69 @@
-int main() { return 0; }
+// csr-simulator: parse the command line, load scenarios, serve until SIGTERM
+// or SIGINT. Signals are blocked in every thread and taken by sigwait here.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "csrsim/app.hpp"
+#include "csrsim/config.hpp"
+#include "csrsim/scenario.hpp"
+
+namespace {
+
+int Validate(const std::vector<std::string>& paths) {
+  int invalid = 0;
+  for (const auto& path : paths) {
+    try {
+      auto set = csrsim::LoadScenarioPaths({path});
+      std::printf("%s: ok (%zu scenarios)\n", path.c_str(), set.scenarios().size());
+    } catch (const csrsim::ScenarioLoadError& error) {
+      std::fprintf(stderr, "%s\n", error.what());
+      invalid = 1;
+    }
+  }
+  return invalid;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto command = csrsim::ParseCommandLine(argc, argv);
+  switch (command.action) {
+    case csrsim::CliAction::kHelp: std::fputs(csrsim::HelpText().c_str(), stdout); return 0;
+    case csrsim::CliAction::kVersion: std::printf("csr-simulator %s\n", CSRSIM_VERSION); return 0;
+    case csrsim::CliAction::kError:
+      std::fprintf(stderr, "csr-simulator: %s\n", command.error.c_str());
+      return 2;
+    case csrsim::CliAction::kValidate: return Validate(command.validate_paths);
+    case csrsim::CliAction::kRun: break;
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  try {
+    csrsim::Simulator simulator(command.config);
+    const int port = simulator.Start();
+    if (!command.config.port_file.empty()) {
+      std::ofstream(command.config.port_file) << port << "\n";
+    }
+    std::printf("csr-simulator %s listening on %s:%d\n", CSRSIM_VERSION, command.config.host.c_str(), port);
+    std::fflush(stdout);
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    simulator.Stop();
+    return 0;
+  } catch (const csrsim::ScenarioLoadError& error) {
+    std::fprintf(stderr, "csr-simulator: %s\n", error.what());
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "csr-simulator: %s\n", error.what());
+  }
+  return 2;
+}

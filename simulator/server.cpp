@@ -1,1 +1,122 @@
-// placeholder: implemented in its module's commit
+#include "csrsim/server.hpp"
+
+#include <httplib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <thread>
+
+namespace csrsim {
+
+namespace {
+
+int PortOf(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+  return -1;
+}
+
+// Closes the connection a request came in on without answering (injected
+// fault). httplib does not expose the socket, so find it by its ports; this
+// runs only when the fault fires.
+void ShutdownConnectionOf(const httplib::Request& request) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  const int max_fd = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
+  for (int fd = 0; fd < max_fd; ++fd) {
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t local_size = sizeof local;
+    socklen_t peer_size = sizeof peer;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;
+    if (PortOf(local) == request.local_port && PortOf(peer) == request.remote_port) {
+      shutdown(fd, SHUT_RDWR);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  std::function<HttpResponse(HttpRequest&)> handler;
+  httplib::Server server;
+  std::thread thread;
+};
+
+HttpServer::HttpServer(ServerOptions options, std::function<HttpResponse(HttpRequest&)> handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+int HttpServer::Start() {
+  auto& server = impl_->server;
+  const auto threads = static_cast<std::size_t>(impl_->options.threads);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(100000);
+  server.set_keep_alive_timeout(30);
+  // A hard cap well above the API's own limit, which answers with its envelope.
+  server.set_payload_max_length(impl_->options.max_body_bytes * 4 + 4096);
+
+  auto serve = [this](const httplib::Request& in, httplib::Response& out) {
+    const auto started = std::chrono::steady_clock::now();
+    HttpRequest request;
+    request.method = in.method;
+    request.path = in.path;
+    request.body = in.body;
+    request.remote_addr = in.remote_addr;
+    for (const auto& [name, value] : in.params) request.query.emplace(name, value);
+    for (const auto& [name, value] : in.headers) request.headers.emplace(name, value);
+    HttpResponse response = impl_->handler(request);
+    if (response.drop_connection) {
+      ShutdownConnectionOf(in);
+      out.status = 500;  // never reaches the client
+    } else {
+      out.status = response.status;
+      for (const auto& [name, value] : response.headers) out.set_header(name, value);
+      if (!response.content_type.empty()) out.set_content(response.body, response.content_type.c_str());
+    }
+    if (impl_->options.log_requests) {
+      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                          started).count();
+      std::fprintf(stderr, "%s %s %d %lldus%s\n", in.method.c_str(), in.path.c_str(),
+                   response.drop_connection ? 0 : response.status, static_cast<long long>(micros),
+                   response.drop_connection ? " (connection dropped by fault)" : "");
+    }
+  };
+  server.Get(".*", serve);
+  server.Post(".*", serve);
+  server.Put(".*", serve);
+  server.Delete(".*", serve);
+  server.Patch(".*", serve);
+
+  int port = impl_->options.port;
+  if (port == 0) {
+    port = server.bind_to_any_port(impl_->options.host);
+    if (port < 0) throw std::runtime_error("cannot bind " + impl_->options.host + ":0");
+  } else if (!server.bind_to_port(impl_->options.host, port)) {
+    throw std::runtime_error("cannot bind " + impl_->options.host + ":" + std::to_string(port) +
+                             " (in use or not permitted)");
+  }
+  impl_->thread = std::thread([&server] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::yield();  // 0.11.4 has no wait_until_ready
+  return port;
+}
+
+void HttpServer::Stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->server.stop();
+  impl_->thread.join();
+}
+
+}  // namespace csrsim

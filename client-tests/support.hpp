@@ -1,0 +1,110 @@
+// Test support for client tests: run the real csr-simulator binary as a
+// downstream system would, and receive its callbacks on a local HTTP server.
+//
+// Everything binds port 0 on 127.0.0.1; nothing sleeps: the simulator's port
+// is read from its stdout ("listening on 127.0.0.1:PORT"), and receivers wait
+// on condition variables.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace csrsim::testing {
+
+// The guide's Basic credentials ("username:password") as a header value.
+std::string GuideAuthorization();
+std::string BasicAuthorization(const std::string& user, const std::string& password);
+
+// A fresh temporary directory, removed at exit.
+std::string MakeTempDir();
+// Writes `text` to `dir/name` and returns the path.
+std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text);
+
+// The real binary (CSRSIM_BINARY), started with --port 0 plus `args`.
+class SimulatorProcess {
+ public:
+  explicit SimulatorProcess(std::vector<std::string> args = {});
+  ~SimulatorProcess();  // Stop()
+  SimulatorProcess(const SimulatorProcess&) = delete;
+  SimulatorProcess& operator=(const SimulatorProcess&) = delete;
+
+  int port() const { return port_; }
+  std::string BaseUrl() const;  // http://127.0.0.1:PORT
+  // A client with 10 s timeouts and, when `authorization` is non-empty, that
+  // Authorization header on every request.
+  std::unique_ptr<httplib::Client> Client(const std::string& authorization = GuideAuthorization()) const;
+  // SIGTERM, wait; returns the exit code (or 128+signal). Idempotent.
+  int Stop();
+  // Everything the process wrote to stderr so far (after Stop: all of it).
+  std::string Stderr() const;
+
+ private:
+  int pid_ = -1;
+  int port_ = 0;
+  int exit_code_ = -1;
+  std::string stderr_path_;
+};
+
+// Runs the binary to completion with `args` (e.g. {"validate", path});
+// returns exit code, stdout and stderr.
+struct ProcessResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+ProcessResult RunBinary(const std::vector<std::string>& args);
+
+// A local HTTP server that records every request it gets.
+class CallbackReceiver {
+ public:
+  struct Received {
+    std::string method;
+    std::string path;
+    std::string body;
+    std::multimap<std::string, std::string> headers;  // httplib's case-insensitive lookup is lost: names as sent
+    std::optional<std::string> Header(const std::string& name) const;
+  };
+
+  CallbackReceiver();
+  ~CallbackReceiver();
+  CallbackReceiver(const CallbackReceiver&) = delete;
+  CallbackReceiver& operator=(const CallbackReceiver&) = delete;
+
+  int port() const { return port_; }
+  std::string Url(const std::string& path = "/callbacks") const;
+  // Status for the following requests (default 200). `respond` overrides fully.
+  void SetStatus(int status);
+  void SetResponder(std::function<void(const httplib::Request&, httplib::Response&)> respond);
+
+  std::vector<Received> Requests() const;
+  // Waits (condition variable, wall time) until `count` requests arrived.
+  bool WaitForCount(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mu_;
+  mutable std::condition_variable arrived_;
+  std::vector<Received> received_;  // guarded by mu_
+  int status_ = 200;                // guarded by mu_
+  std::function<void(const httplib::Request&, httplib::Response&)> responder_;  // guarded by mu_
+};
+
+// Text of the first <name>...</name> element in `xml` (tests read responses
+// like a client would, without a full parser). nullopt when absent.
+std::optional<std::string> XmlText(const std::string& xml, const std::string& name);
+// Number of <name> or <name/> elements in `xml`.
+std::size_t XmlCount(const std::string& xml, const std::string& name);
+
+}  // namespace csrsim::testing

@@ -1,0 +1,40 @@
+// app: one simulator instance — every part wired together, in start order:
+// clock → scenarios → store → journal → scheduler → dispatcher → engine →
+// APIs → HTTP server. Used by main() and by tests that want a whole simulator.
+//
+// Thread-safety: construct, Start and Stop from one thread; Handle() is safe
+// from many threads once constructed.
+#pragma once
+
+#include <memory>
+
+#include "csrsim/config.hpp"
+#include "csrsim/http.hpp"
+
+namespace csrsim {
+
+// The bundled scenarios/default.yaml, compiled in.
+extern const char kDefaultScenariosYaml[];
+
+class Simulator {
+ public:
+  // Loads the scenarios (throws ScenarioLoadError) and wires every part.
+  explicit Simulator(Config config);
+  ~Simulator();  // Stop()
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Starts the scheduler, the callback workers and the HTTP server; returns
+  // the bound port. Throws std::runtime_error when the port cannot be bound.
+  int Start();
+  // Stops accepting, finishes in-flight requests and callback attempts. Idempotent.
+  void Stop();
+  // Routes one request: /_sim to the control API, the rest to the Bandwidth API.
+  HttpResponse Handle(HttpRequest& request);
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace csrsim

@@ -1,0 +1,32 @@
+// control: the JSON control API under /_sim (design §4, docs/control-api.md)
+// that test suites use to steer the simulator: health, reset, clock, orders,
+// forced transitions, the callback journal and long-poll wait, scenarios and
+// fault injection. The only module that uses nlohmann-json.
+//
+// Access: open by default; with Config::control_token set, every /_sim call
+// needs "Authorization: Bearer <token>" (Bandwidth credentials never open it).
+//
+// Thread-safety: Handle() is safe from many threads.
+#pragma once
+
+#include <optional>
+
+#include "csrsim/http.hpp"
+#include "csrsim/runtime.hpp"
+
+namespace csrsim {
+
+class ControlApi {
+ public:
+  explicit ControlApi(Runtime& runtime);
+  // nullopt when the path is not under /_sim.
+  std::optional<HttpResponse> Handle(HttpRequest& request);
+
+ private:
+  void AddRoutes();
+
+  Runtime& runtime_;
+  Router router_;
+};
+
+}  // namespace csrsim

@@ -1,0 +1,45 @@
+// runtime: references to every running part of one simulator instance, so the
+// control API can inspect and steer them. Built and owned by Simulator (app.hpp).
+//
+// Thread-safety: the struct itself is immutable; each part documents its own.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "csrsim/api.hpp"
+#include "csrsim/callbacks.hpp"
+#include "csrsim/clock.hpp"
+#include "csrsim/config.hpp"
+#include "csrsim/engine.hpp"
+#include "csrsim/faults.hpp"
+#include "csrsim/scheduler.hpp"
+#include "csrsim/store.hpp"
+
+namespace csrsim {
+
+struct Runtime {
+  const Config& config;
+  Clock& clock;
+  Scheduler& scheduler;
+  Store& store;
+  Journal& journal;
+  CallbackDispatcher& dispatcher;
+  ScenarioLibrary& scenarios;
+  IdGenerator& ids;
+  FaultInjector& faults;
+  Engine& engine;
+  Authenticator& auth;
+  std::string version;
+  std::function<bool()> ready;  // true once scenarios are loaded and the scheduler runs
+};
+
+// Manual clock only (false otherwise): moves time by `by`, then returns once
+// every step due by the new time has run and its callbacks were attempted.
+bool AdvanceClock(Runtime& runtime, Duration by);
+
+// Drops orders, notes, subscriptions, journal entries, queued callbacks and
+// fault rules of one account, or of all (then also tokens and rate windows).
+void ResetState(Runtime& runtime, const std::optional<std::string>& account_id);
+
+}  // namespace csrsim
