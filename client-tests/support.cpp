@@ -1,1 +1,264 @@
-#include <catch2/catch.hpp>
+#include "support.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace csrsim::testing {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Base64(const std::string& bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned value = 0;
+  int bits = -6;
+  for (unsigned char c : bytes) {
+    value = (value << 8) | c;
+    bits += 8;
+    while (bits >= 0) {
+      out += alphabet[(value >> bits) & 0x3F];
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out += alphabet[((value << 8) >> (bits + 8)) & 0x3F];
+  while (out.size() % 4) out += '=';
+  return out;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<char*> Argv(const std::string& binary, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  return argv;
+}
+
+// Reads from `fd` until a line containing "listening on" arrives (or the
+// timeout passes); returns the port after the last ':' of that line.
+int ReadListeningPort(int fd, std::chrono::milliseconds timeout) {
+  std::string buffer;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd, POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (poll(&pfd, 1, static_cast<int>(std::max<long long>(left.count(), 1))) <= 0) continue;
+    char chunk[256];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n <= 0) return -1;  // the process exited
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    auto at = buffer.find("listening on");
+    auto end = at == std::string::npos ? std::string::npos : buffer.find('\n', at);
+    if (end != std::string::npos) {
+      auto colon = buffer.rfind(':', end);
+      return std::atoi(buffer.c_str() + colon + 1);
+    }
+  }
+  return -1;
+}
+
+const std::string& Binary() {
+  static const std::string binary = std::getenv("CSRSIM_BINARY") ? std::getenv("CSRSIM_BINARY") : CSRSIM_BINARY;
+  return binary;
+}
+
+}  // namespace
+
+std::string BasicAuthorization(const std::string& user, const std::string& password) {
+  return "Basic " + Base64(user + ":" + password);
+}
+
+std::string GuideAuthorization() { return "Basic dXNlcm5hbWU6cGFzc3dvcmQ="; }
+
+std::string MakeTempDir() {
+  std::string pattern = (fs::temp_directory_path() / "csrsim-test-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  static std::vector<std::string> created;
+  static const bool cleanup_registered = [] {
+    std::atexit([] {
+      std::error_code ignored;
+      for (const auto& dir : created) fs::remove_all(dir, ignored);
+    });
+    return true;
+  }();
+  (void)cleanup_registered;
+  created.push_back(pattern);
+  return pattern;
+}
+
+std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
+  std::string path = (fs::path(dir) / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+SimulatorProcess::SimulatorProcess(std::vector<std::string> args) {
+  stderr_path_ = WriteFile(MakeTempDir(), "stderr.log", "");
+  std::vector<std::string> full = {"--port", "0", "--host", "127.0.0.1"};
+  full.insert(full.end(), args.begin(), args.end());
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    int err = open(stderr_path_.c_str(), O_WRONLY | O_TRUNC);
+    dup2(err, STDERR_FILENO);
+    close(out[0]);
+    auto argv = Argv(Binary(), full);
+    execv(Binary().c_str(), argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  port_ = ReadListeningPort(out[0], std::chrono::seconds(10));
+  close(out[0]);
+  if (port_ <= 0) {
+    Stop();
+    throw std::runtime_error("csr-simulator did not start: " + ReadAll(stderr_path_));
+  }
+}
+
+SimulatorProcess::~SimulatorProcess() { Stop(); }
+
+std::string SimulatorProcess::BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+std::unique_ptr<httplib::Client> SimulatorProcess::Client(const std::string& authorization) const {
+  auto client = std::make_unique<httplib::Client>("127.0.0.1", port_);
+  client->set_connection_timeout(10);
+  client->set_read_timeout(10);
+  client->set_write_timeout(10);
+  if (!authorization.empty()) client->set_default_headers({{"Authorization", authorization}});
+  return client;
+}
+
+int SimulatorProcess::Stop() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+  }
+  return exit_code_;
+}
+
+std::string SimulatorProcess::Stderr() const { return ReadAll(stderr_path_); }
+
+ProcessResult RunBinary(const std::vector<std::string>& args) {
+  const std::string dir = MakeTempDir();
+  const std::string out_path = dir + "/out";
+  const std::string err_path = dir + "/err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    auto argv = Argv(Binary(), args);
+    execv(Binary().c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ProcessResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadAll(out_path);
+  result.err = ReadAll(err_path);
+  return result;
+}
+
+std::optional<std::string> CallbackReceiver::Received::Header(const std::string& name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() &&
+        std::equal(key.begin(), key.end(), name.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+CallbackReceiver::CallbackReceiver() {
+  server_.set_tcp_nodelay(true);
+  server_.Post(".*", [this](const httplib::Request& request, httplib::Response& response) {
+    std::function<void(const httplib::Request&, httplib::Response&)> respond;
+    {
+      std::lock_guard lock(mu_);
+      Received received{request.method, request.path, request.body, {}};
+      for (const auto& [name, value] : request.headers) received.headers.emplace(name, value);
+      received_.push_back(std::move(received));
+      response.status = status_;
+      respond = responder_;
+    }
+    arrived_.notify_all();
+    if (respond) respond(request, response);
+  });
+  port_ = server_.bind_to_any_port("127.0.0.1");
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  while (!server_.is_running()) std::this_thread::yield();
+}
+
+CallbackReceiver::~CallbackReceiver() {
+  server_.stop();
+  thread_.join();
+}
+
+std::string CallbackReceiver::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void CallbackReceiver::SetStatus(int status) {
+  std::lock_guard lock(mu_);
+  status_ = status;
+}
+
+void CallbackReceiver::SetResponder(std::function<void(const httplib::Request&, httplib::Response&)> respond) {
+  std::lock_guard lock(mu_);
+  responder_ = std::move(respond);
+}
+
+std::vector<CallbackReceiver::Received> CallbackReceiver::Requests() const {
+  std::lock_guard lock(mu_);
+  return received_;
+}
+
+bool CallbackReceiver::WaitForCount(std::size_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return arrived_.wait_for(lock, timeout, [&] { return received_.size() >= count; });
+}
+
+std::optional<std::string> XmlText(const std::string& xml, const std::string& name) {
+  const std::string open = "<" + name + ">";
+  auto start = xml.find(open);
+  if (start == std::string::npos) return std::nullopt;
+  start += open.size();
+  auto end = xml.find("</" + name + ">", start);
+  if (end == std::string::npos) return std::nullopt;
+  return xml.substr(start, end - start);
+}
+
+std::size_t XmlCount(const std::string& xml, const std::string& name) {
+  std::size_t count = 0;
+  for (const std::string& open : {"<" + name + ">", "<" + name + "/>", "<" + name + " />"}) {
+    for (auto at = xml.find(open); at != std::string::npos; at = xml.find(open, at + 1)) ++count;
+  }
+  return count;
+}
+
+}  // namespace csrsim::testing
