@@ -1,0 +1,20 @@
+# The README's build steps in a container: build on bookworm, run on bookworm-slim.
+FROM debian:bookworm AS build
+WORKDIR /src
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh
+COPY . .
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCSRSIM_TESTS=OFF \
+ && cmake --build build --target csr-simulator -j"$(nproc)"
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libcpp-httplib0.11 libpugixml1v5 libyaml-cpp0.7 curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 csrsim
+COPY --from=build /src/build/csr-simulator /usr/local/bin/csr-simulator
+COPY --from=build /src/scenarios /usr/local/share/csr-simulator/scenarios
+USER csrsim
+EXPOSE 8080
+HEALTHCHECK --interval=5s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8080/_sim/health || exit 1
+ENTRYPOINT ["csr-simulator", "--host", "0.0.0.0", "--port", "8080"]
