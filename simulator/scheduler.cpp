@@ -1,5 +1,7 @@
 #include "csrsim/scheduler.hpp"
 
+#include <algorithm>
+
 namespace csrsim {
 
 Scheduler::Scheduler(Clock& clock) : clock_(clock) {}
@@ -60,9 +62,20 @@ std::size_t Scheduler::RunDue() {
 }
 
 bool Scheduler::Advance(Duration by) {
-  if (!clock_.IsManual() || !clock_.Advance(by)) return false;
-  RunDue();
-  return true;
+  if (!clock_.IsManual() || by.count() < 0) return false;
+  const SimTime target = clock_.Now() + by;
+  // Step the clock through each due time, so a task reads its own due time as
+  // "now" and what it schedules relative to now lands where it should.
+  for (;;) {
+    SimTime next = target;
+    {
+      std::lock_guard lock(mu_);
+      if (!queue_.empty()) next = std::min(target, queue_.begin()->first.first);
+    }
+    if (next > clock_.Now()) clock_.Advance(next - clock_.Now());
+    RunDue();
+    if (next >= target) return true;
+  }
 }
 
 bool Scheduler::Busy() const {

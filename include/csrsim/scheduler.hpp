@@ -39,8 +39,9 @@ class Scheduler {
   void ScheduleAt(SimTime due, Task task);
   void ScheduleAfter(Duration delay, Task task) { ScheduleAt(clock_.Now() + delay, std::move(task)); }
 
-  // Manual clock only (returns false otherwise): advances the clock by `by`
-  // and runs every task due by then before returning.
+  // Manual clock only (returns false otherwise): advances the clock by `by`,
+  // stepping through each due time so every task sees its own due time as
+  // now, and runs every task due by then before returning.
   bool Advance(Duration by);
   // Runs every task already due; returns how many ran.
   std::size_t RunDue();
