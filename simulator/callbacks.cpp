@@ -268,6 +268,48 @@ std::string JoinFaults(const std::vector<std::string>& names) {
   return joined;
 }
 
+// The keep-alive connections of one worker. A worker keeps them only while it
+// has deliveries back to back and closes them before it idles, so it never
+// holds a receiver's connection (and, with thread-per-connection servers such
+// as cpp-httplib's, a receiver thread) while it has nothing to send.
+class ConnectionCache {
+ public:
+  explicit ConnectionCache(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+
+  httplib::ClientImpl& For(const CallbackUrl& url) {
+    auto& client = clients_[OriginOf(url)];
+    if (client) return *client;
+    if (clients_.size() > kMaxOrigins) {
+      clients_.clear();
+      return For(url);
+    }
+    if (url.https) {
+      auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port);
+      ssl->enable_server_certificate_verification(false);
+      client = std::move(ssl);
+    } else {
+      client = std::make_unique<httplib::ClientImpl>(url.host, url.port);
+    }
+    client->set_connection_timeout(timeout_);
+    client->set_read_timeout(timeout_);
+    client->set_write_timeout(timeout_);
+    client->set_tcp_nodelay(true);
+    client->set_keep_alive(true);
+    return *client;
+  }
+  void Discard(const CallbackUrl& url) { clients_.erase(OriginOf(url)); }
+  void Clear() { clients_.clear(); }
+
+ private:
+  static constexpr std::size_t kMaxOrigins = 16;
+  static std::string OriginOf(const CallbackUrl& url) {
+    return (url.https ? "https://" : "http://") + url.host + ':' + std::to_string(url.port);
+  }
+
+  const std::chrono::milliseconds timeout_;
+  std::unordered_map<std::string, std::unique_ptr<httplib::ClientImpl>> clients_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -295,7 +337,6 @@ struct OrderLane {
 
 // What the attempts of one turn ended with.
 struct TurnResult {
-  bool failed = false;
   bool retryable = false;  // failed in a way the retry policy may repeat
   std::string outcome;
 };
@@ -474,8 +515,14 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   }
 
   void WorkLoop() {
+    ConnectionCache connections(attempt_timeout_);
     std::unique_lock lock(mu_);
     for (;;) {
+      if (ready_.empty() && !stopping_) {
+        lock.unlock();
+        connections.Clear();
+        lock.lock();
+      }
       work_.wait(lock, [this] { return stopping_ || !ready_.empty(); });
       if (stopping_) return;
       std::string key = std::move(ready_.front());
@@ -490,7 +537,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       RetryPolicy retry = retry_;
       lock.unlock();
 
-      TurnResult result = RunTurn(pending, mode);
+      TurnResult result = RunTurn(pending, mode, connections);
       bool retry_later = result.retryable && pending.tries + 1 < retry.max_attempts;
       if (!retry_later && on_outcome_) {
         on_outcome_(pending.delivery.account_id, pending.delivery.subscription_id, result.outcome);
@@ -514,7 +561,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   }
 
   // One turn of a delivery: one POST, or two in the challenge flow.
-  TurnResult RunTurn(Pending& pending, CallbackAuthMode mode) {
+  TurnResult RunTurn(Pending& pending, CallbackAuthMode mode, ConnectionCache& connections) {
     const Delivery& d = pending.delivery;
     std::vector<std::string> faults = pending.faults;
     if (d.fault.drop) faults.emplace_back("drop");
@@ -529,18 +576,18 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       entry.sent_at = entry.finished_at = clock_.Now();
       entry.error = error;
       journal_.Append(std::move(entry));
-      return {true, false, error};
+      return {false, error};
     }
 
     std::optional<BasicCredentials> credentials = d.credentials;
     if (credentials && d.fault.wrong_credentials) credentials->password = kWrongPassword;
     bool preemptive = mode == CallbackAuthMode::kPreemptive;
-    auto first = Post(*url, pending, fault, preemptive ? credentials : std::nullopt);
+    auto first = Post(connections, *url, pending, fault, preemptive ? credentials : std::nullopt);
     if (!preemptive && credentials && first.status == 401 && first.challenged) {
-      first = Post(*url, pending, fault, credentials);
+      first = Post(connections, *url, pending, fault, credentials);
     }
     bool succeeded = first.status >= 200 && first.status < 300;
-    return {!succeeded, !succeeded, first.status ? StatusText(first.status) : first.error};
+    return {!succeeded, first.status ? StatusText(first.status) : first.error};
   }
 
   struct PostResult {
@@ -549,8 +596,8 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     std::string error;
   };
 
-  PostResult Post(const CallbackUrl& url, Pending& pending, const std::string& fault,
-                  const std::optional<BasicCredentials>& credentials) {
+  PostResult Post(ConnectionCache& connections, const CallbackUrl& url, Pending& pending,
+                  const std::string& fault, const std::optional<BasicCredentials>& credentials) {
     JournalEntry entry = NewEntry(pending, fault);
     httplib::Headers headers{{"User-Agent", kUserAgent}};
     entry.request_headers = {{"Content-Type", kContentType}, {"User-Agent", kUserAgent}};
@@ -561,24 +608,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       entry.request_headers.emplace_back("Authorization", std::move(authorization));
     }
 
-    std::unique_ptr<httplib::ClientImpl> client;
-    if (url.https) {
-      auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port);
-      ssl->enable_server_certificate_verification(false);
-      client = std::move(ssl);
-    } else {
-      client = std::make_unique<httplib::ClientImpl>(url.host, url.port);
-    }
-    client->set_connection_timeout(attempt_timeout_);
-    client->set_read_timeout(attempt_timeout_);
-    client->set_write_timeout(attempt_timeout_);
-    client->set_tcp_nodelay(true);
-    client->set_keep_alive(false);
-
     PostResult result;
     entry.sent_at = clock_.Now();
     auto wall_start = std::chrono::steady_clock::now();
-    auto response = client->Post(url.target, headers, pending.delivery.body, kContentType);
+    auto response =
+        connections.For(url).Post(url.target, headers, pending.delivery.body, kContentType);
     auto wall = std::chrono::steady_clock::now() - wall_start;
     entry.finished_at = clock_.Now();
     entry.wall_micros = std::chrono::duration_cast<std::chrono::microseconds>(wall).count();
@@ -586,9 +620,12 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       result.status = response->status;
       result.challenged = response->status == 401 && response->has_header("WWW-Authenticate");
       entry.response_status = response->status;
+      // Do not race the receiver's close on a connection it will not keep.
+      if (response->get_header_value("Connection") == "close") connections.Discard(url);
     } else {
       result.error = TransportErrorText(response.error(), wall >= attempt_timeout_);
       entry.error = result.error;
+      connections.Discard(url);
     }
     journal_.Append(std::move(entry));
     return result;

@@ -55,13 +55,18 @@ using Responder = std::function<Reply(const ReceivedRequest&, std::size_t index)
 
 Reply AlwaysOk(const ReceivedRequest&, std::size_t) { return {}; }
 
+struct ReceiverOptions {
+  bool holding = false;     // keep each request unanswered until Release()
+  std::size_t threads = 8;  // cpp-httplib serves one connection per thread
+};
+
 // A local callback receiver on 127.0.0.1:<any port> recording every POST.
-// A holding receiver keeps each request unanswered until Release().
 class Receiver {
  public:
-  explicit Receiver(Responder responder = AlwaysOk, bool holding = false)
-      : responder_(std::move(responder)), holding_(holding) {
+  explicit Receiver(Responder responder = AlwaysOk, ReceiverOptions options = {})
+      : responder_(std::move(responder)), holding_(options.holding) {
     server_.set_tcp_nodelay(true);
+    server_.new_task_queue = [threads = options.threads] { return new httplib::ThreadPool(threads); };
     server_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
       Handle(req, res);
     });
@@ -361,7 +366,7 @@ TEST_CASE("50 deliveries of one order reach the receiver in submission order") {
 }
 
 TEST_CASE("a hanging receiver does not delay another order's delivery") {
-  Receiver hanging(AlwaysOk, /*holding=*/true);
+  Receiver hanging(AlwaysOk, {.holding = true});
   Receiver healthy;
   DispatcherOptions options;
   options.workers = 2;
@@ -384,6 +389,22 @@ TEST_CASE("a hanging receiver does not delay another order's delivery") {
   harness.dispatcher->WaitIdle();
   REQUIRE(harness.Entries("order-slow").size() == 1);
   CHECK(harness.Entries("order-slow")[0].response_status == 200);
+}
+
+TEST_CASE("idle workers let go of keep-alive connections, so a one-thread receiver serves every order") {
+  Receiver receiver(AlwaysOk, {.threads = 1});
+  DispatcherOptions options;
+  options.workers = 2;
+  options.attempt_timeout = 2s;  // shorter than the receiver's 5s keep-alive wait
+  Harness harness(options);
+  harness.dispatcher->Submit(MakeDelivery(receiver.Url(), "order-1"));
+  harness.dispatcher->Submit(MakeDelivery(receiver.Url(), "order-2"));
+  harness.dispatcher->WaitIdle();
+
+  auto entries = harness.Entries();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].response_status == 200);
+  CHECK(entries[1].response_status == 200);
 }
 
 // ---------------------------------------------------------------------------
@@ -496,7 +517,7 @@ TEST_CASE("Reset forgets out-of-order holds") {
 }
 
 TEST_CASE("Reset of one account drops its queued deliveries only") {
-  Receiver receiver(AlwaysOk, /*holding=*/true);
+  Receiver receiver(AlwaysOk, {.holding = true});
   DispatcherOptions options;
   options.workers = 1;
   Harness harness(options);
@@ -573,7 +594,7 @@ TEST_CASE("without a retry policy a failed delivery is not repeated") {
 // Stop
 
 TEST_CASE("Stop finishes the attempt in flight and drops queued deliveries") {
-  Receiver receiver(AlwaysOk, /*holding=*/true);
+  Receiver receiver(AlwaysOk, {.holding = true});
   DispatcherOptions options;
   options.workers = 1;
   options.attempt_timeout = 300ms;
