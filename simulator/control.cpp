@@ -1,10 +1,721 @@
 #include "csrsim/control.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "csrsim/api.hpp"
+#include "csrsim/error.hpp"
+#include "csrsim/scenario.hpp"
+#include "csrsim/wire.hpp"
+
 namespace csrsim {
-ControlApi::ControlApi(Runtime& runtime) : runtime_(runtime) { AddRoutes(); }
-std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
-  if (request.path.rfind("/_sim", 0) != 0) return std::nullopt;
-  if (auto response = router_.Dispatch(request)) return response;
-  return HttpResponse::Empty(404);
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr auto kDefaultWaitTimeout = std::chrono::seconds(5);
+constexpr auto kMaxWaitTimeout = std::chrono::seconds(60);
+constexpr std::int64_t kMaxLatencyMs = 60'000;
+constexpr int kMaxCallbackAttempts = 10;
+
+// The route keys of the Bandwidth routes (api.cpp): "METHOD /pattern" with the
+// /accounts/{accountId} part removed. Checked so that a typo cannot set a
+// fault that silently never fires.
+constexpr std::string_view kApiRouteKeys[] = {
+    "POST /csrs",           "GET /csrs",
+    "GET /csrs/*",          "PUT /csrs/*",
+    "GET /csrs/*/notes",    "POST /csrs/*/notes",
+    "PUT /csrs/*/notes/*",  "POST /csrs/*/notes/*",
+    "POST /subscriptions",  "GET /subscriptions",
+    "GET /subscriptions/*", "PUT /subscriptions/*",
+    "DELETE /subscriptions/*"};
+
+constexpr std::string_view kCallbackFaultNames[] = {"drop", "duplicate", "delay", "out_of_order",
+                                                    "wrong_credentials"};
+
+// ---------------------------------------------------------------------------
+// Responses
+
+HttpResponse JsonResponse(int status, const Json& body) {
+  // Order fields and callback bodies are client bytes: never fail on bad UTF-8.
+  return HttpResponse::Json(status, body.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
-void ControlApi::AddRoutes() {}
+
+HttpResponse JsonError(int status, std::string message) {
+  return JsonResponse(status, Json{{"error", std::move(message)}});
+}
+
+// The api module's error writer decides the status and headers of an Error;
+// the control API only swaps the body for JSON.
+HttpResponse JsonError(const Error& error) {
+  HttpResponse shaped = ErrorResponse(error, "ControlResponse");
+  std::string message;
+  for (const auto& detail : error.details()) {
+    if (!message.empty()) message += "; ";
+    message += detail.description;
+  }
+  HttpResponse response = JsonError(shaped.status, std::move(message));
+  response.headers = std::move(shaped.headers);
+  return response;
+}
+
+Error BadRequest(std::string message) { return Error::Invalid(0, std::move(message)); }
+
+std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+template <typename Names>
+std::string JoinNames(const Names& names) {
+  std::string joined;
+  for (std::string_view name : names) {
+    if (!joined.empty()) joined += ", ";
+    joined += name;
+  }
+  return joined;
+}
+
+// ---------------------------------------------------------------------------
+// Reading requests
+
+void CheckQuery(const HttpRequest& request, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [name, value] : request.query) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      throw BadRequest("unknown query parameter " + Quoted(name) +
+                       (allowed.size() == 0 ? "; this call takes none" : "; expected " + JoinNames(allowed)));
+    }
+  }
+}
+
+void CheckKeys(const Json& body, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      throw BadRequest("unknown key " + Quoted(key) + "; expected " + JoinNames(allowed));
+    }
+  }
+}
+
+// The request's body as a JSON object; an empty body is {}.
+Json JsonObjectBody(const HttpRequest& request) {
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return Json::object();
+  Json body;
+  try {
+    body = Json::parse(request.body);
+  } catch (const Json::parse_error& error) {
+    std::string_view what = error.what();  // "[json.exception.parse_error.101] parse error at ..."
+    if (auto end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
+    throw BadRequest("malformed JSON body: " + std::string(what));
+  }
+  if (!body.is_object()) throw BadRequest("the body must be a JSON object");
+  return body;
+}
+
+Json JsonObjectBody(const HttpRequest& request, std::initializer_list<std::string_view> allowed) {
+  Json body = JsonObjectBody(request);
+  CheckKeys(body, allowed);
+  return body;
+}
+
+const Json* FindKey(const Json& body, const std::string& key) {
+  auto it = body.find(key);
+  return it == body.end() ? nullptr : &*it;
+}
+
+std::optional<std::string> StringField(const Json& body, const std::string& key) {
+  const Json* value = FindKey(body, key);
+  if (!value) return std::nullopt;
+  if (!value->is_string()) throw BadRequest(Quoted(key) + " must be a string");
+  return value->get<std::string>();
+}
+
+std::string RequiredString(const Json& body, const std::string& key) {
+  auto value = StringField(body, key);
+  if (!value) throw BadRequest(Quoted(key) + " is required");
+  return *value;
+}
+
+std::optional<std::int64_t> IntegerField(const Json& body, const std::string& key, std::int64_t min,
+                                         std::int64_t max) {
+  const Json* value = FindKey(body, key);
+  if (!value) return std::nullopt;
+  if (!value->is_number_integer() || value->get<std::int64_t>() < min || value->get<std::int64_t>() > max) {
+    throw BadRequest(Quoted(key) + " must be an integer from " + std::to_string(min) + " to " +
+                     std::to_string(max));
+  }
+  return value->get<std::int64_t>();
+}
+
+Duration ParseDurationOf(const std::string& key, const std::string& text) {
+  auto duration = ParseDuration(text);
+  if (!duration) {
+    throw BadRequest(Quoted(key) + ": " + Quoted(text) + " is not a duration (e.g. 250ms, 5s, 2m, 1h)");
+  }
+  return *duration;
+}
+
+std::optional<std::string> AccountField(const Json& body) {
+  auto account = StringField(body, "account");
+  if (account && account->empty()) throw BadRequest("'account' must not be empty");
+  return account;
+}
+
+std::optional<std::string> AccountQuery(const HttpRequest& request) {
+  auto account = request.Query("account");
+  if (account && account->empty()) throw BadRequest("'account' must not be empty");
+  return account;
+}
+
+OrderStatus ParseStatus(const std::string& text) {
+  auto status = ParseOrderStatus(text);
+  if (!status) {
+    throw BadRequest(Quoted(text) +
+                     " is not an order status; expected RECEIVED, PROCESSING, ACTION_REQUIRED, "
+                     "COMPLETE, FAILED or CANCELLED");
+  }
+  return *status;
+}
+
+// ---------------------------------------------------------------------------
+// JSON views of the simulator's state
+
+Json TimeJson(SimTime t) { return wire::FormatTimestamp(t); }
+
+Json OptionalJson(const std::optional<std::string>& value) { return value ? Json(*value) : Json(nullptr); }
+
+Json ClockJson(const Clock& clock) {
+  SimTime now = clock.Now();
+  auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return {{"now", TimeJson(now)}, {"mode", clock.Describe()}, {"epoch_ms", epoch_ms}};
+}
+
+Json ErrorsJson(const std::vector<ErrorDetail>& errors) {
+  Json list = Json::array();
+  for (const auto& error : errors) list.push_back({{"code", error.code}, {"description", error.description}});
+  return list;
+}
+
+Json CsrDataJson(const CsrData& data) {
+  Json address = Json::object();
+  for (const auto& [name, value] : data.service_address) address[name] = value;
+  return {{"AccountNumber", OptionalJson(data.account_number)},
+          {"CustomerName", OptionalJson(data.customer_name)},
+          {"ServiceAddress", address},
+          {"WorkingTelephoneNumber", OptionalJson(data.working_telephone_number)},
+          {"WorkingTelephoneNumbersOnAccount", data.working_telephone_numbers_on_account}};
+}
+
+// Requires slot.mu held.
+Json OrderJson(const OrderSlot& slot) {
+  const Order& order = slot.order;
+  const ScenarioProgress& progress = slot.progress;
+  Json fields = Json::object();
+  for (const auto& [field, value] : order.fields.Items()) fields[std::string(WireName(field))] = value;
+  Json notes = Json::array();
+  for (const auto& note : order.notes) {
+    notes.push_back({{"id", note.id},
+                     {"userId", note.user_id},
+                     {"description", note.description},
+                     {"lastModified", TimeJson(note.last_modified)}});
+  }
+  Json history = Json::array();
+  for (const auto& transition : order.history) {
+    history.push_back({{"status", std::string(ToString(transition.status))},
+                       {"at", TimeJson(transition.at)},
+                       {"message", transition.message},
+                       {"cause", transition.cause}});
+  }
+  std::size_t step_count = progress.variant ? progress.variant->steps.size() : 0;
+  return {{"id", order.id},
+          {"account", order.account_id},
+          {"status", std::string(ToString(order.status))},
+          {"message", order.message},
+          {"scenario", order.scenario_name},
+          {"variant", progress.variant ? Json(progress.variant->name) : Json(nullptr)},
+          {"created", TimeJson(order.created)},
+          {"lastModified", TimeJson(order.last_modified)},
+          {"lastModifiedBy", order.last_modified_by},
+          {"fields", fields},
+          {"csrData", order.csr_data ? CsrDataJson(*order.csr_data) : Json(nullptr)},
+          {"errors", ErrorsJson(order.errors)},
+          {"notes", notes},
+          {"history", history},
+          {"waitingForUpdate", progress.waiting_for_update},
+          {"remainingSteps", step_count - std::min(progress.next_step, step_count)}};
+}
+
+Json OrderJson(const std::shared_ptr<OrderSlot>& slot) {
+  std::lock_guard lock(slot->mu);
+  return OrderJson(*slot);
+}
+
+Json JournalEntryJson(const JournalEntry& entry) {
+  Json headers = Json::object();
+  for (const auto& [name, value] : entry.request_headers) {
+    auto it = headers.find(name);
+    if (it == headers.end()) {
+      headers[name] = value;
+    } else {
+      *it = it->get<std::string>() + ", " + value;  // a repeated header, folded as HTTP allows
+    }
+  }
+  return {{"id", entry.id},
+          {"account", entry.account_id},
+          {"subscriptionId", entry.subscription_id},
+          {"orderId", entry.order_id},
+          {"status", std::string(ToString(entry.status))},
+          {"event", entry.event},
+          {"url", entry.url},
+          {"attempt", entry.attempt},
+          {"requestHeaders", headers},
+          {"body", entry.body},
+          {"responseStatus", entry.response_status},
+          {"error", entry.error},
+          {"fault", entry.fault},
+          {"scheduledAt", TimeJson(entry.scheduled_at)},
+          {"sentAt", TimeJson(entry.sent_at)},
+          {"finishedAt", TimeJson(entry.finished_at)},
+          {"wallMicros", entry.wall_micros},
+          {"succeeded", entry.Succeeded()}};
+}
+
+Json MatcherJson(const Matcher& match) {
+  Json json = Json::object();
+  if (match.tn) json["tn"] = *match.tn;
+  if (match.tn_prefix) json["tn_prefix"] = *match.tn_prefix;
+  if (match.tn_suffix) json["tn_suffix"] = *match.tn_suffix;
+  if (match.tn_regex_source) json["tn_regex"] = *match.tn_regex_source;
+  if (!match.fields.empty()) {
+    Json fields = Json::object();
+    for (const auto& [field, value] : match.fields) fields[std::string(WireName(field))] = value;
+    json["fields"] = fields;
+  }
+  if (match.account) json["account"] = *match.account;
+  return json;
+}
+
+Json ScenariosJson(const ScenarioSet& set) {
+  Json scenarios = Json::array();
+  for (const auto& scenario : set.scenarios()) {
+    scenarios.push_back({{"name", scenario.name},
+                         {"description", scenario.description},
+                         {"source", scenario.source},
+                         {"match", scenario.match ? MatcherJson(*scenario.match) : Json(nullptr)},
+                         {"variants", scenario.variants.size()}});
+  }
+  return {{"scenarios", scenarios}, {"default", OptionalJson(set.default_name())}};
+}
+
+Json RemainingJson(const std::optional<std::int64_t>& remaining) {
+  return remaining ? Json(*remaining) : Json(nullptr);
+}
+
+Json ApiFaultJson(const ApiFaultRule& rule) {
+  Json json = {{"id", rule.id},
+               {"target", "api"},
+               {"account", OptionalJson(rule.account_id)},
+               {"route", OptionalJson(rule.route)},
+               {"remaining", RemainingJson(rule.remaining)},
+               {"fraction", rule.fraction}};
+  switch (rule.action) {
+    case ApiFaultAction::kStatus:
+      json["action"] = "status";
+      json["status"] = rule.status;
+      break;
+    case ApiFaultAction::kLatency:
+      json["action"] = "latency";
+      json["latencyMs"] = rule.latency.count();
+      break;
+    case ApiFaultAction::kDropConnection: json["action"] = "drop"; break;
+  }
+  return json;
+}
+
+Json CallbackFaultJson(const CallbackFaultRule& rule) {
+  const CallbackFault& fault = rule.fault;
+  Json json = {{"id", rule.id},
+               {"target", "callback"},
+               {"account", OptionalJson(rule.account_id)},
+               {"remaining", RemainingJson(rule.remaining)},
+               {"fraction", rule.fraction}};
+  // Rules set here carry exactly one fault; list every one that is set anyway.
+  std::vector<std::string> names;
+  if (fault.drop) names.emplace_back("drop");
+  if (fault.duplicate) names.emplace_back("duplicate");
+  if (fault.delay) names.emplace_back("delay");
+  if (fault.out_of_order) names.emplace_back("out_of_order");
+  if (fault.wrong_credentials) names.emplace_back("wrong_credentials");
+  json["fault"] = JoinNames(names);
+  if (fault.delay) json["delay"] = FormatDuration(*fault.delay);
+  return json;
+}
+
+Json FaultsJson(const FaultInjector& faults) {
+  Json list = Json::array();
+  for (const auto& rule : faults.ApiFaults()) list.push_back(ApiFaultJson(rule));
+  for (const auto& rule : faults.CallbackFaults()) list.push_back(CallbackFaultJson(rule));
+  return {{"faults", list}};
+}
+
+// ---------------------------------------------------------------------------
+// Route bodies
+
+HttpResponse Health(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  if (!runtime.ready()) return JsonResponse(503, Json{{"status", "starting"}});
+  return JsonResponse(200, Json{{"status", "ok"},
+                                {"version", runtime.version},
+                                {"scenarios", runtime.scenarios.Current()->scenarios().size()},
+                                {"clock", runtime.clock.Describe()},
+                                {"now", TimeJson(runtime.clock.Now())},
+                                {"orders", runtime.store.OrderCount()}});
+}
+
+HttpResponse Reset(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {"account"});
+  auto account = AccountQuery(request);
+  ResetState(runtime, account);
+  return JsonResponse(200, Json{{"reset", account.value_or("all")}});
+}
+
+HttpResponse GetClock(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  return JsonResponse(200, ClockJson(runtime.clock));
+}
+
+HttpResponse AdvanceClockBy(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  Json body = JsonObjectBody(request, {"by"});
+  Duration by = ParseDurationOf("by", RequiredString(body, "by"));
+  if (!AdvanceClock(runtime, by)) {
+    throw Error::Conflict(0, "the clock is not manual; start with --clock manual");
+  }
+  return JsonResponse(200, ClockJson(runtime.clock));
+}
+
+HttpResponse ListOrders(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {"account", "status"});
+  auto account = AccountQuery(request);
+  std::optional<OrderStatus> status;
+  if (auto text = request.Query("status")) status = ParseStatus(*text);
+  Json orders = Json::array();
+  for (const auto& slot : runtime.store.Orders(account)) {
+    std::lock_guard lock(slot->mu);
+    if (!status || slot->order.status == *status) orders.push_back(OrderJson(*slot));
+  }
+  return JsonResponse(200, Json{{"orders", orders}});
+}
+
+std::shared_ptr<OrderSlot> FindOrder(Runtime& runtime, const std::string& order_id) {
+  auto slot = runtime.store.FindOrderAnyAccount(order_id);
+  if (!slot) throw Error::NotFound(0, "no order " + Quoted(order_id));
+  return slot;
+}
+
+HttpResponse GetOrder(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  return JsonResponse(200, OrderJson(FindOrder(runtime, request.path_params.at(0))));
+}
+
+std::vector<ErrorDetail> ErrorDetailsField(const Json& body) {
+  std::vector<ErrorDetail> details;
+  const Json* errors = FindKey(body, "errors");
+  if (!errors) return details;
+  if (!errors->is_array()) throw BadRequest("'errors' must be a list of {\"code\": N, \"description\": \"...\"}");
+  for (const Json& error : *errors) {
+    if (!error.is_object()) throw BadRequest("each of 'errors' must be {\"code\": N, \"description\": \"...\"}");
+    CheckKeys(error, {"code", "description"});
+    auto code = IntegerField(error, "code", 0, 999'999);
+    if (!code) throw BadRequest("each of 'errors' needs a 'code'");
+    details.push_back({static_cast<int>(*code), StringField(error, "description").value_or("")});
+  }
+  return details;
+}
+
+// Returns once the transition's callbacks were attempted, like an advance.
+HttpResponse ForceTransition(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  const std::string& order_id = request.path_params.at(0);
+  Json body = JsonObjectBody(request, {"status", "message", "errors"});
+  OrderStatus status = ParseStatus(RequiredString(body, "status"));
+  auto message = StringField(body, "message");
+  auto errors = ErrorDetailsField(body);
+  auto slot = FindOrder(runtime, order_id);
+  runtime.engine.ForceTransition(order_id, status, std::move(message), std::move(errors));
+  runtime.dispatcher.WaitIdle();
+  return JsonResponse(200, OrderJson(slot));
+}
+
+JournalFilter JournalFilterOf(const HttpRequest& request) {
+  JournalFilter filter;
+  filter.account_id = AccountQuery(request);
+  filter.order_id = request.Query("orderId");
+  filter.subscription_id = request.Query("subscriptionId");
+  if (auto status = request.Query("status")) filter.status = ParseStatus(*status);
+  if (auto after = request.Query("after")) {
+    auto [end, ec] = std::from_chars(after->data(), after->data() + after->size(), filter.after_id);
+    if (ec != std::errc() || end != after->data() + after->size()) {
+      throw BadRequest("'after' must be a journal entry id (a non-negative integer)");
+    }
+  }
+  return filter;
+}
+
+HttpResponse ListCallbacks(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {"account", "orderId", "subscriptionId", "status", "after"});
+  Json entries = Json::array();
+  for (const auto& entry : runtime.journal.Query(JournalFilterOf(request))) {
+    entries.push_back(JournalEntryJson(entry));
+  }
+  return JsonResponse(200, Json{{"entries", entries}, {"dropped", runtime.journal.dropped()}});
+}
+
+HttpResponse WaitForCallback(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {"account", "orderId", "subscriptionId", "status", "after", "timeout"});
+  JournalFilter filter = JournalFilterOf(request);
+  Duration timeout = kDefaultWaitTimeout;
+  if (auto text = request.Query("timeout")) {
+    timeout = ParseDurationOf("timeout", *text);
+    if (timeout > kMaxWaitTimeout) throw BadRequest("'timeout' must be at most 60s");
+  }
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(timeout);
+  if (auto entry = runtime.journal.WaitFor(filter, wait)) return JsonResponse(200, JournalEntryJson(*entry));
+  return JsonError(408, "no matching callback within " + FormatDuration(timeout));
+}
+
+HttpResponse SetCallbackSettings(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  Json body = JsonObjectBody(request, {"auth", "attempts", "backoff", "multiplier"});
+  Json applied = Json::object();
+  std::optional<CallbackAuthMode> mode;
+  if (auto auth = StringField(body, "auth")) {
+    if (*auth == "preemptive") {
+      mode = CallbackAuthMode::kPreemptive;
+    } else if (*auth == "challenge") {
+      mode = CallbackAuthMode::kChallenge;
+    } else {
+      throw BadRequest("'auth' must be \"preemptive\" or \"challenge\"");
+    }
+    applied["auth"] = *auth;
+  }
+  std::optional<RetryPolicy> retry;
+  if (auto attempts = IntegerField(body, "attempts", 1, kMaxCallbackAttempts)) {
+    retry.emplace();
+    retry->max_attempts = static_cast<int>(*attempts);
+    if (auto backoff = StringField(body, "backoff")) retry->initial_backoff = ParseDurationOf("backoff", *backoff);
+    if (const Json* multiplier = FindKey(body, "multiplier")) {
+      if (!multiplier->is_number() || multiplier->get<double>() < 1.0 || multiplier->get<double>() > 10.0) {
+        throw BadRequest("'multiplier' must be a number from 1 to 10");
+      }
+      retry->multiplier = multiplier->get<double>();
+    }
+    applied["attempts"] = retry->max_attempts;
+    applied["backoff"] = FormatDuration(retry->initial_backoff);
+    applied["multiplier"] = retry->multiplier;
+  } else if (body.contains("backoff") || body.contains("multiplier")) {
+    throw BadRequest("'backoff' and 'multiplier' need 'attempts'");
+  }
+  if (mode) runtime.dispatcher.SetAuthMode(*mode);
+  if (retry) runtime.dispatcher.SetRetryPolicy(*retry);
+  return JsonResponse(200, applied);
+}
+
+HttpResponse ListScenarios(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  return JsonResponse(200, ScenariosJson(*runtime.scenarios.Current()));
+}
+
+// Loads every file first; only a complete, valid set replaces the scenarios in force.
+HttpResponse ReloadScenarios(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  Json body = JsonObjectBody(request, {"paths"});
+  std::vector<std::string> paths = runtime.config.scenario_paths;
+  if (const Json* given = FindKey(body, "paths")) {
+    if (!given->is_array() || given->empty() ||
+        !std::all_of(given->begin(), given->end(), [](const Json& path) { return path.is_string(); })) {
+      throw BadRequest("'paths' must be a non-empty list of file or directory paths");
+    }
+    paths = given->get<std::vector<std::string>>();
+  }
+  if (paths.empty()) {
+    throw Error::Conflict(0,
+                          "nothing to reload: the simulator runs its bundled scenarios; start it with "
+                          "--scenarios PATH or pass {\"paths\": [...]}");
+  }
+  std::shared_ptr<const ScenarioSet> loaded;
+  try {
+    loaded = std::make_shared<const ScenarioSet>(LoadScenarioPaths(paths));
+  } catch (const ScenarioLoadError& error) {
+    return JsonError(400, error.what());
+  }
+  runtime.scenarios.Replace(loaded);
+  return JsonResponse(200, ScenariosJson(*loaded));
+}
+
+std::optional<double> FractionField(const Json& body) {
+  const Json* value = FindKey(body, "fraction");
+  if (!value) return std::nullopt;
+  if (!value->is_number() || !(value->get<double>() > 0.0) || value->get<double>() > 1.0) {
+    throw BadRequest("'fraction' must be a number in (0, 1]");
+  }
+  return value->get<double>();
+}
+
+Json AddApiFault(FaultInjector& faults, const Json& body) {
+  CheckKeys(body, {"target", "account", "route", "action", "status", "latencyMs", "count", "fraction"});
+  ApiFaultRule rule;
+  rule.account_id = AccountField(body);
+  rule.route = StringField(body, "route");
+  if (rule.route && std::find(std::begin(kApiRouteKeys), std::end(kApiRouteKeys), *rule.route) ==
+                        std::end(kApiRouteKeys)) {
+    throw BadRequest("unknown 'route' " + Quoted(*rule.route) + "; expected one of " + JoinNames(kApiRouteKeys) +
+                     " (without /accounts/{accountId}; use 'account' for that)");
+  }
+  std::string action = RequiredString(body, "action");
+  auto status = IntegerField(body, "status", 400, 599);
+  auto latency = IntegerField(body, "latencyMs", 1, kMaxLatencyMs);
+  if (action == "status") {
+    rule.action = ApiFaultAction::kStatus;
+    if (status) rule.status = static_cast<int>(*status);
+  } else if (action == "latency") {
+    rule.action = ApiFaultAction::kLatency;
+    if (!latency) throw BadRequest("action 'latency' needs 'latencyMs'");
+    rule.latency = std::chrono::milliseconds(*latency);
+  } else if (action == "drop") {
+    rule.action = ApiFaultAction::kDropConnection;
+  } else {
+    throw BadRequest("unknown 'action' " + Quoted(action) + "; expected status, latency or drop");
+  }
+  if (status && rule.action != ApiFaultAction::kStatus) throw BadRequest("'status' applies only to action 'status'");
+  if (latency && rule.action != ApiFaultAction::kLatency) {
+    throw BadRequest("'latencyMs' applies only to action 'latency'");
+  }
+  rule.remaining = IntegerField(body, "count", 1, 1'000'000);
+  rule.fraction = FractionField(body).value_or(1.0);
+  rule.id = faults.AddApiFault(rule);
+  return ApiFaultJson(rule);
+}
+
+Json AddCallbackFault(FaultInjector& faults, const Json& body) {
+  CheckKeys(body, {"target", "account", "fault", "delay", "count", "fraction"});
+  CallbackFaultRule rule;
+  rule.account_id = AccountField(body);
+  std::string name = RequiredString(body, "fault");
+  auto delay = StringField(body, "delay");
+  if (name == "drop") {
+    rule.fault.drop = true;
+  } else if (name == "duplicate") {
+    rule.fault.duplicate = true;
+  } else if (name == "delay") {
+    if (!delay) throw BadRequest("fault 'delay' needs 'delay', e.g. \"5s\"");
+    rule.fault.delay = ParseDurationOf("delay", *delay);
+  } else if (name == "out_of_order") {
+    rule.fault.out_of_order = true;
+  } else if (name == "wrong_credentials") {
+    rule.fault.wrong_credentials = true;
+  } else {
+    throw BadRequest("unknown 'fault' " + Quoted(name) + "; expected " + JoinNames(kCallbackFaultNames));
+  }
+  if (delay && !rule.fault.delay) throw BadRequest("'delay' applies only to fault 'delay'");
+  rule.remaining = IntegerField(body, "count", 1, 1'000'000);
+  rule.fraction = FractionField(body).value_or(1.0);
+  rule.id = faults.AddCallbackFault(rule);
+  return CallbackFaultJson(rule);
+}
+
+HttpResponse AddFault(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  Json body = JsonObjectBody(request);
+  std::string target = RequiredString(body, "target");
+  if (target == "api") return JsonResponse(201, AddApiFault(runtime.faults, body));
+  if (target == "callback") return JsonResponse(201, AddCallbackFault(runtime.faults, body));
+  throw BadRequest("unknown 'target' " + Quoted(target) + "; expected api or callback");
+}
+
+HttpResponse ListFaults(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  return JsonResponse(200, FaultsJson(runtime.faults));
+}
+
+HttpResponse ClearFaults(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {"account"});
+  auto account = AccountQuery(request);
+  runtime.faults.Clear(account);
+  return JsonResponse(200, Json{{"cleared", account.value_or("all")}});
+}
+
+HttpResponse RemoveFault(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  const std::string& id = request.path_params.at(0);
+  if (!runtime.faults.Remove(id)) throw Error::NotFound(0, "no fault " + Quoted(id));
+  return JsonResponse(200, Json{{"deleted", id}});
+}
+
+// "Authorization: Bearer <token>"; the scheme is case-insensitive (RFC 7235).
+bool HasBearerToken(const HttpRequest& request, const std::string& token) {
+  auto header = request.Header("Authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  if (!header || header->size() < kScheme.size()) return false;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>((*header)[i])) != kScheme[i]) return false;
+  }
+  return std::string_view(*header).substr(kScheme.size()) == token;
+}
+
+}  // namespace
+
+ControlApi::ControlApi(Runtime& runtime) : runtime_(runtime) { AddRoutes(); }
+
+std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
+  if (request.path != "/_sim" && request.path.rfind("/_sim/", 0) != 0) return std::nullopt;
+  const std::string& token = runtime_.config.control_token;
+  if (!token.empty() && !HasBearerToken(request, token)) {
+    return JsonError(401, "the control API needs \"Authorization: Bearer <token>\" (the --control-token value)")
+        .WithHeader("WWW-Authenticate", "Bearer realm=\"csr-simulator control API\"");
+  }
+  if (auto response = router_.Dispatch(request)) return response;
+  return JsonError(404, "no control API call " + request.path + "; see docs/control-api.md");
+}
+
+void ControlApi::AddRoutes() {
+  auto route = [this](std::string method, std::string_view pattern,
+                      HttpResponse (*body)(Runtime&, const HttpRequest&)) {
+    router_.Add(std::move(method), pattern, [this, body](const HttpRequest& request) {
+      try {
+        return body(runtime_, request);
+      } catch (const Error& error) {
+        return JsonError(error);
+      }
+    });
+  };
+  router_.set_method_not_allowed([](const HttpRequest& request) {
+    return JsonError(405, "method " + request.method + " is not allowed on " + request.path);
+  });
+
+  route("GET", "/_sim/health", Health);
+  route("POST", "/_sim/reset", Reset);
+  route("GET", "/_sim/clock", GetClock);
+  route("POST", "/_sim/clock/advance", AdvanceClockBy);
+  route("GET", "/_sim/orders", ListOrders);
+  route("GET", "/_sim/orders/*", GetOrder);
+  route("POST", "/_sim/orders/*/transition", ForceTransition);
+  route("GET", "/_sim/callbacks", ListCallbacks);
+  route("GET", "/_sim/callbacks/wait", WaitForCallback);
+  route("POST", "/_sim/callbacks/settings", SetCallbackSettings);
+  route("GET", "/_sim/scenarios", ListScenarios);
+  route("POST", "/_sim/scenarios/reload", ReloadScenarios);
+  route("GET", "/_sim/faults", ListFaults);
+  route("POST", "/_sim/faults", AddFault);
+  route("DELETE", "/_sim/faults", ClearFaults);
+  route("DELETE", "/_sim/faults/*", RemoveFault);
+}
+
 }  // namespace csrsim
