@@ -1,5 +1,7 @@
 #include "csrsim/callbacks.hpp"
 
+#include "csrsim/encoding.hpp"
+
 #include <httplib.h>
 
 #include <algorithm>
@@ -182,31 +184,6 @@ std::optional<CallbackUrl> ParseCallbackUrl(std::string_view url) {
   return parsed;
 }
 
-std::string Base64(std::string_view input) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((input.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < input.size(); i += 3) {
-    auto n = static_cast<std::uint32_t>(static_cast<unsigned char>(input[i]) << 16 |
-                                        static_cast<unsigned char>(input[i + 1]) << 8 |
-                                        static_cast<unsigned char>(input[i + 2]));
-    out += kAlphabet[n >> 18 & 63];
-    out += kAlphabet[n >> 12 & 63];
-    out += kAlphabet[n >> 6 & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (std::size_t left = input.size() - i; left > 0) {
-    std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(input[i]) << 16);
-    if (left == 2) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(input[i + 1]) << 8);
-    out += kAlphabet[n >> 18 & 63];
-    out += kAlphabet[n >> 12 & 63];
-    out += left == 2 ? kAlphabet[n >> 6 & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
@@ -603,7 +580,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     entry.request_headers = {{"Content-Type", kContentType}, {"User-Agent", kUserAgent}};
     if (credentials) {
       std::string authorization =
-          "Basic " + Base64(credentials->username + ":" + credentials->password);
+          "Basic " + Base64Encode(credentials->username + ":" + credentials->password);
       headers.emplace("Authorization", authorization);
       entry.request_headers.emplace_back("Authorization", std::move(authorization));
     }

@@ -11,6 +11,8 @@
 //   14500–14508 subscriptions, see ValidateSubscription.
 #include "csrsim/validation.hpp"
 
+#include "csrsim/encoding.hpp"
+
 #include <algorithm>
 #include <array>
 #include <string>
@@ -186,22 +188,14 @@ bool IsHttpUrl(std::string_view url) {
   return !host.empty() && port.size() <= 5 && AllDigits(port);
 }
 
-bool IsBase64Character(char c) { return IsLetter(c) || IsDigit(c) || c == '+' || c == '/'; }
-
 // Standard base64 (line breaks allowed), at least one byte of content.
 bool IsBase64(std::string_view text) {
-  std::size_t symbols = 0;
-  std::size_t padding = 0;
+  std::string compact;
   for (char c : text) {
-    if (IsSpace(c)) continue;
-    if (c == '=') {
-      ++padding;
-    } else if (padding > 0 || !IsBase64Character(c)) {
-      return false;
-    }
-    ++symbols;
+    if (!IsSpace(c)) compact += c;
   }
-  return symbols > 0 && symbols % 4 == 0 && padding <= 2;
+  auto decoded = Base64Decode(compact);
+  return decoded && !decoded->empty();
 }
 
 void CheckCallback(const CallbackSubscription& callback, std::vector<ErrorDetail>& out) {
