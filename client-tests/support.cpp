@@ -243,6 +243,41 @@ bool CallbackReceiver::WaitForCount(std::size_t count, std::chrono::milliseconds
   return arrived_.wait_for(lock, timeout, [&] { return received_.size() >= count; });
 }
 
+bool AdvanceClock(const SimulatorProcess& simulator, const std::string& by) {
+  auto response = simulator.Client("")->Post("/_sim/clock/advance", "{\"by\":\"" + by + "\"}",
+                                             "application/json");
+  return response && response->status == 200;
+}
+
+std::string SubscriptionRequest::Xml() const {
+  std::string xml = "<Subscription>";
+  if (!order_type.empty()) xml += "<OrderType>" + order_type + "</OrderType>";
+  if (!order_id.empty()) xml += "<OrderId>" + order_id + "</OrderId>";
+  xml += "<CallbackSubscription><URL>" + url + "</URL>";
+  if (expiry) xml += "<Expiry>" + std::to_string(*expiry) + "</Expiry>";
+  if (!username.empty() || !password.empty()) {
+    xml += "<CallbackCredentials><BasicAuthentication><Username>" + username + "</Username><Password>" +
+           password + "</Password></BasicAuthentication></CallbackCredentials>";
+  }
+  return xml + "</CallbackSubscription></Subscription>";
+}
+
+std::string LocationId(const httplib::Result& response) {
+  if (!response) return "";
+  const std::string location = response->get_header_value("Location");
+  auto slash = location.rfind('/');
+  return slash == std::string::npos ? "" : location.substr(slash + 1);
+}
+
+std::string XmlRoot(const std::string& xml) {
+  for (auto at = xml.find('<'); at != std::string::npos; at = xml.find('<', at + 1)) {
+    if (at + 1 < xml.size() && (xml[at + 1] == '?' || xml[at + 1] == '!')) continue;
+    auto end = xml.find_first_of(" \t\r\n/>", at + 1);
+    return end == std::string::npos ? "" : xml.substr(at + 1, end - at - 1);
+  }
+  return "";
+}
+
 std::optional<std::string> XmlText(const std::string& xml, const std::string& name) {
   const std::string open = "<" + name + ">";
   auto start = xml.find(open);

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace csrsim::testing {
@@ -100,6 +101,44 @@ class CallbackReceiver {
   int status_ = 200;                // guarded by mu_
   std::function<void(const httplib::Request&, httplib::Response&)> responder_;  // guarded by mu_
 };
+
+// POST /_sim/clock/advance {"by": by} (e.g. "3s") on a --clock manual
+// simulator; returns once due steps ran and their callbacks were attempted.
+// True when the simulator answered 200.
+bool AdvanceClock(const SimulatorProcess& simulator, const std::string& by);
+
+// A <Subscription> request body for callbacks to `url`, Basic credentials
+// cb-user / cb-pass unless changed; setters chain.
+struct SubscriptionRequest {
+  explicit SubscriptionRequest(std::string callback_url) : url(std::move(callback_url)) {}
+  SubscriptionRequest& ForOrder(std::string id) {
+    order_id = std::move(id);
+    return *this;
+  }
+  SubscriptionRequest& WithExpiry(long long seconds) {
+    expiry = seconds;
+    return *this;
+  }
+  SubscriptionRequest& WithCredentials(std::string user, std::string pass) {
+    username = std::move(user);
+    password = std::move(pass);
+    return *this;
+  }
+  std::string Xml() const;
+
+  std::string url;
+  std::string order_type = "csrs";
+  std::string order_id;             // empty: account-wide
+  std::optional<long long> expiry;  // nullopt: no <Expiry>
+  std::string username = "cb-user";  // both empty: no <CallbackCredentials>
+  std::string password = "cb-pass";
+};
+
+// The id at the end of a response's Location header ("" when absent).
+std::string LocationId(const httplib::Result& response);
+
+// Name of the root element of `xml` (after any prolog), "" when there is none.
+std::string XmlRoot(const std::string& xml);
 
 // Text of the first <name>...</name> element in `xml` (tests read responses
 // like a client would, without a full parser). nullopt when absent.
