@@ -1,0 +1,599 @@
+#!/usr/bin/env python3
+"""Runs every benchmark of bench/README.md and writes the results as Markdown.
+
+    bench.py --simulator BUILD/csr-simulator --out results/latest.md [--wiremock-jar JAR] [--quick]
+
+Every figure is taken in this run beside its reference (nginx serving the same
+bytes, the same measurement on the peer) and its target from issue 6. Only
+loopback addresses are used; every wait and loop is bounded in count and time.
+Standard library only; needs wrk, nginx and node on PATH.
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import select
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WRK_SCRIPT = HERE / "wrk.lua"
+RECEIVER_SCRIPT = HERE / "receiver.js"
+
+HOST = "127.0.0.1"
+ACCOUNT = "9900000"
+AUTH = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
+CSR_BODY = ("<Csr><WorkingOrBillingTelephoneNumber>9198675309"
+            "</WorkingOrBillingTelephoneNumber></Csr>")
+CSRS_PATH = f"/api/accounts/{ACCOUNT}/csrs"
+
+WRK_SECONDS = 10                 # issue 6: 2 threads, 64 keep-alive connections, 10 s
+STARTUP_RUNS = 20
+MEMORY_TARGET_ORDERS = 1_000_000
+MEMORY_BUDGET_SECONDS = 120      # creation time allowed before extrapolating
+CALLBACK_ORDERS = 10_000
+CALLBACK_SCALE = 100             # 3 s of simulated time = 30 ms of wall time
+CALLBACK_PACE_DELAY_MS = 11      # 64 connections, 11 ms apart: at most 5,818 orders/s
+CALLBACK_WINDOW_SECONDS = 30     # how long a run waits for its callbacks
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def request(port, method, path, body=None, headers=None, timeout=5.0):
+    """One HTTP request on a fresh connection; returns (status, body bytes, headers)."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read(), response.headers
+    finally:
+        connection.close()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_answers(port, path, headers=None, timeout=30.0):
+    """Polls GET path until it answers 200; returns the seconds waited."""
+    started = time.perf_counter()
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        try:
+            if request(port, "GET", path, headers=headers, timeout=1.0)[0] == 200:
+                return time.perf_counter() - started
+        except OSError:
+            pass
+        time.sleep(0.0005)
+    raise RuntimeError(f"nothing answered 200 on {HOST}:{port}{path} within {timeout} s")
+
+
+def stop(process, grace=10.0):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def read_line(process, timeout=10.0):
+    """The next stdout line of a process started with stdout=PIPE, bounded in time."""
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    if not ready:
+        raise RuntimeError(f"{process.args[0]} printed nothing within {timeout} s")
+    return process.stdout.readline().decode().strip()
+
+
+def rss_bytes(pid):
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def parse_time(iso):
+    """The simulator's timestamps ("2026-01-01T00:00:05.000Z") as Unix seconds."""
+    parsed = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return parsed.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def wrk(port, path, *, method="GET", body=None, seconds=None, max_requests=0, delay_ms=0):
+    """Runs wrk (2 threads, 64 connections) through wrk.lua; returns its totals."""
+    seconds = seconds or WRK_SECONDS
+    env = dict(os.environ, BENCH_METHOD=method, BENCH_AUTH=AUTH,
+               BENCH_MAX_REQUESTS=str(max_requests), BENCH_DELAY_MS=str(delay_ms))
+    if body:
+        env["BENCH_BODY"] = body
+    command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", str(WRK_SCRIPT),
+               f"http://{HOST}:{port}{path}", "--", "2"]
+    output = subprocess.run(command, env=env, capture_output=True, text=True,
+                            timeout=seconds + 30, check=True).stdout
+    result = json.loads(re.search(r"^BENCH_JSON (.*)$", output, re.M).group(1))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+class Simulator:
+    """A csr-simulator process on a free port, stopped on exit."""
+
+    def __init__(self, binary, *flags, stderr=subprocess.DEVNULL):
+        self.process = subprocess.Popen(
+            [binary, "--port", "0", *flags],
+            stdout=subprocess.PIPE, stderr=stderr)
+        line = read_line(self.process)
+        match = re.search(r"listening on [\d.]+:(\d+)", line)
+        if not match:
+            stop(self.process)
+            raise RuntimeError(f"unexpected first line from the simulator: {line!r}")
+        self.port = int(match.group(1))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        stop(self.process)
+
+    def call(self, method, path, body=None):
+        headers = {"Authorization": AUTH}
+        if body is not None:
+            headers["Content-Type"] = ("application/json" if path.startswith("/_sim")
+                                       else "application/xml")
+        status, answer, _ = request(self.port, method, path, body, headers)
+        if status >= 300:
+            raise RuntimeError(f"{method} {path} answered {status}: {answer[:200]!r}")
+        return answer
+
+    def json(self, path):
+        return json.loads(self.call("GET", path))
+
+    def create_order(self):
+        answer = self.call("POST", CSRS_PATH, CSR_BODY).decode()
+        return re.search(r"<OrderId>([^<]+)</OrderId>", answer).group(1)
+
+    def subscribe(self, url):
+        body = (f"<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>{url}</URL>"
+                "<Expiry>3600</Expiry></CallbackSubscription></Subscription>")
+        status, answer, headers = request(
+            self.port, "POST", f"/api/accounts/{ACCOUNT}/subscriptions", body,
+            {"Authorization": AUTH, "Content-Type": "application/xml"})
+        if status >= 300:
+            raise RuntimeError(f"subscription answered {status}: {answer[:200]!r}")
+        return headers["Location"].rsplit("/", 1)[1]  # the subscription id
+
+    def order_count(self):
+        return self.json("/_sim/health")["orders"]
+
+    def rss(self):
+        return rss_bytes(self.process.pid)
+
+
+class Nginx:
+    """nginx serving `files` ({url path: bytes}) from a temp root on a free port."""
+
+    CONFIG = """
+daemon off;
+worker_processes 2;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  default_type application/xml;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi;
+  scgi_temp_path {root}/scgi;
+  server {{ listen {host}:{port}; root {root}/www; }}
+}}
+"""
+
+    def __init__(self, workdir, files):
+        self.root = Path(workdir) / "nginx"
+        for path, content in files.items():
+            target = self.root / "www" / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        for path in [self.root, *self.root.rglob("*")]:
+            path.chmod(0o755)  # nginx workers run as an unprivileged user
+        self.port = free_port()
+        self.config = self.root / "nginx.conf"
+        self.config.write_text(self.CONFIG.format(root=self.root, host=HOST, port=self.port))
+
+    def start(self):
+        return subprocess.Popen(["nginx", "-e", str(self.root / "error.log"), "-c", str(self.config)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class WireMock:
+    """WireMock standalone (the npm package's jar) with one stub for `path`."""
+
+    def __init__(self, workdir, jar, path, body):
+        self.jar = jar
+        self.root = Path(workdir) / "wiremock"
+        (self.root / "mappings").mkdir(parents=True)
+        stub = {"request": {"method": "GET", "url": path},
+                "response": {"status": 200, "body": body.decode(),
+                             "headers": {"Content-Type": "application/xml"}}}
+        (self.root / "mappings" / "get.json").write_text(json.dumps(stub))
+        self.port = free_port()
+
+    def start(self):
+        return subprocess.Popen(
+            ["java", "-jar", str(self.jar), "--port", str(self.port), "--bind-address", HOST,
+             "--root-dir", str(self.root), "--disable-banner", "--no-request-journal"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Receiver:
+    """A bench/receiver.js process ("record" or "hang")."""
+
+    def __init__(self, mode):
+        self.process = subprocess.Popen(["node", str(RECEIVER_SCRIPT), mode],
+                                        stdout=subprocess.PIPE)
+        self.port = int(read_line(self.process).split()[1])
+        self.url = f"http://{HOST}:{self.port}/cb"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        stop(self.process)
+
+    def records(self):
+        return json.loads(request(self.port, "GET", "/records", timeout=10)[1])
+
+
+# ---------------------------------------------------------------------------
+# Benchmarks. Each returns a dict of figures that write_report lays out.
+
+def bench_startup(binary, workdir, wiremock_jar):
+    log("start-up: exec to first 200 of GET /_sim/health, and nginx's first 200")
+    nginx = Nginx(Path(workdir) / "startup", {"/health": b"ok"})
+
+    def median_start(start, port, path, runs):
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            process = start()
+            try:
+                wait_until_answers(port, path)
+                times.append((time.perf_counter() - started) * 1000)
+            finally:
+                stop(process)
+        return statistics.median(times), min(times), max(times)
+
+    def start_simulator():
+        return subprocess.Popen([binary, "--port", str(simulator_port), "--log-level", "off"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    simulator_port = free_port()
+    figures = {"simulator_ms": median_start(start_simulator, simulator_port, "/_sim/health",
+                                            STARTUP_RUNS),
+               "nginx_ms": median_start(nginx.start, nginx.port, "/health", STARTUP_RUNS)}
+    if wiremock_jar:
+        wiremock = WireMock(Path(workdir) / "startup", wiremock_jar, "/health", b"ok")
+        figures["wiremock_ms"] = median_start(wiremock.start, wiremock.port, "/health", 3)
+    return figures
+
+
+def bench_throughput(binary, workdir, wiremock_jar):
+    figures = {}
+    with Simulator(binary, "--clock", "manual", "--log-level", "off") as simulator:
+        order_id = simulator.create_order()
+        simulator.call("POST", "/_sim/clock/advance", '{"by":"5s"}')
+        get_path = f"{CSRS_PATH}/{order_id}"
+        body = simulator.call("GET", get_path)
+        if b"<Status>COMPLETE</Status>" not in body:
+            raise RuntimeError(f"the order did not complete: {body[:300]!r}")
+        figures["body_bytes"] = len(body)
+
+        nginx = Nginx(workdir, {get_path: body})
+        log(f"throughput: nginx GET of the same {len(body)}-byte body (reference)")
+        process = nginx.start()
+        try:
+            wait_until_answers(nginx.port, get_path)
+            figures["nginx_get"] = wrk(nginx.port, get_path)
+        finally:
+            stop(process)
+
+        log("throughput: simulator GET of a COMPLETE order")
+        figures["get"] = wrk(simulator.port, get_path)
+        log("throughput: simulator POST /csrs")
+        figures["post"] = wrk(simulator.port, CSRS_PATH, method="POST", body=CSR_BODY)
+
+    log("throughput: simulator GET with the default --log-level info (stderr to a file)")
+    with open(Path(workdir) / "requests.log", "wb") as request_log, \
+            Simulator(binary, "--clock", "manual", stderr=request_log) as simulator:
+        order_id = simulator.create_order()
+        simulator.call("POST", "/_sim/clock/advance", '{"by":"5s"}')
+        figures["get_logged"] = wrk(simulator.port, f"{CSRS_PATH}/{order_id}")
+
+    if wiremock_jar:
+        log("throughput: WireMock GET stub of the same body (peer)")
+        wiremock = WireMock(workdir, wiremock_jar, get_path, body)
+        process = wiremock.start()
+        try:
+            wait_until_answers(wiremock.port, get_path)
+            wrk(wiremock.port, get_path, seconds=3)  # JIT warm-up, not reported
+            figures["wiremock_get"] = wrk(wiremock.port, get_path)
+        finally:
+            stop(process)
+    return figures
+
+
+def bench_memory(binary):
+    figures = {}
+    with Simulator(binary, "--log-level", "off") as simulator:  # real clock: orders complete
+        simulator.order_count()
+        figures["idle_rss"] = simulator.rss()
+        order_id = simulator.create_order()
+        get_path = f"{CSRS_PATH}/{order_id}"
+        wrk(simulator.port, CSRS_PATH, method="POST", body=CSR_BODY, seconds=2, max_requests=999)
+        time.sleep(3.5)  # every order reaches COMPLETE (3 s)
+        figures["small_orders"] = simulator.order_count()
+        log(f"memory: GET p99 at {figures['small_orders']} orders")
+        figures["small_get"] = wrk(simulator.port, get_path, seconds=5)
+
+        log(f"memory: creating up to {MEMORY_TARGET_ORDERS} orders within "
+            f"{MEMORY_BUDGET_SECONDS} s (wrk POST in 10 s rounds)")
+        started = time.monotonic()
+        created = figures["small_orders"]
+        while created < MEMORY_TARGET_ORDERS and time.monotonic() - started < MEMORY_BUDGET_SECONDS:
+            wrk(simulator.port, CSRS_PATH, method="POST", body=CSR_BODY, seconds=10,
+                max_requests=MEMORY_TARGET_ORDERS - created)
+            created = simulator.order_count()
+            log(f"memory: {created} orders, RSS {simulator.rss() / 2**20:.0f} MiB")
+        figures["create_seconds"] = time.monotonic() - started
+        time.sleep(3.5)
+        figures["orders"] = simulator.order_count()
+        figures["rss"] = simulator.rss()
+        log(f"memory: GET p99 at {figures['orders']} orders")
+        figures["large_get"] = wrk(simulator.port, get_path, seconds=5)
+    return figures
+
+
+def bench_callbacks(binary, *, paced, with_hanging_receiver):
+    """CALLBACK_ORDERS orders on the scaled clock, created as fast as wrk can or paced
+    at ~5,000/s; one recording receiver, and optionally a second one that hangs."""
+    figures = {}
+    with Simulator(binary, "--clock", f"scale={CALLBACK_SCALE}", "--log-level", "off",
+                   "--journal-capacity", str(4 * CALLBACK_ORDERS)) as simulator, \
+            Receiver("record") as good, Receiver("hang") as hanging:  # hanging: idle unless subscribed
+        good_subscription = simulator.subscribe(good.url)
+        if with_hanging_receiver:
+            simulator.subscribe(hanging.url)
+
+        # Maps simulated to wall time: the clock reading with the shortest round trip.
+        samples = []
+        for _ in range(5):
+            before = time.time()
+            simulated = simulator.json("/_sim/clock")["epoch_ms"] / 1000
+            after = time.time()
+            samples.append((after - before, (before + after) / 2, simulated))
+        _, wall_origin, sim_origin = min(samples)
+
+        delay_ms = CALLBACK_PACE_DELAY_MS if paced else 0
+        seconds = 2 + math.ceil(1.5 * CALLBACK_ORDERS * delay_ms / (64 * 1000))
+        wrk(simulator.port, CSRS_PATH, method="POST", body=CSR_BODY, seconds=seconds,
+            max_requests=CALLBACK_ORDERS, delay_ms=delay_ms)
+        orders = simulator.order_count()
+        deadline = time.monotonic() + CALLBACK_WINDOW_SECONDS
+        records = good.records()
+        while len(records) < orders and time.monotonic() < deadline:
+            time.sleep(0.5)
+            records = good.records()
+
+        journal = simulator.json(f"/_sim/callbacks?subscriptionId={good_subscription}")["entries"]
+        scheduled = {entry["orderId"]: parse_time(entry["scheduledAt"]) for entry in journal}
+        lags = []
+        for order_id, arrived in records:
+            expected = wall_origin + (scheduled[order_id] - sim_origin) / CALLBACK_SCALE
+            lags.append((arrived - expected) * 1000)
+        arrivals = sorted(arrived for _, arrived in records)
+        sent_lags = [(parse_time(e["sentAt"]) - parse_time(e["scheduledAt"])) * 1000 / CALLBACK_SCALE
+                     for e in journal]
+        figures.update(
+            orders=orders, delivered=len(records),
+            lag_p50=percentile(lags, 0.50), lag_p99=percentile(lags, 0.99), lag_max=max(lags),
+            sent_lag_p50=percentile(sent_lags, 0.50), sent_lag_p99=percentile(sent_lags, 0.99),
+            rate=len(arrivals) / max(arrivals[-1] - arrivals[0], 1e-9))
+    return figures
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+def command_output(*command):
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        return (result.stdout + result.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "not found"
+
+
+def machine_info(binary, wiremock_jar):
+    cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+    return [
+        ("cores (nproc)", str(os.cpu_count())),
+        ("CPU", cpu.group(1) if cpu else platform.processor()),
+        ("kernel", platform.release()),
+        ("memory", f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.1f} GiB"),
+        ("load average at start", " ".join(f"{x:.2f}" for x in os.getloadavg())),
+        ("csr-simulator", command_output(binary, "--version")),
+        ("compiler", command_output("c++", "--version")),
+        ("wrk", command_output("wrk", "-v")),
+        ("nginx", command_output("nginx", "-v")),
+        ("node", command_output("node", "--version")),
+        ("java (WireMock)", command_output("java", "-version") if wiremock_jar else "not run"),
+        ("WireMock", Path(wiremock_jar).name if wiremock_jar else "not run"),
+    ]
+
+
+def met(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def ms(micros):
+    return f"{micros / 1000:.2f} ms"
+
+
+def write_report(out, info, startup, throughput, memory, callbacks, total_seconds):
+    lines = ["# csr-simulator benchmark results", "",
+             f"Generated by `bench/run.sh` on {time.strftime('%Y-%m-%d %H:%M:%S %Z')} "
+             f"in {total_seconds:.0f} s. Every figure was taken in this run, beside its "
+             "reference. The machine is shared: compare ratios, not absolute numbers.", "",
+             "## Machine", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in info]
+
+    nginx_rps = throughput["nginx_get"]["rps"]
+    lines += ["", "## API throughput",
+              "", f"wrk, 2 threads, 64 keep-alive connections, {WRK_SECONDS} s; the reference is "
+              f"nginx serving the same {throughput['body_bytes']}-byte XML as a static file "
+              "(`--log-level off` unless said).", "",
+              "| run | req/s | p50 | p99 | × nginx | target | verdict |",
+              "|---|---|---|---|---|---|---|"]
+
+    def row(name, result, target="", verdict=""):
+        errors = result["non_2xx"] + result["socket_errors"]
+        note = f" ({errors} errors)" if errors else ""
+        return (f"| {name} | {result['rps']:,.0f}{note} | {ms(result['p50_us'])} | "
+                f"{ms(result['p99_us'])} | {result['rps'] / nginx_rps:.2f} | {target} | {verdict} |")
+
+    get, post = throughput["get"], throughput["post"]
+    lines.append(row("nginx static GET (reference)", throughput["nginx_get"]))
+    lines.append(row("GET /csrs/{id} (COMPLETE)", get, "≥ 0.8× nginx, p99 ≤ 5 ms",
+                     met(get["rps"] >= 0.8 * nginx_rps and get["p99_us"] <= 5000)))
+    lines.append(row("POST /csrs", post, "≥ 0.5× nginx", met(post["rps"] >= 0.5 * nginx_rps)))
+    lines.append(row("GET, default `--log-level info`", throughput["get_logged"]))
+    if "wiremock_get" in throughput:
+        lines.append(row("WireMock stub GET (peer)", throughput["wiremock_get"]))
+
+    median, fastest, slowest = startup["simulator_ms"]
+    lines += ["", "## Start-up", "",
+              f"exec to the first 200 answer (csr-simulator: `GET /_sim/health`), median of "
+              f"{STARTUP_RUNS} runs (WireMock: 3), polling every 0.5 ms.", "",
+              "| server | median | min | max | target | verdict |", "|---|---|---|---|---|---|",
+              f"| csr-simulator | {median:.1f} ms | {fastest:.1f} ms | {slowest:.1f} ms | ≤ 20 ms | "
+              f"{met(median <= 20)} |"]
+    for key, name in (("nginx_ms", "nginx (reference)"), ("wiremock_ms", "WireMock (peer)")):
+        if key in startup:
+            lines.append(f"| {name} | {startup[key][0]:.1f} ms | {startup[key][1]:.1f} ms | "
+                         f"{startup[key][2]:.1f} ms | | |")
+
+    orders = memory["orders"]
+    per_order = (memory["rss"] - memory["idle_rss"]) / orders
+    ratio = memory["large_get"]["p99_us"] / max(memory["small_get"]["p99_us"], 1)
+    reached = orders >= MEMORY_TARGET_ORDERS
+    lines += ["", "## Memory", "",
+              f"RSS (VmRSS) idle, then after {orders:,} orders created through `POST /csrs` "
+              f"(wrk, {memory['create_seconds']:.0f} s) and completed (real clock, House of Mouse "
+              "CSR data on every order).", "",
+              "| figure | value | reference | target | verdict |", "|---|---|---|---|---|",
+              f"| RSS idle | {memory['idle_rss'] / 2**20:.1f} MiB | | ≤ 20 MB | "
+              f"{met(memory['idle_rss'] <= 20e6)} |",
+              f"| RSS after {orders:,} orders | {memory['rss'] / 2**20:.0f} MiB | | | |",
+              f"| bytes per order (ΔRSS / orders) | {per_order:,.0f} B | | ≤ 1 KB | "
+              f"{met(per_order <= 1024)} |"]
+    if not reached:
+        estimate = memory["idle_rss"] + per_order * MEMORY_TARGET_ORDERS
+        lines.append(f"| RSS at 1,000,000 orders (extrapolated: {orders:,} fit in "
+                     f"{MEMORY_BUDGET_SECONDS} s) | {estimate / 2**20:.0f} MiB | | | |")
+    lines.append(f"| GET p99 at {orders:,} orders | {ms(memory['large_get']['p99_us'])} "
+                 f"({ratio:.2f}×) | {ms(memory['small_get']['p99_us'])} at "
+                 f"{memory['small_orders']:,} orders | ≤ 1.5× | {met(ratio <= 1.5)} |")
+
+    lines += ["", "## Callback timing", "",
+              f"{CALLBACK_ORDERS:,} orders created by wrk POST on `--clock scale={CALLBACK_SCALE}` "
+              "(COMPLETE falls due 30 ms of wall time after creation), either paced "
+              f"(64 connections, {CALLBACK_PACE_DELAY_MS} ms between requests: "
+              f"≤ {64000 // CALLBACK_PACE_DELAY_MS:,} orders/s) "
+              "or as fast as wrk can (burst); one subscription to a Node receiver that records "
+              "the wall-clock arrival of each callback. Lag = arrival − the wall time at which "
+              "the journal's `scheduledAt` fell due (clock calibrated with `GET /_sim/clock`). "
+              "Sent lag = journal `sentAt − scheduledAt` in wall time (the simulator's own view, "
+              "10 µs resolution). callbacks/s = delivered / (last − first arrival). A run "
+              f"waits at most {CALLBACK_WINDOW_SECONDS} s for its callbacks.", "",
+              "| run | delivered | lag p50 | lag p99 | lag max | sent lag p50 / p99 | "
+              "callbacks/s | target | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    reference_p99 = callbacks["paced"]["lag_p99"]
+    targets = {"paced": "p99 ≤ 5 ms, ≥ 5,000/s",
+               "burst": "",
+               "paced, plus a receiver that hangs": "p99 as paced (≤ 5 ms)"}
+    for name, result in callbacks.items():
+        complete = result["delivered"] >= result["orders"]
+        p99 = result["lag_p99"] if complete else float("inf")
+        if name == "paced":
+            verdict = met(p99 <= 5 and result["rate"] >= 5000)
+        elif targets[name]:
+            verdict = met(p99 <= max(5, 1.5 * reference_p99))
+        else:
+            verdict = ""
+        p99_text = f"{p99:.2f} ms" if complete else f"> {CALLBACK_WINDOW_SECONDS} s (undelivered)"
+        lines.append(f"| {name} | {result['delivered']:,} / {result['orders']:,} | "
+                     f"{result['lag_p50']:.2f} ms | {p99_text} | {result['lag_max']:.1f} ms | "
+                     f"{result['sent_lag_p50']:.2f} / {result['sent_lag_p99']:.2f} ms | "
+                     f"{result['rate']:,.0f} | {targets[name]} | {verdict} |")
+    Path(out).write_text("\n".join(lines) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--simulator", required=True, help="the Release csr-simulator binary")
+    parser.add_argument("--out", required=True, help="Markdown file to write")
+    parser.add_argument("--wiremock-jar", help="WireMock standalone jar (peer figures)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a one-minute smoke run of the harness; its figures mean little")
+    args = parser.parse_args()
+    if args.quick:
+        global WRK_SECONDS, STARTUP_RUNS, MEMORY_BUDGET_SECONDS, CALLBACK_ORDERS
+        global CALLBACK_WINDOW_SECONDS
+        WRK_SECONDS, STARTUP_RUNS, MEMORY_BUDGET_SECONDS = 2, 5, 5
+        CALLBACK_ORDERS, CALLBACK_WINDOW_SECONDS = 1000, 8
+
+    started = time.monotonic()
+    info = machine_info(args.simulator, args.wiremock_jar)
+    with tempfile.TemporaryDirectory(prefix="csrsim-bench-") as workdir:
+        Path(workdir).chmod(0o755)  # nginx workers run as an unprivileged user
+        startup = bench_startup(args.simulator, workdir, args.wiremock_jar)
+        throughput = bench_throughput(args.simulator, workdir, args.wiremock_jar)
+    memory = bench_memory(args.simulator)
+    callbacks = {}
+    for name, paced, hanging in (("paced", True, False), ("burst", False, False),
+                                 ("paced, plus a receiver that hangs", True, True)):
+        log(f"callbacks: {name}")
+        callbacks[name] = bench_callbacks(args.simulator, paced=paced,
+                                          with_hanging_receiver=hanging)
+    info.append(("load average at end", " ".join(f"{x:.2f}" for x in os.getloadavg())))
+    write_report(args.out, info, startup, throughput, memory, callbacks,
+                 time.monotonic() - started)
+    log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
