@@ -1,5 +1,7 @@
 #include "csrsim/server.hpp"
 
+#include "csrsim/encoding.hpp"
+
 #include <httplib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -20,10 +22,10 @@ int PortOf(const sockaddr_storage& address) {
   return -1;
 }
 
-// Closes the connection a request came in on without answering (injected
-// fault). httplib does not expose the socket, so find it by its ports; this
-// runs only when the fault fires.
-void ShutdownConnectionOf(const httplib::Request& request) {
+// httplib does not expose its sockets, so find connections by their ports by
+// scanning this process's descriptors. Used only on an injected fault and at Stop.
+template <typename F>
+void ForEachConnectionOnPort(int local_port, F&& visit) {
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
   const int max_fd = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
@@ -34,11 +36,15 @@ void ShutdownConnectionOf(const httplib::Request& request) {
     socklen_t peer_size = sizeof peer;
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;
-    if (PortOf(local) == request.local_port && PortOf(peer) == request.remote_port) {
-      shutdown(fd, SHUT_RDWR);
-      return;
-    }
+    if (PortOf(local) == local_port) visit(fd, PortOf(peer));
   }
+}
+
+// Closes the connection a request came in on without answering (injected fault).
+void ShutdownConnectionOf(const httplib::Request& request) {
+  ForEachConnectionOnPort(request.local_port, [&request](int fd, int peer_port) {
+    if (peer_port == request.remote_port) shutdown(fd, SHUT_RDWR);
+  });
 }
 
 }  // namespace
@@ -46,6 +52,7 @@ void ShutdownConnectionOf(const httplib::Request& request) {
 struct HttpServer::Impl {
   ServerOptions options;
   std::function<HttpResponse(HttpRequest&)> handler;
+  int port = 0;
   httplib::Server server;
   std::thread thread;
 };
@@ -63,8 +70,14 @@ int HttpServer::Start() {
   const auto threads = static_cast<std::size_t>(impl_->options.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_tcp_nodelay(true);
+  // httplib's default also sets SO_REUSEPORT, which lets a second simulator
+  // bind a port that is in use; keep only SO_REUSEADDR.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server.set_keep_alive_max_count(100000);
-  server.set_keep_alive_timeout(30);
+  server.set_keep_alive_timeout(5);
   // A hard cap well above the API's own limit, which answers with its envelope.
   server.set_payload_max_length(impl_->options.max_body_bytes * 4 + 4096);
 
@@ -75,7 +88,12 @@ int HttpServer::Start() {
     request.path = in.path;
     request.body = in.body;
     request.remote_addr = in.remote_addr;
-    for (const auto& [name, value] : in.params) request.query.emplace(name, value);
+    // From the URL only: httplib's params also hold form-encoded body fields.
+    if (auto question = in.target.find('?'); question != std::string::npos) {
+      for (auto& [name, value] : ParseFormUrlEncoded(std::string_view(in.target).substr(question + 1))) {
+        request.query.emplace(std::move(name), std::move(value));
+      }
+    }
     for (const auto& [name, value] : in.headers) request.headers.emplace(name, value);
     HttpResponse response = impl_->handler(request);
     if (response.drop_connection) {
@@ -108,6 +126,7 @@ int HttpServer::Start() {
     throw std::runtime_error("cannot bind " + impl_->options.host + ":" + std::to_string(port) +
                              " (in use or not permitted)");
   }
+  impl_->port = port;
   impl_->thread = std::thread([&server] { server.listen_after_bind(); });
   while (!server.is_running()) std::this_thread::yield();  // 0.11.4 has no wait_until_ready
   return port;
@@ -116,6 +135,10 @@ int HttpServer::Start() {
 void HttpServer::Stop() {
   if (!impl_->thread.joinable()) return;
   impl_->server.stop();
+  // Idle keep-alive connections would hold their worker for the whole
+  // keep-alive timeout: end their reading side. A request in flight still
+  // writes its response.
+  ForEachConnectionOnPort(impl_->port, [](int fd, int) { shutdown(fd, SHUT_RD); });
   impl_->thread.join();
 }
 
