@@ -3,14 +3,17 @@
 namespace csrsim {
 
 bool AdvanceClock(Runtime& runtime, Duration by) {
-  if (!runtime.scheduler.Advance(by)) return false;
-  // Steps submit callbacks; callbacks may schedule due work (delay faults,
-  // retries): settle until neither has anything left that is due.
-  do {
-    runtime.scheduler.RunDue();
-    runtime.dispatcher.WaitIdle();
-  } while (runtime.scheduler.Busy());
-  return true;
+  // After each due time: wait until its callbacks were attempted, and run what
+  // they scheduled for that same instant (zero delays, retries), so every
+  // attempt happens at the simulated time it was due.
+  auto settle = [&runtime] {
+    for (;;) {
+      runtime.dispatcher.WaitIdle();
+      if (!runtime.scheduler.Busy()) return;
+      runtime.scheduler.RunDue();
+    }
+  };
+  return runtime.scheduler.Advance(by, settle);
 }
 
 void ResetState(Runtime& runtime, const std::optional<std::string>& account_id) {

@@ -61,7 +61,7 @@ std::size_t Scheduler::RunDue() {
   }
 }
 
-bool Scheduler::Advance(Duration by) {
+bool Scheduler::Advance(Duration by, const std::function<void()>& settle) {
   if (!clock_.IsManual() || by.count() < 0) return false;
   const SimTime target = clock_.Now() + by;
   // Step the clock through each due time, so a task reads its own due time as
@@ -74,6 +74,7 @@ bool Scheduler::Advance(Duration by) {
     }
     if (next > clock_.Now()) clock_.Advance(next - clock_.Now());
     RunDue();
+    if (settle) settle();
     if (next >= target) return true;
   }
 }

@@ -42,7 +42,9 @@ class Scheduler {
   // Manual clock only (returns false otherwise): advances the clock by `by`,
   // stepping through each due time so every task sees its own due time as
   // now, and runs every task due by then before returning.
-  bool Advance(Duration by);
+  // `settle`, when given, runs after the tasks of each due time (e.g. to wait
+  // for the callbacks they submitted), before the clock moves on.
+  bool Advance(Duration by, const std::function<void()>& settle = {});
   // Runs every task already due; returns how many ran.
   std::size_t RunDue();
 
