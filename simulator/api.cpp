@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 #include <thread>
 
 #include "csrsim/encoding.hpp"
@@ -291,6 +292,10 @@ void BandwidthApi::AddRoutes() {
   auto route = [this](std::string method, std::string_view pattern, std::string_view root,
                       bool csr_feature, auto body) {
     std::string fault_key = method + " " + std::string(pattern.substr(pattern.find('/', 10)));
+    if (std::find(std::begin(kBandwidthRouteKeys), std::end(kBandwidthRouteKeys), fault_key) ==
+        std::end(kBandwidthRouteKeys)) {
+      throw std::logic_error("route key missing from kBandwidthRouteKeys: " + fault_key);
+    }
     router_.Add(method, pattern,
                 [this, root, csr_feature, body, fault_key](const HttpRequest& request) -> HttpResponse {
                   const std::string& account_id = request.path_params.at(0);

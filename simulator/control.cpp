@@ -29,18 +29,6 @@ constexpr auto kMaxWaitTimeout = std::chrono::seconds(60);
 constexpr std::int64_t kMaxLatencyMs = 60'000;
 constexpr int kMaxCallbackAttempts = 10;
 
-// The route keys of the Bandwidth routes (api.cpp): "METHOD /pattern" with the
-// /accounts/{accountId} part removed. Checked so that a typo cannot set a
-// fault that silently never fires.
-constexpr std::string_view kApiRouteKeys[] = {
-    "POST /csrs",           "GET /csrs",
-    "GET /csrs/*",          "PUT /csrs/*",
-    "GET /csrs/*/notes",    "POST /csrs/*/notes",
-    "PUT /csrs/*/notes/*",  "POST /csrs/*/notes/*",
-    "POST /subscriptions",  "GET /subscriptions",
-    "GET /subscriptions/*", "PUT /subscriptions/*",
-    "DELETE /subscriptions/*"};
-
 constexpr std::string_view kCallbackFaultNames[] = {"drop", "duplicate", "delay", "out_of_order",
                                                     "wrong_credentials"};
 
@@ -573,9 +561,9 @@ Json AddApiFault(FaultInjector& faults, const Json& body) {
   ApiFaultRule rule;
   rule.account_id = AccountField(body);
   rule.route = StringField(body, "route");
-  if (rule.route && std::find(std::begin(kApiRouteKeys), std::end(kApiRouteKeys), *rule.route) ==
-                        std::end(kApiRouteKeys)) {
-    throw BadRequest("unknown 'route' " + Quoted(*rule.route) + "; expected one of " + JoinNames(kApiRouteKeys) +
+  if (rule.route && std::find(std::begin(kBandwidthRouteKeys), std::end(kBandwidthRouteKeys), *rule.route) ==
+                        std::end(kBandwidthRouteKeys)) {
+    throw BadRequest("unknown 'route' " + Quoted(*rule.route) + "; expected one of " + JoinNames(kBandwidthRouteKeys) +
                      " (without /accounts/{accountId}; use 'account' for that)");
   }
   std::string action = RequiredString(body, "action");
