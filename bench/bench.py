@@ -44,7 +44,8 @@ MEMORY_TARGET_ORDERS = 1_000_000
 MEMORY_BUDGET_SECONDS = 120      # creation time allowed before extrapolating
 CALLBACK_ORDERS = 10_000
 CALLBACK_SCALE = 100             # 3 s of simulated time = 30 ms of wall time
-CALLBACK_PACE_DELAY_MS = 11      # 64 connections, 11 ms apart: at most 5,818 orders/s
+COMPLETE_AFTER_SIM_SECONDS = 3.0  # the default scenario of TN 9198675309
+CALLBACK_PACE_DELAY_MS = 10      # 64 connections, 10 ms apart: at most 6,400 orders/s
 CALLBACK_WINDOW_SECONDS = 30     # how long a run waits for its callbacks
 
 
@@ -109,6 +110,13 @@ def rss_bytes(pid):
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
 
 
+def listen_overflows():
+    """The machine's count of connections dropped by a full accept queue."""
+    names, values = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()
+                     if line.startswith("TcpExt:")]
+    return int(values[names.index("ListenOverflows")])
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -129,9 +137,11 @@ def wrk(port, path, *, method="GET", body=None, seconds=None, max_requests=0, de
         env["BENCH_BODY"] = body
     command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", str(WRK_SCRIPT),
                f"http://{HOST}:{port}{path}", "--", "2"]
+    overflows = listen_overflows()
     output = subprocess.run(command, env=env, capture_output=True, text=True,
                             timeout=seconds + 30, check=True).stdout
     result = json.loads(re.search(r"^BENCH_JSON (.*)$", output, re.M).group(1))
+    result["listen_overflows"] = listen_overflows() - overflows
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
 
@@ -399,7 +409,7 @@ def bench_callbacks(binary, *, paced, with_hanging_receiver):
         _, wall_origin, sim_origin = min(samples)
 
         delay_ms = CALLBACK_PACE_DELAY_MS if paced else 0
-        seconds = 2 + math.ceil(1.5 * CALLBACK_ORDERS * delay_ms / (64 * 1000))
+        seconds = 4 + math.ceil(3 * CALLBACK_ORDERS * delay_ms / (64 * 1000))  # ample
         wrk(simulator.port, CSRS_PATH, method="POST", body=CSR_BODY, seconds=seconds,
             max_requests=CALLBACK_ORDERS, delay_ms=delay_ms)
         orders = simulator.order_count()
@@ -409,19 +419,26 @@ def bench_callbacks(binary, *, paced, with_hanging_receiver):
             time.sleep(0.5)
             records = good.records()
 
+        # When each order's COMPLETE fell due, in wall time; and, from the journal,
+        # when the transition actually ran (scheduledAt) and its POST started (sentAt).
+        def wall(sim_seconds):
+            return wall_origin + (sim_seconds - sim_origin) / CALLBACK_SCALE
+
+        due = {order["id"]: wall(parse_time(order["created"]) + COMPLETE_AFTER_SIM_SECONDS)
+               for order in simulator.json("/_sim/orders")["orders"]}
         journal = simulator.json(f"/_sim/callbacks?subscriptionId={good_subscription}")["entries"]
-        scheduled = {entry["orderId"]: parse_time(entry["scheduledAt"]) for entry in journal}
-        lags = []
-        for order_id, arrived in records:
-            expected = wall_origin + (scheduled[order_id] - sim_origin) / CALLBACK_SCALE
-            lags.append((arrived - expected) * 1000)
-        arrivals = sorted(arrived for _, arrived in records)
-        sent_lags = [(parse_time(e["sentAt"]) - parse_time(e["scheduledAt"])) * 1000 / CALLBACK_SCALE
+        lags = [(arrived - due[order_id]) * 1000 for order_id, arrived in records]
+        step_lags = [(wall(parse_time(e["scheduledAt"])) - due[e["orderId"]]) * 1000
                      for e in journal]
+        queue_lags = [(parse_time(e["sentAt"]) - parse_time(e["scheduledAt"])) * 1000 / CALLBACK_SCALE
+                      for e in journal]
+        arrivals = sorted(arrived for _, arrived in records)
+        due_times = sorted(due.values())
         figures.update(
             orders=orders, delivered=len(records),
             lag_p50=percentile(lags, 0.50), lag_p99=percentile(lags, 0.99), lag_max=max(lags),
-            sent_lag_p50=percentile(sent_lags, 0.50), sent_lag_p99=percentile(sent_lags, 0.99),
+            step_lag_p99=percentile(step_lags, 0.99), queue_lag_p99=percentile(queue_lags, 0.99),
+            offered=len(due_times) / max(due_times[-1] - due_times[0], 1e-9),
             rate=len(arrivals) / max(arrivals[-1] - arrivals[0], 1e-9))
     return figures
 
@@ -475,15 +492,18 @@ def write_report(out, info, startup, throughput, memory, callbacks, total_second
     lines += ["", "## API throughput",
               "", f"wrk, 2 threads, 64 keep-alive connections, {WRK_SECONDS} s; the reference is "
               f"nginx serving the same {throughput['body_bytes']}-byte XML as a static file "
-              "(`--log-level off` unless said).", "",
-              "| run | req/s | p50 | p99 | × nginx | target | verdict |",
-              "|---|---|---|---|---|---|---|"]
+              "(`--log-level off` unless said). Accept-queue overflows: the kernel's "
+              "ListenOverflows during the run (each costs the client a 0.2–1 s retransmission).",
+              "",
+              "| run | req/s | p50 | p99 | × nginx | accept-queue overflows | target | verdict |",
+              "|---|---|---|---|---|---|---|---|"]
 
     def row(name, result, target="", verdict=""):
         errors = result["non_2xx"] + result["socket_errors"]
         note = f" ({errors} errors)" if errors else ""
         return (f"| {name} | {result['rps']:,.0f}{note} | {ms(result['p50_us'])} | "
-                f"{ms(result['p99_us'])} | {result['rps'] / nginx_rps:.2f} | {target} | {verdict} |")
+                f"{ms(result['p99_us'])} | {result['rps'] / nginx_rps:.2f} | "
+                f"{result['listen_overflows']} | {target} | {verdict} |")
 
     get, post = throughput["get"], throughput["post"]
     lines.append(row("nginx static GET (reference)", throughput["nginx_get"]))
@@ -524,9 +544,11 @@ def write_report(out, info, startup, throughput, memory, callbacks, total_second
         estimate = memory["idle_rss"] + per_order * MEMORY_TARGET_ORDERS
         lines.append(f"| RSS at 1,000,000 orders (extrapolated: {orders:,} fit in "
                      f"{MEMORY_BUDGET_SECONDS} s) | {estimate / 2**20:.0f} MiB | | | |")
-    lines.append(f"| GET p99 at {orders:,} orders | {ms(memory['large_get']['p99_us'])} "
-                 f"({ratio:.2f}×) | {ms(memory['small_get']['p99_us'])} at "
-                 f"{memory['small_orders']:,} orders | ≤ 1.5× | {met(ratio <= 1.5)} |")
+    small, large = memory["small_get"], memory["large_get"]
+    lines.append(f"| GET p99 at {orders:,} orders | {ms(large['p99_us'])} ({ratio:.2f}×; "
+                 f"{large['listen_overflows']} accept-queue overflows) | {ms(small['p99_us'])} at "
+                 f"{memory['small_orders']:,} orders ({small['listen_overflows']} overflows) | "
+                 f"≤ 1.5× | {met(ratio <= 1.5)} |")
 
     lines += ["", "## Callback timing", "",
               f"{CALLBACK_ORDERS:,} orders created by wrk POST on `--clock scale={CALLBACK_SCALE}` "
@@ -535,30 +557,31 @@ def write_report(out, info, startup, throughput, memory, callbacks, total_second
               f"≤ {64000 // CALLBACK_PACE_DELAY_MS:,} orders/s) "
               "or as fast as wrk can (burst); one subscription to a Node receiver that records "
               "the wall-clock arrival of each callback. Lag = arrival − the wall time at which "
-              "the journal's `scheduledAt` fell due (clock calibrated with `GET /_sim/clock`). "
-              "Sent lag = journal `sentAt − scheduledAt` in wall time (the simulator's own view, "
-              "10 µs resolution). callbacks/s = delivered / (last − first arrival). A run "
+              "the order's COMPLETE fell due (its `created` + 3 s simulated; clock calibrated with "
+              "`GET /_sim/clock`, 10 µs resolution). Of which, from the journal: *step late* = "
+              "the transition ran (`scheduledAt`) after it fell due (scheduler thread), *queued* "
+              "= `sentAt − scheduledAt` (dispatcher queue). Orders/s created = orders / the span "
+              "of their due times; callbacks/s = delivered / (last − first arrival). A run "
               f"waits at most {CALLBACK_WINDOW_SECONDS} s for its callbacks.", "",
-              "| run | delivered | lag p50 | lag p99 | lag max | sent lag p50 / p99 | "
-              "callbacks/s | target | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+              "| run | orders/s created | delivered | lag p50 | lag p99 | lag max | "
+              "p99 step late / queued | callbacks/s | target | verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     reference_p99 = callbacks["paced"]["lag_p99"]
-    targets = {"paced": "p99 ≤ 5 ms, ≥ 5,000/s",
-               "burst": "",
-               "paced, plus a receiver that hangs": "p99 as paced (≤ 5 ms)"}
     for name, result in callbacks.items():
         complete = result["delivered"] >= result["orders"]
         p99 = result["lag_p99"] if complete else float("inf")
         if name == "paced":
-            verdict = met(p99 <= 5 and result["rate"] >= 5000)
-        elif targets[name]:
-            verdict = met(p99 <= max(5, 1.5 * reference_p99))
+            target, verdict = "p99 ≤ 5 ms", met(p99 <= 5)
+        elif name == "burst":
+            target, verdict = "≥ 5,000 callbacks/s", met(complete and result["rate"] >= 5000)
         else:
-            verdict = ""
+            target, verdict = "p99 as paced", met(p99 <= max(5, 1.5 * reference_p99))
         p99_text = f"{p99:.2f} ms" if complete else f"> {CALLBACK_WINDOW_SECONDS} s (undelivered)"
-        lines.append(f"| {name} | {result['delivered']:,} / {result['orders']:,} | "
+        lines.append(f"| {name} | {result['offered']:,.0f} | "
+                     f"{result['delivered']:,} / {result['orders']:,} | "
                      f"{result['lag_p50']:.2f} ms | {p99_text} | {result['lag_max']:.1f} ms | "
-                     f"{result['sent_lag_p50']:.2f} / {result['sent_lag_p99']:.2f} ms | "
-                     f"{result['rate']:,.0f} | {targets[name]} | {verdict} |")
+                     f"{result['step_lag_p99']:.2f} / {result['queue_lag_p99']:.2f} ms | "
+                     f"{result['rate']:,.0f} | {target} | {verdict} |")
     Path(out).write_text("\n".join(lines) + "\n")
 
 

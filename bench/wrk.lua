@@ -7,7 +7,7 @@
 --                       together; a thread stops at its share), 0 = no limit.
 --                       wrk still runs until its -d duration is over.
 --   BENCH_DELAY_MS      pause of each connection before each request, to pace
---                       the load (64 connections and 11 ms: at most 5,818/s)
+--                       the load (64 connections and 10 ms: at most 6,400/s)
 -- done() prints one JSON line prefixed "BENCH_JSON " with the totals and the
 -- latency percentiles in microseconds, which bench.py parses.
 
