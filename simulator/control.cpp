@@ -221,15 +221,15 @@ Json OrderJson(const OrderSlot& slot) {
   for (const auto& transition : order.history) {
     history.push_back({{"status", std::string(ToString(transition.status))},
                        {"at", TimeJson(transition.at)},
-                       {"message", transition.message},
-                       {"cause", transition.cause}});
+                       {"message", transition.message.str()},
+                       {"cause", transition.cause.str()}});
   }
   std::size_t step_count = progress.variant ? progress.variant->steps.size() : 0;
   return {{"id", order.id},
           {"account", order.account_id},
           {"status", std::string(ToString(order.status))},
-          {"message", order.message},
-          {"scenario", order.scenario_name},
+          {"message", order.message.str()},
+          {"scenario", order.scenario_name.str()},
           {"variant", progress.variant ? Json(progress.variant->name) : Json(nullptr)},
           {"created", TimeJson(order.created)},
           {"lastModified", TimeJson(order.last_modified)},

@@ -18,19 +18,24 @@ constexpr int kOrderNotUpdatable = 12165;
 constexpr int kStatusNotSettable = 12166;
 
 const ErrorDetail kCsrNotAvailable{26500, "CSR is not available for this TN"};
+const SharedText kCauseCreate("create");
 
-std::string DefaultMessage(OrderStatus status, const std::vector<ErrorDetail>& errors) {
-  switch (status) {
-    case OrderStatus::kReceived: return "The CSR request has been received.";
-    case OrderStatus::kProcessing: return "The CSR request is being processed.";
-    case OrderStatus::kActionRequired: return "Action is required to continue the CSR request.";
-    case OrderStatus::kComplete: return "The CSR request is complete.";
-    case OrderStatus::kFailed:
-      if (!errors.empty()) return std::to_string(errors.front().code) + ": " + errors.front().description;
-      return "The CSR request has failed.";
-    case OrderStatus::kCancelled: return "The CSR request has been cancelled.";
+SharedText DefaultMessage(OrderStatus status, const std::vector<ErrorDetail>& errors) {
+  static const SharedText kMessages[] = {
+      "The CSR request has been received.",           "The CSR request is being processed.",
+      "Action is required to continue the CSR request.", "The CSR request is complete.",
+      "The CSR request has failed.",                  "The CSR request has been cancelled."};
+  if (status == OrderStatus::kFailed && !errors.empty()) {
+    return std::to_string(errors.front().code) + ": " + errors.front().description;
   }
-  return {};
+  return kMessages[static_cast<std::size_t>(status)];
+}
+
+// What a FAILED order without CSR data shows: only WorkingTelephoneNumber,
+// which reads as the order's TN.
+const std::shared_ptr<const CsrData>& EmptyCsrData() {
+  static const auto empty = std::make_shared<const CsrData>();
+  return empty;
 }
 
 bool NotifiesByDefault(OrderStatus status) {
@@ -154,7 +159,8 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   order.message = DefaultMessage(OrderStatus::kReceived, {});
   order.fields = std::move(fields);
   order.scenario_name = scenario->name;
-  order.history.push_back({OrderStatus::kReceived, now, order.message, "create"});
+  order.history.reserve(3);  // the usual life: RECEIVED, PROCESSING, a final status
+  order.history.push_back({OrderStatus::kReceived, now, order.message, kCauseCreate});
 
   ScenarioProgress progress;
   progress.variant = &scenario->PickVariant(ids_.NewRandom());
@@ -265,29 +271,28 @@ void Engine::ApplyStep(OrderSlot& slot, const Step& step, std::string cause) {
   }
   switch (step.csr_source) {
     case CsrSource::kExplicit:
-      order.csr_data = step.csr;
-      if (!order.csr_data->working_telephone_number) order.csr_data->working_telephone_number = TnOf(order);
+      // Shares the scenario's data (and keeps its set alive) instead of copying it.
+      order.csr_data = std::shared_ptr<const CsrData>(slot.progress.set, &step.csr);
       break;
-    case CsrSource::kGenerated: order.csr_data = GenerateCsrData(TnOf(order)); break;
+    case CsrSource::kGenerated:
+      order.csr_data = std::make_shared<const CsrData>(GenerateCsrData(TnOf(order)));
+      break;
     case CsrSource::kNone:
-      if (step.status == OrderStatus::kFailed && !order.csr_data) {
-        order.csr_data = CsrData{};
-        order.csr_data->working_telephone_number = TnOf(order);
-      }
+      if (step.status == OrderStatus::kFailed && !order.csr_data) order.csr_data = EmptyCsrData();
       break;
   }
-  std::string message = step.message ? *step.message : DefaultMessage(step.status, order.errors);
-  Transition(slot, step.status, std::move(message), std::move(cause), step.callback_fault, step.notify);
+  SharedText message = step.message ? SharedText(*step.message) : DefaultMessage(step.status, order.errors);
+  Transition(slot, step.status, message, SharedText(cause), step.callback_fault, step.notify);
 }
 
-void Engine::Transition(OrderSlot& slot, OrderStatus status, std::string message, std::string cause,
+void Engine::Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause,
                         const CallbackFault& fault, bool notify) {
   Order& order = slot.order;
   const SimTime now = clock_.Now();
   order.status = status;
-  order.message = std::move(message);
+  order.message = message;
   order.last_modified = now;
-  order.history.push_back({status, now, order.message, std::move(cause)});
+  order.history.push_back({status, now, message, cause});
   if (notify) Notify(order, std::nullopt, fault);
 }
 
@@ -372,7 +377,7 @@ void Engine::Notify(const Order& order, const std::optional<std::string>& note_t
     wire::NotificationContent content;
     content.status = order.status;
     content.subscription_id = subscription.id;
-    content.message = note_text ? "A note was added to the CSR request." : order.message;
+    content.message = note_text ? "A note was added to the CSR request." : order.message.str();
     content.order_id = order.id;
     if (customer_order_id) content.customer_order_id = *customer_order_id;
     content.note = note_text;

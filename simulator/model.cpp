@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <mutex>
+#include <unordered_set>
 
 namespace csrsim {
 
@@ -22,7 +24,18 @@ std::string_view TrimRight(std::string_view s) {
   return s;
 }
 
+const std::string* Intern(std::string_view text) {
+  static std::mutex mu;
+  static std::unordered_set<std::string> table;  // node-based: addresses are stable
+  std::lock_guard lock(mu);
+  return &*table.emplace(text).first;
+}
+
 }  // namespace
+
+SharedText::SharedText() : SharedText(std::string_view()) {}
+
+SharedText::SharedText(std::string_view text) : text_(Intern(text)) {}
 
 std::string_view ToString(OrderStatus status) { return kStatusNames[static_cast<std::size_t>(status)]; }
 

@@ -12,7 +12,7 @@ std::shared_ptr<OrderSlot> Store::AddOrder(Order order, ScenarioProgress progres
   slot->order = std::move(order);
   slot->progress = std::move(progress);
   std::unique_lock lock(mu_);
-  orders_by_id_.emplace(slot->order.id, slot);
+  orders_by_id_.emplace(std::string_view(slot->order.id), slot);
   accounts_[slot->order.account_id].orders.push_back(slot);
   return slot;
 }
@@ -26,7 +26,7 @@ std::shared_ptr<OrderSlot> Store::FindOrder(std::string_view account_id,
 
 std::shared_ptr<OrderSlot> Store::FindOrderAnyAccount(std::string_view order_id) const {
   std::shared_lock lock(mu_);
-  auto it = orders_by_id_.find(std::string(order_id));
+  auto it = orders_by_id_.find(order_id);
   return it == orders_by_id_.end() ? nullptr : it->second;
 }
 
@@ -111,7 +111,7 @@ void Store::Reset(const std::optional<std::string>& account_id) {
   }
   auto it = accounts_.find(*account_id);
   if (it == accounts_.end()) return;
-  for (const auto& slot : it->second.orders) orders_by_id_.erase(slot->order.id);
+  for (const auto& slot : it->second.orders) orders_by_id_.erase(std::string_view(slot->order.id));
   accounts_.erase(it);
 }
 

@@ -187,7 +187,8 @@ void AddErrors(pugi::xml_node parent, const std::vector<ErrorDetail>& errors) {
   }
 }
 
-void AddCsrData(pugi::xml_node parent, const CsrData& data) {
+// `tn` stands in for a missing WorkingTelephoneNumber (the order's TN).
+void AddCsrData(pugi::xml_node parent, const CsrData& data, const std::string* tn) {
   pugi::xml_node node = AddElement(parent, "CsrData");
   AddOptionalText(node, "AccountNumber", data.account_number);
   AddOptionalText(node, "CustomerName", data.customer_name);
@@ -195,7 +196,11 @@ void AddCsrData(pugi::xml_node parent, const CsrData& data) {
     pugi::xml_node address = AddElement(node, "ServiceAddress");
     for (const auto& [name, value] : data.service_address) AddText(address, name, value);
   }
-  AddOptionalText(node, "WorkingTelephoneNumber", data.working_telephone_number);
+  if (data.working_telephone_number) {
+    AddText(node, "WorkingTelephoneNumber", *data.working_telephone_number);
+  } else if (tn) {
+    AddText(node, "WorkingTelephoneNumber", *tn);
+  }
   if (!data.working_telephone_numbers_on_account.empty()) {
     pugi::xml_node numbers = AddElement(node, "WorkingTelephoneNumbersOnAccount");
     for (const std::string& number : data.working_telephone_numbers_on_account) {
@@ -218,7 +223,9 @@ void FillCsrResponse(pugi::xml_node node, const Order& order) {
   for (const auto& [field, value] : order.fields.Items()) {
     if (field != CsrField::kCustomerOrderId) AddText(node, WireName(field), value);
   }
-  if (order.csr_data) AddCsrData(node, *order.csr_data);
+  if (order.csr_data) {
+    AddCsrData(node, *order.csr_data, order.fields.Get(CsrField::kWorkingOrBillingTelephoneNumber));
+  }
   if (!order.errors.empty()) AddErrors(node, order.errors);
 }
 

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -103,6 +105,26 @@ struct ErrorDetail {
 // ---------------------------------------------------------------------------
 // Orders
 
+// An immutable string interned for the life of the process. Messages, causes
+// and scenario names repeat across millions of orders, so each order keeps a
+// pointer, not a copy. Cheap to copy; thread-safe; compares by content.
+class SharedText {
+ public:
+  SharedText();
+  SharedText(std::string_view text);  // NOLINT: implicit, like std::string
+  SharedText(const char* text) : SharedText(std::string_view(text)) {}
+  SharedText(const std::string& text) : SharedText(std::string_view(text)) {}
+  const std::string& str() const { return *text_; }
+  bool empty() const { return text_->empty(); }
+  friend bool operator==(const SharedText& a, const SharedText& b) { return a.text_ == b.text_; }
+  friend bool operator==(const SharedText& a, const char* b) { return *a.text_ == b; }
+  friend bool operator==(const SharedText& a, const std::string& b) { return *a.text_ == b; }
+  friend std::ostream& operator<<(std::ostream& out, const SharedText& text) { return out << *text.text_; }
+
+ private:
+  const std::string* text_;  // owned by the process-wide intern table
+};
+
 struct Note {
   std::int64_t id = 0;
   std::string user_id;
@@ -114,8 +136,8 @@ struct Note {
 struct Transition {
   OrderStatus status = OrderStatus::kReceived;
   SimTime at{};
-  std::string message;
-  std::string cause;  // "create", "step 2", "update", "cancel", "forced"
+  SharedText message;
+  SharedText cause;  // "create", "step 2", "update", "cancel", "forced"
 };
 
 struct Order {
@@ -125,12 +147,14 @@ struct Order {
   SimTime created{};
   SimTime last_modified{};
   OrderStatus status = OrderStatus::kReceived;
-  std::string message;     // message of the last transition
+  SharedText message;      // message of the last transition
   CsrFields fields;
-  std::optional<CsrData> csr_data;
+  // Once known. Shared, not copied: explicit data points into the scenario
+  // that defined it. A missing WorkingTelephoneNumber reads as the order's TN.
+  std::shared_ptr<const CsrData> csr_data;
   std::vector<ErrorDetail> errors;  // set on FAILED
   std::vector<Note> notes;
-  std::string scenario_name;
+  SharedText scenario_name;
   std::vector<Transition> history;
 };
 

@@ -76,7 +76,8 @@ class Store {
 
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, AccountData> accounts_;                 // guarded by mu_
-  std::unordered_map<std::string, std::shared_ptr<OrderSlot>> orders_by_id_;  // guarded by mu_
+  // Keyed by a view of the slot's own (immutable) id: no second copy per order.
+  std::unordered_map<std::string_view, std::shared_ptr<OrderSlot>> orders_by_id_;  // guarded by mu_
 };
 
 }  // namespace csrsim

@@ -84,7 +84,7 @@ Order CompletedGuideOrder() {
                           {"Zip", "27707"}};
   data.working_telephone_number = "9198675309";
   data.working_telephone_numbers_on_account = {"9198675309", "9198675310"};
-  order.csr_data = data;
+  order.csr_data = std::make_shared<const CsrData>(data);
   return order;
 }
 
@@ -342,7 +342,7 @@ TEST_CASE("a FAILED order encodes its errors after a CsrData with only the TN") 
   order.fields.Set(CsrField::kWorkingOrBillingTelephoneNumber, "9195550000");
   CsrData data;
   data.working_telephone_number = "9195550000";
-  order.csr_data = data;
+  order.csr_data = std::make_shared<const CsrData>(data);
   order.errors = {{26500, "CSR is not available for this TN"}};
   CHECK(wire::EncodeCsrResponse(order) ==
         std::string(kProlog) +
