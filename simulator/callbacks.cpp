@@ -304,7 +304,7 @@ struct Pending {
   std::uint64_t account_epoch = 0;
 };
 
-// Per order: the deliveries waiting their turn and the out-of-order holds.
+// Per order and subscriber: the deliveries waiting their turn and the out-of-order holds.
 struct OrderLane {
   std::deque<Pending> queue;
   std::vector<Pending> held;
@@ -431,7 +431,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   }
 
  private:
-  static std::string LaneKey(const Delivery& d) { return d.account_id + '\x1f' + d.order_id; }
+  // One lane per order and subscriber: a dead receiver never holds back
+  // another subscriber's callbacks of the same order.
+  static std::string LaneKey(const Delivery& d) {
+    return d.account_id + '\x1f' + d.order_id + '\x1f' + d.subscription_id;
+  }
 
   bool IsStaleLocked(const Pending& p) {
     return p.global_epoch != global_epoch_ ||

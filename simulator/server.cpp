@@ -71,10 +71,15 @@ int HttpServer::Start() {
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_tcp_nodelay(true);
   // httplib's default also sets SO_REUSEPORT, which lets a second simulator
-  // bind a port that is in use; keep only SO_REUSEADDR.
-  server.set_socket_options([](socket_t sock) {
+  // bind a port that is in use; keep only SO_REUSEADDR. Keep the listening
+  // socket too: httplib 0.11.4 listens with a backlog of 5 (baked into the
+  // .so), and a burst of connects (a CI suite's pool, wrk's 64) overflows it,
+  // each dropped handshake costing the client a 0.2-1 s retransmission.
+  int listen_fd = -1;
+  server.set_socket_options([&listen_fd](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = sock;
   });
   server.set_keep_alive_max_count(100000);
   server.set_keep_alive_timeout(5);
@@ -126,6 +131,7 @@ int HttpServer::Start() {
     throw std::runtime_error("cannot bind " + impl_->options.host + ":" + std::to_string(port) +
                              " (in use or not permitted)");
   }
+  listen(listen_fd, SOMAXCONN);  // on Linux, listening again resizes the accept queue
   impl_->port = port;
   impl_->thread = std::thread([&server] { server.listen_after_bind(); });
   while (!server.is_running()) std::this_thread::yield();  // 0.11.4 has no wait_until_ready

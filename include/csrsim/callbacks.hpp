@@ -3,9 +3,10 @@
 //
 // Deliveries are built eagerly by the engine (body included) and handed to the
 // CallbackDispatcher, which sends them from a pool of worker threads:
-//  - per order, deliveries are attempted in submission order (one in flight
-//    per order at a time); different orders never wait for each other beyond
-//    the pool size, so a slow or dead receiver cannot stall other orders;
+//  - per order and subscription, deliveries are attempted in submission
+//    order (one in flight at a time); different orders and different
+//    subscribers never wait for each other beyond the pool size, so a slow or
+//    dead receiver cannot stall other orders or other receivers;
 //  - Basic credentials go pre-emptively, or in the challenge flow (first POST
 //    without, then with them after a 401 carrying WWW-Authenticate);
 //  - each attempt has a wall-clock timeout; there is no retry unless a

@@ -391,6 +391,32 @@ TEST_CASE("a hanging receiver does not delay another order's delivery") {
   CHECK(harness.Entries("order-slow")[0].response_status == 200);
 }
 
+TEST_CASE("a hanging receiver does not delay another subscriber's callback of the same order") {
+  Receiver hanging(AlwaysOk, {.holding = true});
+  Receiver healthy;
+  DispatcherOptions options;
+  options.workers = 2;
+  options.attempt_timeout = 30s;
+  Harness harness(options);
+
+  Delivery to_dead = MakeDelivery(hanging.Url(), "order-1");
+  to_dead.subscription_id = "sub-dead";
+  Delivery to_healthy = MakeDelivery(healthy.Url(), "order-1");
+  to_healthy.subscription_id = "sub-healthy";
+  harness.dispatcher->Submit(to_dead);
+  REQUIRE(hanging.WaitUntilHolding());
+  harness.dispatcher->Submit(to_healthy);
+
+  JournalFilter healthy_subscription;
+  healthy_subscription.subscription_id = "sub-healthy";
+  auto entry = harness.journal.WaitFor(healthy_subscription, 5s);
+  REQUIRE(entry);
+  CHECK(entry->response_status == 200);
+
+  hanging.Release();
+  harness.dispatcher->WaitIdle();
+}
+
 TEST_CASE("idle workers let go of keep-alive connections, so a one-thread receiver serves every order") {
   Receiver receiver(AlwaysOk, {.threads = 1});
   DispatcherOptions options;
