@@ -8,7 +8,7 @@
 
 using namespace csrsim::testing;
 
-TEST_CASE("--help and --version answer on stdout and exit 0") {
+TEST_CASE("help and version answer on stdout and exit 0") {
   auto help = RunBinary({"--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("csr-simulator validate PATH...") != std::string::npos);
@@ -30,7 +30,7 @@ TEST_CASE("a port in use makes start-up exit 2 naming the address") {
   CHECK(second.err.find("cannot bind 127.0.0.1:" + std::to_string(first.port())) != std::string::npos);
 }
 
-TEST_CASE("--port-file receives the bound port") {
+TEST_CASE("the --port-file receives the bound port") {
   const std::string path = MakeTempDir() + "/port";
   SimulatorProcess sim({"--port-file", path, "--log-level", "off"});
   std::ifstream in(path);

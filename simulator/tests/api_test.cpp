@@ -165,7 +165,7 @@ TEST_CASE("OAuth2 client credentials give a Bearer token that works until it exp
   CHECK(wrong_grant.status == 400);
 }
 
-TEST_CASE("--auth oauth refuses Basic and --auth basic refuses Bearer") {
+TEST_CASE("under --auth oauth Basic is refused, under --auth basic Bearer is refused") {
   Config oauth = ManualConfig();
   oauth.auth = AuthMode::kOAuth;
   Simulator oauth_sim(oauth);
