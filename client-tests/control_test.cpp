@@ -84,6 +84,9 @@ TEST_CASE("the testing guide's flow: after advancing 5 s the COMPLETE callback h
   REQUIRE(journal.size() == 1);
   CHECK(journal[0]["responseStatus"] == 200);
   CHECK(journal[0]["body"] == receiver.Requests()[0].body);
+  // Sent at the simulated time it fell due (3 s), not when the advance ended (5 s).
+  CHECK(journal[0]["scheduledAt"] == "2026-01-01T00:00:03.000Z");
+  CHECK(journal[0]["sentAt"] == "2026-01-01T00:00:03.000Z");
 
   Json waited = control.Get("/_sim/callbacks/wait?orderId=" + order_id + "&status=COMPLETE&timeout=1s");
   CHECK(waited["id"] == journal[0]["id"]);
@@ -290,8 +293,7 @@ TEST_CASE("two runs with the same seed produce identical ids and journals") {
     Subscribe(*api, receiver.Url());
     CreateOrder(*api, "9195550100");
     CreateOrder(*api, "9195550000");
-    control.Advance("2s");
-    control.Advance("1s");
+    control.Advance("3s");  // FAILED falls due at 2 s, COMPLETE at 3 s: one advance
     Json journal = control.Journal();
     for (auto& entry : journal) entry.erase("wallMicros");
     return std::make_pair(control.Get("/_sim/orders"), journal);
