@@ -205,7 +205,9 @@ TEST_CASE("a receiver answering 500 and one not listening are recorded and harm 
   REQUIRE(healthy.WaitForCount(2));
   REQUIRE(failing.WaitForCount(2));
   std::vector<std::string> healthy_orders;
-  for (const auto& request : healthy.Requests()) healthy_orders.push_back(XmlText(request.body, "OrderId").value_or(""));
+  for (const auto& request : healthy.Requests()) {
+    healthy_orders.push_back(XmlText(request.body, "OrderId").value_or(""));
+  }
   CHECK_THAT(healthy_orders, Catch::Matchers::UnorderedEquals(std::vector<std::string>{first, second}));
   CHECK(failing.Requests().size() == 2);  // no retry by default
 
