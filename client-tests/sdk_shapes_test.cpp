@@ -297,9 +297,9 @@ TEST_CASE("the Ruby SDK's requests are answered like Bandwidth answers them") {
   ruby.create_csr = prolog +
                     "<Csr><CustomerOrderId>ruby-order-1</CustomerOrderId>"
                     "<WorkingOrBillingTelephoneNumber>9195550001</WorkingOrBillingTelephoneNumber></Csr>";
-  // {:csr => {"EndUserPIN" => "1234"}}: a symbol :end_user_pin would camelize
-  // to <EndUserPin>, which is not the field's name; Ruby users pass the key as a string.
-  ruby.update_csr = prolog + "<Csr><EndUserPIN>1234</EndUserPIN></Csr>";
+  // {:csr => {:end_user_pin => "1234"}}: Ruby camelizes the symbol to
+  // <EndUserPin>; names match case-insensitively, so it resumes the order.
+  ruby.update_csr = prolog + "<Csr><EndUserPin>1234</EndUserPin></Csr>";
   ruby.add_note = prolog + "<Note><UserId>rubyuser</UserId><Description>First note</Description></Note>";
   ruby.update_note = prolog + "<Note><UserId>rubyuser</UserId><Description>Edited note</Description></Note>";
   ruby.note_update_method = "PUT";

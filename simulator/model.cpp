@@ -53,17 +53,17 @@ bool IsTerminal(OrderStatus status) {
 
 std::string_view WireName(CsrField field) { return kFieldNames[static_cast<std::size_t>(field)]; }
 
-std::optional<CsrField> CsrFieldByName(std::string_view name) {
+bool WireNamesMatch(std::string_view name, std::string_view expected) {
   name = TrimRight(name);
-  if (name.empty()) return std::nullopt;
+  return name.size() == expected.size() &&
+         std::equal(name.begin(), name.end(), expected.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+std::optional<CsrField> CsrFieldByName(std::string_view name) {
   for (std::size_t i = 0; i < kFieldNames.size(); ++i) {
-    std::string_view known = kFieldNames[i];
-    if (known.size() == name.size() &&
-        std::toupper(static_cast<unsigned char>(known[0])) ==
-            std::toupper(static_cast<unsigned char>(name[0])) &&
-        known.substr(1) == name.substr(1)) {
-      return static_cast<CsrField>(i);
-    }
+    if (WireNamesMatch(name, kFieldNames[i])) return static_cast<CsrField>(i);
   }
   return std::nullopt;
 }

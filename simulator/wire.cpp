@@ -50,13 +50,8 @@ std::string_view LocalName(pugi::xml_node node) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
-// Spec §1: names match case-insensitively on the first letter only.
 bool NameIs(pugi::xml_node node, std::string_view expected) {
-  std::string_view name = LocalName(node);
-  return name.size() == expected.size() && !name.empty() &&
-         std::toupper(static_cast<unsigned char>(name[0])) ==
-             std::toupper(static_cast<unsigned char>(expected[0])) &&
-         name.substr(1) == expected.substr(1);
+  return WireNamesMatch(LocalName(node), expected);
 }
 
 // Parses `body` into `doc` and returns its root element, which must be `root_name`.

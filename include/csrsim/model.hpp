@@ -52,8 +52,11 @@ enum class CsrField : std::uint8_t {
 inline constexpr std::size_t kCsrFieldCount = 14;
 
 std::string_view WireName(CsrField field);  // "EndUserPIN"
-// Looks a field up by its wire name; the first letter is matched
-// case-insensitively and trailing whitespace is ignored (SDK quirks, spec §1).
+// Whether an element name as an SDK sent it means `expected`: case is ignored
+// and so is trailing whitespace. Spec §1 asks only for the first letter, but
+// Ruby camelizes :end_user_pin to EndUserPin, and no two names differ by case.
+bool WireNamesMatch(std::string_view name, std::string_view expected);
+// Looks a field up by its wire name, as WireNamesMatch compares.
 std::optional<CsrField> CsrFieldByName(std::string_view name);
 
 // A sparse set of request fields: only given fields take memory.

@@ -3,7 +3,7 @@
 //
 // Decoders are tolerant as the spec's Rules demand: namespaces, attributes,
 // whitespace, element order and a missing prolog are ignored; element names match
-// case-insensitively on the first letter and ignore trailing whitespace. Unknown
+// case-insensitively and ignore trailing whitespace (WireNamesMatch). Unknown
 // child elements are ignored. Decoders check shape only (well-formed XML, right
 // root, no nested junk where text is expected); field constraints live in
 // validation.hpp. Malformed input throws Error::Invalid with a description a
