@@ -7,9 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "csrsim/api.hpp"
-#include "csrsim/control.hpp"
-#include "csrsim/runtime.hpp"
+#include "csrsim/app.hpp"
+#include "csrsim/encoding.hpp"
 #include "csrsim/wire.hpp"
 
 using namespace csrsim;
@@ -30,44 +29,13 @@ Config ManualConfig() {
   return config;
 }
 
-DispatcherOptions DispatcherOptionsOf(const Config& config) {
-  DispatcherOptions options;
-  options.workers = 4;
-  options.attempt_timeout = config.callback_timeout;
-  return options;
-}
-
-// Every part of one simulator wired as app.cpp does, without the HTTP server:
-// requests go straight to the control and Bandwidth APIs.
+// A whole simulator, serving on a loopback port 0 once started; requests in the
+// tests go straight to Simulator::Handle, the same entry the server uses.
 class TestSimulator {
  public:
-  explicit TestSimulator(Config config = ManualConfig())
-      : config_(std::move(config)),
-        clock_(MakeClock(config_.clock)),
-        scenarios_(std::make_shared<const ScenarioSet>(LoadScenarioPaths(config_.scenario_paths))),
-        journal_(config_.journal_capacity),
-        scheduler_(*clock_),
-        ids_(config_.seed),
-        faults_([this] { return ids_.NewRandom(); }),
-        dispatcher_(*clock_, scheduler_, journal_, DispatcherOptionsOf(config_),
-                    [this](const std::string& account, const std::string& subscription,
-                           const std::string& outcome) {
-                      engine_.RecordCallbackOutcome(account, subscription, outcome);
-                    }),
-        engine_(store_, *clock_, scheduler_, dispatcher_, scenarios_, ids_, faults_),
-        auth_(config_, *clock_, ids_),
-        runtime_{config_, *clock_, scheduler_, store_,  journal_, dispatcher_, scenarios_, ids_,
-                 faults_, engine_, auth_,     "test",     [this] { return ready_.load(); }},
-        bandwidth_(config_, engine_, auth_, faults_),
-        control_(runtime_) {}
-
-  ~TestSimulator() {
-    dispatcher_.Stop();
-    scheduler_.Stop();
-    journal_.Shutdown();
+  explicit TestSimulator(Config config = ManualConfig(), bool start = true) : sim_(WithFreePort(config)) {
+    if (start) sim_.Start();
   }
-
-  void SetReady(bool ready) { ready_ = ready; }
 
   // `target` is a path with an optional query ("/_sim/orders?account=1").
   HttpResponse Call(const std::string& method, const std::string& target, const std::string& body = "",
@@ -77,21 +45,14 @@ class TestSimulator {
     auto question = target.find('?');
     request.path = target.substr(0, question);
     if (question != std::string::npos) {
-      std::string query = target.substr(question + 1);
-      for (std::size_t start = 0; start <= query.size();) {
-        std::size_t end = std::min(query.find('&', start), query.size());
-        std::string pair = query.substr(start, end - start);
-        auto equals = pair.find('=');
-        request.query.emplace(pair.substr(0, equals), equals == std::string::npos ? "" : pair.substr(equals + 1));
-        start = end + 1;
+      for (auto& [name, value] : ParseFormUrlEncoded(target.substr(question + 1))) {
+        request.query.emplace(std::move(name), std::move(value));
       }
     }
     request.body = body;
     request.remote_addr = "127.0.0.1";
     if (!authorization.empty()) request.headers.emplace("Authorization", authorization);
-    if (auto response = control_.Handle(request)) return *response;
-    if (auto response = bandwidth_.Handle(request)) return *response;
-    return HttpResponse::Empty(404);
+    return sim_.Handle(request);
   }
 
   // A control call answering JSON.
@@ -131,21 +92,12 @@ class TestSimulator {
   Json Advance(const std::string& by) { return Control("POST", "/_sim/clock/advance", R"({"by":")" + by + R"("})"); }
 
  private:
-  Config config_;
-  std::unique_ptr<Clock> clock_;
-  ScenarioLibrary scenarios_;
-  Store store_;
-  Journal journal_;
-  Scheduler scheduler_;
-  IdGenerator ids_;
-  FaultInjector faults_;
-  CallbackDispatcher dispatcher_;
-  Engine engine_;
-  Authenticator auth_;
-  std::atomic<bool> ready_{true};
-  Runtime runtime_;
-  BandwidthApi bandwidth_;
-  ControlApi control_;
+  static Config WithFreePort(Config config) {
+    config.port = 0;
+    return config;
+  }
+
+  Simulator sim_;
 };
 
 // A callback receiver on 127.0.0.1:<any port> answering every POST with `status`.
@@ -208,14 +160,14 @@ TEST_CASE("health answers ok with version, scenario count and clock once ready, 
   TestSimulator sim;
   Json health = sim.Control("GET", "/_sim/health");
   CHECK(health["status"] == "ok");
-  CHECK(health["version"] == "test");
+  CHECK(health["version"] == CSRSIM_VERSION);
   CHECK(health["scenarios"] == 5);
   CHECK(health["clock"] == "manual");
   CHECK(health["now"] == "2026-01-01T00:00:00.000Z");
   CHECK(health["orders"] == 0);
 
-  sim.SetReady(false);
-  CHECK(sim.Control("GET", "/_sim/health", "", 503) == Json{{"status", "starting"}});
+  TestSimulator not_started(ManualConfig(), false);
+  CHECK(not_started.Control("GET", "/_sim/health", "", 503) == Json{{"status", "starting"}});
 }
 
 TEST_CASE("reset of one account drops its orders and leaves other accounts untouched") {
