@@ -1,5 +1,6 @@
 #include "csrsim/app.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 
@@ -35,6 +36,7 @@ std::unique_ptr<Clock> MakeConfiguredClock(const Config& config) {
 DispatcherOptions DispatcherOptionsOf(const Config& config) {
   DispatcherOptions options;
   options.workers = config.callback_workers;
+  options.max_in_flight_per_receiver = std::max(1, config.callback_workers / 4);
   options.attempt_timeout = config.callback_timeout;
   options.auth_mode = config.callback_auth;
   options.retry.max_attempts = config.callback_attempts;

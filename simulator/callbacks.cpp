@@ -306,10 +306,97 @@ struct Pending {
 
 // Per order and subscriber: the deliveries waiting their turn and the out-of-order holds.
 struct OrderLane {
+  std::string receiver;  // ReceiverOf(the subscription's URL)
   std::deque<Pending> queue;
   std::vector<Pending> held;
   bool in_ready = false;  // listed in ready_, waiting for a worker
   bool busy = false;      // a worker is on it, or its retry waits on the scheduler
+};
+
+// The receiver a delivery goes to, "scheme://host:port" (the whole URL when it
+// has no path), for per-receiver concurrency limits.
+std::string ReceiverOf(const std::string& url) {
+  std::size_t scheme = url.find("://");
+  std::size_t path = url.find_first_of("/?", scheme == std::string::npos ? 0 : scheme + 3);
+  return path == std::string::npos ? url : url.substr(0, path);
+}
+
+// Lanes waiting for a worker, grouped by receiver and handed out round-robin
+// among receivers below their in-flight limit: a receiver that hangs holds at
+// most `limit` workers, the others keep the rest. Not thread-safe: guarded by
+// the dispatcher's mutex.
+class ReadyLanes {
+ public:
+  explicit ReadyLanes(int limit) : limit_(std::max(1, limit)) {}
+
+  void Push(const std::string& receiver, std::string key) {
+    auto& lanes = by_receiver_[receiver];
+    if (lanes.empty()) rotation_.push_back(receiver);
+    lanes.push_back(std::move(key));
+    ++size_;
+  }
+
+  // Takes a lane of a receiver below its limit and counts it in flight.
+  std::optional<std::pair<std::string, std::string>> Pop() {
+    for (std::size_t i = 0; i < rotation_.size(); ++i) {
+      std::string receiver = std::move(rotation_.front());
+      rotation_.pop_front();
+      auto& lanes = by_receiver_[receiver];
+      if (in_flight_[receiver] >= limit_) {
+        rotation_.push_back(std::move(receiver));
+        continue;
+      }
+      std::string key = std::move(lanes.front());
+      lanes.pop_front();
+      --size_;
+      ++in_flight_[receiver];
+      if (lanes.empty()) {
+        by_receiver_.erase(receiver);
+      } else {
+        rotation_.push_back(receiver);
+      }
+      return std::make_pair(std::move(receiver), std::move(key));
+    }
+    return std::nullopt;
+  }
+
+  // An attempt to `receiver` ended; true when that frees a place a ready lane waits for.
+  bool Done(const std::string& receiver) {
+    auto it = in_flight_.find(receiver);
+    bool was_full = it->second-- >= limit_;
+    if (it->second == 0) in_flight_.erase(it);
+    return was_full && by_receiver_.count(receiver);
+  }
+
+  void Remove(const std::string& receiver, const std::string& key) {
+    auto it = by_receiver_.find(receiver);
+    if (it == by_receiver_.end()) return;
+    size_ -= static_cast<std::size_t>(std::erase(it->second, key));
+    if (it->second.empty()) {
+      by_receiver_.erase(it);
+      std::erase(rotation_, receiver);
+    }
+  }
+
+  bool HasEligible() const {
+    return std::any_of(rotation_.begin(), rotation_.end(), [this](const std::string& receiver) {
+      auto it = in_flight_.find(receiver);
+      return it == in_flight_.end() || it->second < limit_;
+    });
+  }
+  bool Empty() const { return size_ == 0; }
+  void Clear() {
+    by_receiver_.clear();
+    rotation_.clear();
+    size_ = 0;
+  }
+
+ private:
+  const int limit_;
+  std::unordered_map<std::string, std::deque<std::string>> by_receiver_;  // lane keys in order
+  std::deque<std::string> rotation_;  // receivers with ready lanes, each once
+  std::unordered_map<std::string, int> in_flight_;
+  std::size_t size_ = 0;
 };
 
 // What the attempts of one turn ended with.
@@ -329,6 +416,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
         journal_(journal),
         attempt_timeout_(options.attempt_timeout),
         on_outcome_(std::move(on_outcome)),
+        ready_(options.max_in_flight_per_receiver),
         auth_mode_(options.auth_mode),
         retry_(options.retry) {}
 
@@ -376,7 +464,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       std::erase_if(lane.queue, affected);
       std::erase_if(lane.held, affected);
       if (lane.queue.empty() && lane.in_ready) {
-        std::erase(ready_, it->first);
+        ready_.Remove(lane.receiver, it->first);
         lane.in_ready = false;
       }
       if (!lane.busy && !lane.in_ready && lane.queue.empty() && lane.held.empty()) {
@@ -402,7 +490,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
-      ready_.clear();
+      ready_.Clear();
       lanes_.clear();
     }
     work_.notify_all();
@@ -442,7 +530,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
            p.account_epoch != account_epochs_[p.delivery.account_id];
   }
 
-  bool IsIdleLocked() const { return in_flight_ == 0 && ready_.empty(); }
+  bool IsIdleLocked() const { return in_flight_ == 0 && ready_.Empty(); }
 
   void NotifyIfIdleLocked() {
     if (IsIdleLocked()) idle_.notify_all();
@@ -452,6 +540,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   void AcceptLocked(Pending pending) {
     std::string key = LaneKey(pending.delivery);
     OrderLane& lane = lanes_[key];
+    if (lane.receiver.empty()) lane.receiver = ReceiverOf(pending.delivery.url);
     if (pending.delivery.fault.out_of_order) {
       pending.delivery.fault.out_of_order = false;
       pending.faults.emplace_back("out_of_order");
@@ -464,7 +553,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     for (auto& held : released) QueueLocked(lane, std::move(held));
     if (!lane.in_ready && !lane.busy) {
       lane.in_ready = true;
-      ready_.push_back(key);
+      ready_.Push(lane.receiver, key);
       work_.notify_one();
     }
   }
@@ -488,7 +577,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     lane.busy = false;
     if (!lane.queue.empty()) {
       lane.in_ready = true;
-      ready_.push_back(it->first);
+      ready_.Push(lane.receiver, it->first);
       work_.notify_one();
     } else if (lane.held.empty()) {
       lanes_.erase(it);
@@ -499,15 +588,14 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     ConnectionCache connections(attempt_timeout_);
     std::unique_lock lock(mu_);
     for (;;) {
-      if (ready_.empty() && !stopping_) {
+      if (!ready_.HasEligible() && !stopping_) {
         lock.unlock();
         connections.Clear();
         lock.lock();
       }
-      work_.wait(lock, [this] { return stopping_ || !ready_.empty(); });
+      work_.wait(lock, [this] { return stopping_ || ready_.HasEligible(); });
       if (stopping_) return;
-      std::string key = std::move(ready_.front());
-      ready_.pop_front();
+      auto [receiver, key] = *ready_.Pop();
       OrderLane& lane = lanes_.at(key);
       lane.in_ready = false;
       lane.busy = true;
@@ -526,6 +614,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
       lock.lock();
       --in_flight_;
+      if (ready_.Done(receiver)) work_.notify_all();
       if (retry_later && !stopping_) {
         // The lane stays busy until the retry is back at the head of its queue.
         auto backoff = std::chrono::duration_cast<Duration>(
@@ -638,7 +727,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   std::condition_variable work_;  // ready_ gained a lane, or stopping_
   std::condition_variable idle_;  // IsIdleLocked() may have become true
   std::unordered_map<std::string, OrderLane> lanes_;  // guarded by mu_
-  std::deque<std::string> ready_;     // lanes with a queued turn; guarded by mu_
+  ReadyLanes ready_;                  // lanes with a queued turn; guarded by mu_
   std::size_t in_flight_ = 0;         // guarded by mu_
   CallbackAuthMode auth_mode_;        // guarded by mu_
   RetryPolicy retry_;                 // guarded by mu_

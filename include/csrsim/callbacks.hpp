@@ -6,7 +6,9 @@
 //  - per order and subscription, deliveries are attempted in submission
 //    order (one in flight at a time); different orders and different
 //    subscribers never wait for each other beyond the pool size, so a slow or
-//    dead receiver cannot stall other orders or other receivers;
+//    dead receiver cannot stall other orders or other receivers; one receiver
+//    has at most max_in_flight_per_receiver attempts in flight, so even a
+//    receiver that hangs leaves the other workers to the others;
 //  - Basic credentials go pre-emptively, or in the challenge flow (first POST
 //    without, then with them after a 401 carrying WWW-Authenticate);
 //  - each attempt has a wall-clock timeout; there is no retry unless a
@@ -123,6 +125,9 @@ struct RetryPolicy {
 
 struct DispatcherOptions {
   int workers = 16;
+  // Attempts in flight to one receiver (scheme://host:port) at once: a
+  // receiver that hangs holds at most this many workers.
+  int max_in_flight_per_receiver = 4;
   std::chrono::milliseconds attempt_timeout{5000};  // wall time, per attempt
   CallbackAuthMode auth_mode = CallbackAuthMode::kPreemptive;
   RetryPolicy retry;

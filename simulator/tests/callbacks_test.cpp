@@ -417,6 +417,33 @@ TEST_CASE("a hanging receiver does not delay another subscriber's callback of th
   harness.dispatcher->WaitIdle();
 }
 
+TEST_CASE("a hanging receiver with many orders holds at most its share of the workers") {
+  Receiver hanging(AlwaysOk, {.holding = true});
+  Receiver healthy;
+  DispatcherOptions options;
+  options.workers = 2;
+  options.max_in_flight_per_receiver = 1;
+  options.attempt_timeout = 30s;
+  Harness harness(options);
+
+  for (const char* order : {"slow-1", "slow-2", "slow-3"}) {
+    harness.dispatcher->Submit(MakeDelivery(hanging.Url(), order));
+  }
+  REQUIRE(hanging.WaitUntilHolding());
+  harness.dispatcher->Submit(MakeDelivery(healthy.Url(), "order-fast"));
+
+  JournalFilter fast;
+  fast.order_id = "order-fast";
+  auto entry = harness.journal.WaitFor(fast, 5s);
+  REQUIRE(entry);
+  CHECK(entry->response_status == 200);
+  CHECK(harness.journal.size() == 1);  // the three slow ones are still waiting or in flight
+
+  hanging.Release();
+  harness.dispatcher->WaitIdle();
+  CHECK(harness.journal.size() == 4);
+}
+
 TEST_CASE("idle workers let go of keep-alive connections, so a one-thread receiver serves every order") {
   Receiver receiver(AlwaysOk, {.threads = 1});
   DispatcherOptions options;
