@@ -588,7 +588,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     ConnectionCache connections(attempt_timeout_);
     std::unique_lock lock(mu_);
     for (;;) {
-      if (!ready_.HasEligible() && !stopping_) {
+      if (ready_.Empty() && !stopping_) {
         lock.unlock();
         connections.Clear();
         lock.lock();
@@ -614,7 +614,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
       lock.lock();
       --in_flight_;
-      if (ready_.Done(receiver)) work_.notify_all();
+      if (ready_.Done(receiver)) work_.notify_one();
       if (retry_later && !stopping_) {
         // The lane stays busy until the retry is back at the head of its queue.
         auto backoff = std::chrono::duration_cast<Duration>(
