@@ -14,9 +14,6 @@ using namespace csrsim::testing;
 namespace {
 
 const std::string kAccount = "/api/accounts/9900000";
-const std::string kGoodCsr =
-    "<Csr><CustomerOrderId>MyId5</CustomerOrderId>"
-    "<WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber></Csr>";
 
 // Two ordinary accounts, one without the CSR feature, one rate limited.
 const std::string kAccountsYaml = R"(accounts:
@@ -78,7 +75,7 @@ std::string OrderCount(httplib::Client& api, const std::string& account = kAccou
 }
 
 std::string CreateOrder(httplib::Client& api, const std::string& account = kAccount) {
-  auto created = api.Post((account + "/csrs").c_str(), kGoodCsr, "application/xml");
+  auto created = api.Post((account + "/csrs").c_str(), kGuideCsrBody, "application/xml");
   REQUIRE(created);
   REQUIRE(created->status == 200);
   return XmlText(created->body, "OrderId").value_or("");
@@ -95,7 +92,7 @@ std::string CsrWith(const std::string& fields) {
 TEST_CASE("missing wrong or malformed credentials get 401 with WWW-Authenticate and an empty body") {
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
   auto anonymous = sim.Client("");
-  CheckUnauthorized(anonymous->Post((kAccount + "/csrs").c_str(), kGoodCsr, "application/xml"));
+  CheckUnauthorized(anonymous->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml"));
   CheckUnauthorized(anonymous->Get((kAccount + "/subscriptions").c_str()));
   for (const std::string& authorization :
        {BasicAuthorization("username", "wrong"), BasicAuthorization("nobody", "password"),
@@ -103,7 +100,7 @@ TEST_CASE("missing wrong or malformed credentials get 401 with WWW-Authenticate 
         std::string("Bearer unknown-token"), std::string("Digest username=\"username\"")}) {
     INFO("Authorization: " << authorization);
     auto client = sim.Client(authorization);
-    CheckUnauthorized(client->Post((kAccount + "/csrs").c_str(), kGoodCsr, "application/xml"));
+    CheckUnauthorized(client->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml"));
     CheckUnauthorized(client->Get((kAccount + "/csrs").c_str()));
   }
   CHECK(OrderCount(*sim.Client()) == "0");
@@ -115,7 +112,7 @@ TEST_CASE("a user of one account gets 403 1001 Access Denied on another account"
   auto bob = sim.Client(BasicAuthorization("bob", "bob-pw"));
   CreateOrder(*bob, "/api/accounts/2002");
 
-  auto create = alice->Post("/api/accounts/2002/csrs", kGoodCsr, "application/xml");
+  auto create = alice->Post("/api/accounts/2002/csrs", kGuideCsrBody, "application/xml");
   CheckResponseStatus(create, 403, "CsrResponse", "1001");
   CHECK(XmlText(create->body, "Description") == "Access Denied");
   CheckResponseStatus(alice->Get("/api/accounts/2002/csrs"), 403, "CsrResponse", "1001");
@@ -128,7 +125,7 @@ TEST_CASE("a user of one account gets 403 1001 Access Denied on another account"
 TEST_CASE("an account without the CSR feature gets 403 12160 naming the account") {
   SimulatorProcess sim(ConfiguredArgs());
   auto carol = sim.Client(BasicAuthorization("carol", "carol-pw"));
-  auto create = carol->Post("/api/accounts/3003/csrs", kGoodCsr, "application/xml");
+  auto create = carol->Post("/api/accounts/3003/csrs", kGuideCsrBody, "application/xml");
   CheckResponseStatus(create, 403, "CsrResponse", "12160");
   CHECK(XmlText(create->body, "Description") ==
         "The operation could not be performed because Account 3003 does not have the CSR feature enabled.");
@@ -190,7 +187,7 @@ TEST_CASE("unknown or malformed ids get 404 with the endpoint's root and code") 
   CheckResponseStatus(order, 404, "CsrResponse", "12002");
   CHECK(XmlText(order->body, "Description") == "The resource does not exist");
   CheckResponseStatus(api->Get((kAccount + "/csrs/not-a-uuid").c_str()), 404, "CsrResponse", "12002");
-  CheckResponseStatus(api->Put((kAccount + "/csrs/" + unknown_uuid).c_str(), kGoodCsr, "application/xml"), 404,
+  CheckResponseStatus(api->Put((kAccount + "/csrs/" + unknown_uuid).c_str(), kGuideCsrBody, "application/xml"), 404,
                       "CsrResponse", "12002");
 
   auto subscription = api->Get((kAccount + "/subscriptions/" + unknown_uuid).c_str());
@@ -478,10 +475,10 @@ TEST_CASE("a rate-limited account gets 429 with X-RateLimit-Reset until the wind
   SimulatorProcess sim(ConfiguredArgs());
   auto dave = sim.Client(BasicAuthorization("dave", "dave-pw"));
   const std::string csrs = "/api/accounts/4004/csrs";
-  REQUIRE(dave->Post(csrs.c_str(), kGoodCsr, "application/xml")->status == 200);
+  REQUIRE(dave->Post(csrs.c_str(), kGuideCsrBody, "application/xml")->status == 200);
   REQUIRE(dave->Get(csrs.c_str())->status == 200);
 
-  auto limited = dave->Post(csrs.c_str(), kGoodCsr, "application/xml");
+  auto limited = dave->Post(csrs.c_str(), kGuideCsrBody, "application/xml");
   REQUIRE(limited);
   CHECK(limited->status == 429);
   CHECK(limited->body.empty());

@@ -10,9 +10,6 @@ using namespace csrsim::testing;
 namespace {
 
 const std::string kAccount = "/api/accounts/9900000";
-const std::string kCreateBody =
-    "<Csr><CustomerOrderId>MyId5</CustomerOrderId>"
-    "<WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber></Csr>";
 
 std::string CsrBody(const std::string& tn) {
   return "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>";
@@ -40,7 +37,7 @@ std::string CreateSubscription(httplib::Client& api, const SubscriptionRequest& 
 TEST_CASE("the guide's order completes with House of Mouse data after the clock moves 3 s") {
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
   auto api = sim.Client();
-  auto created = api->Post((kAccount + "/csrs").c_str(), kCreateBody, "application/xml");
+  auto created = api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml");
   REQUIRE(created);
   CHECK(created->status == 200);
   CHECK(XmlText(created->body, "Status") == "RECEIVED");
@@ -67,7 +64,7 @@ TEST_CASE("the guide's whole flow delivers a COMPLETE notification with the subs
       CreateSubscription(*api, SubscriptionRequest(receiver.Url()).WithCredentials("guide-cb", "s3cret"));
   REQUIRE_FALSE(subscription_id.empty());
 
-  auto created = api->Post((kAccount + "/csrs").c_str(), kCreateBody, "application/xml");
+  auto created = api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml");
   REQUIRE(created);
   REQUIRE(created->status == 200);
   const std::string order_id = XmlText(created->body, "OrderId").value_or("");
@@ -102,7 +99,7 @@ TEST_CASE("every accepted path prefix creates and reads orders and Location echo
   for (const char* prefix : {"", "/api", "/api/v1", "/api/v2", "/v1.0", "/api/v1.0"}) {
     INFO("prefix '" << prefix << "'");
     const std::string account = std::string(prefix) + "/accounts/9900000";
-    auto created = api->Post((account + "/csrs").c_str(), kCreateBody, "application/xml");
+    auto created = api->Post((account + "/csrs").c_str(), kGuideCsrBody, "application/xml");
     REQUIRE(created);
     CHECK(created->status == 200);
     const std::string order_id = XmlText(created->body, "OrderId").value_or("");
@@ -123,7 +120,7 @@ TEST_CASE("every accepted path prefix creates and reads orders and Location echo
 
 TEST_CASE("an unknown path prefix is not a Bandwidth route") {
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
-  auto response = sim.Client()->Post("/api/v3/accounts/9900000/csrs", kCreateBody, "application/xml");
+  auto response = sim.Client()->Post("/api/v3/accounts/9900000/csrs", kGuideCsrBody, "application/xml");
   REQUIRE(response);
   CHECK(response->status == 404);
 }

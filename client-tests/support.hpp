@@ -22,6 +22,11 @@
 
 namespace csrsim::testing {
 
+// The public guide's create body: CustomerOrderId MyId5, TN 9198675309.
+inline const std::string kGuideCsrBody =
+    "<Csr><CustomerOrderId>MyId5</CustomerOrderId>"
+    "<WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber></Csr>";
+
 // The guide's Basic credentials ("username:password") as a header value.
 std::string GuideAuthorization();
 std::string BasicAuthorization(const std::string& user, const std::string& password);
