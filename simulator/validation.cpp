@@ -14,6 +14,7 @@
 #include "csrsim/encoding.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <array>
 #include <string>
 
@@ -206,9 +207,15 @@ void CheckCallback(const CallbackSubscription& callback, std::vector<ErrorDetail
                    "Callback URL '" + callback.url +
                        "' is invalid: expected http:// or https:// followed by a host"});
   }
+  // 10,000 years: far beyond the guide's 3153600000 (100 years), and small
+  // enough that the simulated clock can add it without overflow.
+  constexpr std::int64_t kMaxExpirySeconds = 315'360'000'000;
   if (callback.expiry_seconds < 0) {
     out.push_back({kInvalidSubscriptionCode,
                    "Subscription object is invalid: Expiry must not be negative"});
+  } else if (callback.expiry_seconds > kMaxExpirySeconds) {
+    out.push_back({kInvalidSubscriptionCode, "Subscription object is invalid: Expiry must be at most " +
+                                                 std::to_string(kMaxExpirySeconds) + " seconds"});
   }
   if (callback.basic && (callback.basic->username.empty() || callback.basic->password.empty())) {
     out.push_back({kIncompleteBasicAuthCode,

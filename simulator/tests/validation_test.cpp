@@ -177,6 +177,10 @@ TEST_CASE("each subscription rule reports its Bandwidth code") {
   CHECK(codes_after([](SubscriptionSpec& s) { s.callback.reset(); }) == std::vector<int>{14501});
   CHECK(codes_after([](SubscriptionSpec& s) { s.callback->expiry_seconds = -1; }) ==
         std::vector<int>{14501});
+  // Beyond 10,000 years the simulated clock could not add it without overflow.
+  CHECK(codes_after([](SubscriptionSpec& s) { s.callback->expiry_seconds = INT64_MAX; }) ==
+        std::vector<int>{14501});
+  CHECK(codes_after([](SubscriptionSpec& s) { s.callback->expiry_seconds = 3'153'600'000; }).empty());
   CHECK(codes_after([](SubscriptionSpec& s) {
           s.email = EmailSubscription{"a@b.test", "WEEKLY"};
         }) == std::vector<int>{14502});
