@@ -220,6 +220,8 @@ HttpResponse Authenticator::IssueToken(const HttpRequest& request) {
   access_token.erase(std::remove(access_token.begin(), access_token.end(), '-'), access_token.end());
   {
     std::lock_guard lock(mu_);
+    const SimTime now = clock_.Now();
+    std::erase_if(tokens_, [now](const auto& entry) { return now >= entry.second.expires_at; });
     tokens_[access_token] = std::move(token);
   }
   return HttpResponse::Json(200, "{\"access_token\":" + JsonString(access_token) +

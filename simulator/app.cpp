@@ -104,11 +104,11 @@ int Simulator::Start() {
 }
 
 void Simulator::Stop() {
-  if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
   parts_->started = false;
+  parts_->journal.Shutdown();                   // long-polls answer now, not at their time-out
+  if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
   parts_->dispatcher.Stop();                    // in-flight callback attempts finish
   parts_->scheduler.Stop();
-  parts_->journal.Shutdown();
 }
 
 HttpResponse Simulator::Handle(HttpRequest& request) {

@@ -617,8 +617,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       if (ready_.Done(receiver)) work_.notify_one();
       if (retry_later && !stopping_) {
         // The lane stays busy until the retry is back at the head of its queue.
-        auto backoff = std::chrono::duration_cast<Duration>(
-            retry.initial_backoff * std::pow(retry.multiplier, pending.tries));
+        const double micros = static_cast<double>(retry.initial_backoff.count()) *
+                              std::pow(retry.multiplier, pending.tries);
+        const Duration backoff = micros >= static_cast<double>(kMaxDuration.count())
+                                     ? kMaxDuration
+                                     : Duration(static_cast<std::int64_t>(micros));
         ++pending.tries;
         scheduler_.ScheduleAfter(backoff, [weak = weak_from_this(), key, p = std::move(pending)]() mutable {
           if (auto core = weak.lock()) core->Resume(std::move(key), std::move(p));

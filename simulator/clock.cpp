@@ -1,5 +1,7 @@
 #include "csrsim/clock.hpp"
 
+#include <algorithm>
+
 #include <cctype>
 #include <cmath>
 #include <sstream>
@@ -11,15 +13,27 @@ using std::chrono::microseconds;
 using std::chrono::steady_clock;
 
 namespace {
+
 SimTime SystemNow() {
   return std::chrono::time_point_cast<microseconds>(std::chrono::system_clock::now());
 }
+
+// How far ahead a wall-clock wait may aim: waits re-check the clock after this,
+// and steady_clock (nanoseconds) never overflows on a far-off simulated time.
+constexpr microseconds kLongestWait = std::chrono::hours(24);
+
 }  // namespace
+
+SimTime LatestSimTime() {
+  using namespace std::chrono;
+  return time_point_cast<microseconds>(sys_days{year{9999} / December / 31} + hours(23) + minutes(59) +
+                                       seconds(59));
+}
 
 SimTime RealClock::Now() const { return SystemNow(); }
 
 std::optional<steady_clock::time_point> RealClock::WallTimeOf(SimTime t) const {
-  return steady_clock::now() + (t - Now());
+  return steady_clock::now() + std::min<microseconds>(t - Now(), kLongestWait);
 }
 
 ScaledClock::ScaledClock(double factor)
@@ -32,9 +46,11 @@ SimTime ScaledClock::Now() const {
 }
 
 std::optional<steady_clock::time_point> ScaledClock::WallTimeOf(SimTime t) const {
-  auto sim_elapsed = (t - sim_origin_).count();
-  return wall_origin_ +
-         microseconds(static_cast<std::int64_t>(std::ceil(static_cast<double>(sim_elapsed) / factor_)));
+  const double wall_micros = std::ceil(static_cast<double>((t - Now()).count()) / factor_);
+  const auto wait = wall_micros >= static_cast<double>(kLongestWait.count())
+                        ? kLongestWait
+                        : microseconds(static_cast<std::int64_t>(wall_micros));
+  return steady_clock::now() + wait;
 }
 
 std::string ScaledClock::Describe() const {
@@ -54,7 +70,11 @@ SimTime ManualClock::Now() const { return SimTime(microseconds(now_micros_.load(
 
 bool ManualClock::Advance(Duration by) {
   if (by.count() < 0) return false;
-  now_micros_.fetch_add(by.count());
+  const std::int64_t latest = LatestSimTime().time_since_epoch().count();
+  std::int64_t now = now_micros_.load();
+  do {
+    if (by.count() > latest - now) return false;
+  } while (!now_micros_.compare_exchange_weak(now, now + by.count()));
   return true;
 }
 
@@ -66,7 +86,7 @@ std::unique_ptr<Clock> MakeClock(std::string_view spec) {
     try {
       std::size_t used = 0;
       double factor = std::stod(number, &used);
-      if (used == number.size() && std::isfinite(factor) && factor > 0) {
+      if (used == number.size() && factor >= 1e-3 && factor <= 1e6) {
         return std::make_unique<ScaledClock>(factor);
       }
     } catch (const std::exception&) {
@@ -100,7 +120,9 @@ std::optional<Duration> ParseDuration(std::string_view text) {
   else if (unit == "h") micros_per_unit = 3600e6;
   else return std::nullopt;
   double micros = value * micros_per_unit;
-  if (!std::isfinite(micros) || micros < 0 || micros > 1e17) return std::nullopt;
+  if (!std::isfinite(micros) || micros < 0 || micros > static_cast<double>(kMaxDuration.count())) {
+    return std::nullopt;
+  }
   return Duration(static_cast<std::int64_t>(std::llround(micros)));
 }
 

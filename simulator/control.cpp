@@ -385,8 +385,11 @@ HttpResponse GetClock(Runtime& runtime, const HttpRequest& request) {
 HttpResponse AdvanceClockBy(Runtime& runtime, const HttpRequest& request) {
   Json body = JsonObjectBody(request, {"by"});
   Duration by = ParseDurationOf("by", RequiredString(body, "by"));
-  if (!AdvanceClock(runtime, by)) {
+  if (!runtime.clock.IsManual()) {
     throw Error::Conflict(0, "the clock is not manual; start with --clock manual");
+  }
+  if (!AdvanceClock(runtime, by)) {
+    throw Error::Invalid(0, "the clock cannot move past " + wire::FormatTimestamp(LatestSimTime()));
   }
   return JsonResponse(200, ClockJson(runtime.clock));
 }

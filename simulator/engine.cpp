@@ -73,6 +73,24 @@ Error SubscriptionNotFound(const std::string& account_id, const std::string& id)
                          "Subscription " + id + " not found for accountId " + account_id);
 }
 
+Subscription* FindById(std::vector<Subscription>& subscriptions, const std::string& id) {
+  auto it = std::find_if(subscriptions.begin(), subscriptions.end(),
+                         [&id](const Subscription& s) { return s.id == id; });
+  return it == subscriptions.end() ? nullptr : &*it;
+}
+
+// The duplicate rule: same OrderType, OrderId and URL/Email as another subscription.
+void CheckNoDuplicate(const std::vector<Subscription>& subscriptions, const SubscriptionSpec& spec,
+                      const std::string& own_id) {
+  for (const auto& existing : subscriptions) {
+    if (existing.id != own_id && SameTarget(existing.spec, spec)) {
+      throw Error::Conflict(kDuplicateSubscription,
+                            "A subscription with the same order type, order id and target already "
+                            "exists: " + existing.id);
+    }
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -264,11 +282,8 @@ void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_
 
 void Engine::ApplyStep(OrderSlot& slot, const Step& step, std::string cause) {
   Order& order = slot.order;
-  if (!step.errors.empty()) {
-    order.errors = step.errors;
-  } else if (step.status == OrderStatus::kFailed && order.errors.empty()) {
-    order.errors = {kCsrNotAvailable};
-  }
+  order.errors = step.errors;  // errors belong to the status that carries them
+  if (step.status == OrderStatus::kFailed && order.errors.empty()) order.errors = {kCsrNotAvailable};
   switch (step.csr_source) {
     case CsrSource::kExplicit:
       // Shares the scenario's data (and keeps its set alive) instead of copying it.
@@ -278,7 +293,8 @@ void Engine::ApplyStep(OrderSlot& slot, const Step& step, std::string cause) {
       order.csr_data = std::make_shared<const CsrData>(GenerateCsrData(TnOf(order)));
       break;
     case CsrSource::kNone:
-      if (step.status == OrderStatus::kFailed && !order.csr_data) order.csr_data = EmptyCsrData();
+      // A FAILED order's CsrData holds only WorkingTelephoneNumber.
+      if (step.status == OrderStatus::kFailed) order.csr_data = EmptyCsrData();
       break;
   }
   SharedText message = step.message ? SharedText(*step.message) : DefaultMessage(step.status, order.errors);
@@ -309,8 +325,8 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status,
   step.status = status;
   step.message = std::move(message);
   step.errors = std::move(errors);
-  step.csr_source = status == OrderStatus::kComplete && !slot->order.csr_data ? CsrSource::kGenerated
-                                                                              : CsrSource::kNone;
+  const bool has_data = slot->order.csr_data && slot->order.csr_data != EmptyCsrData();
+  step.csr_source = status == OrderStatus::kComplete && !has_data ? CsrSource::kGenerated : CsrSource::kNone;
   step.notify = NotifiesByDefault(status);
   ApplyStep(*slot, step, "forced");
   return slot->order;
@@ -400,27 +416,24 @@ void Engine::Notify(const Order& order, const std::optional<std::string>& note_t
 
 void Engine::RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
                                    const std::string& outcome) {
-  store_.UpdateSubscription(account_id, subscription_id,
-                            [&outcome](Subscription& s) { s.last_status = outcome; });
+  store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+    if (auto* subscription = FindById(subscriptions, subscription_id)) subscription->last_status = outcome;
+  });
 }
 
 // ---------------------------------------------------------------------------
 // Engine: subscriptions
 
 Subscription Engine::CreateSubscription(const std::string& account_id, SubscriptionSpec spec) {
-  for (const auto& existing : store_.Subscriptions(account_id)) {
-    if (SameTarget(existing.spec, spec)) {
-      throw Error::Conflict(kDuplicateSubscription,
-                            "A subscription with the same order type, order id and target already "
-                            "exists: " + existing.id);
-    }
-  }
   Subscription subscription;
   subscription.id = ids_.NewUuid();
   subscription.account_id = account_id;
   subscription.expires_at = ExpiryOf(spec, clock_.Now());
   subscription.spec = std::move(spec);
-  store_.AddSubscription(subscription);
+  store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+    CheckNoDuplicate(subscriptions, subscription.spec, subscription.id);
+    subscriptions.push_back(subscription);
+  });
   return subscription;
 }
 
@@ -442,24 +455,23 @@ std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_i
 
 void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id,
                                  SubscriptionSpec spec) {
-  for (const auto& existing : store_.Subscriptions(account_id)) {
-    if (existing.id != id && SameTarget(existing.spec, spec)) {
-      throw Error::Conflict(kDuplicateSubscription,
-                            "A subscription with the same order type, order id and target already "
-                            "exists: " + existing.id);
-    }
-  }
   const SimTime expires_at = ExpiryOf(spec, clock_.Now());
-  bool found = store_.UpdateSubscription(account_id, id, [&](Subscription& s) {
-    s.spec = std::move(spec);  // full replace: omitted fields reset
-    s.expires_at = expires_at;
-    s.last_status = "READY";
+  store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+    Subscription* subscription = FindById(subscriptions, id);
+    if (!subscription) throw SubscriptionNotFound(account_id, id);
+    CheckNoDuplicate(subscriptions, spec, id);
+    subscription->spec = std::move(spec);  // full replace: omitted fields reset
+    subscription->expires_at = expires_at;
+    subscription->last_status = "READY";
   });
-  if (!found) throw SubscriptionNotFound(account_id, id);
 }
 
 void Engine::DeleteSubscription(const std::string& account_id, const std::string& id) {
-  if (!store_.DeleteSubscription(account_id, id)) throw SubscriptionNotFound(account_id, id);
+  store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+    Subscription* subscription = FindById(subscriptions, id);
+    if (!subscription) throw SubscriptionNotFound(account_id, id);
+    subscriptions.erase(subscriptions.begin() + (subscription - subscriptions.data()));
+  });
 }
 
 }  // namespace csrsim

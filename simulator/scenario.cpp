@@ -556,6 +556,17 @@ std::vector<std::string> ScenarioFilesOf(const std::string& path) {
 }
 
 std::string ReadFileText(const std::string& file) {
+  constexpr std::uintmax_t kMaxScenarioFileBytes = 10 * 1024 * 1024;
+  std::error_code error;
+  if (!std::filesystem::exists(file, error)) {
+    throw ScenarioLoadError(file, 0, 0, "cannot read: No such file or directory");
+  }
+  if (!std::filesystem::is_regular_file(file, error)) {
+    throw ScenarioLoadError(file, 0, 0, "cannot read: not a regular file");
+  }
+  if (std::filesystem::file_size(file, error) > kMaxScenarioFileBytes) {
+    throw ScenarioLoadError(file, 0, 0, "cannot read: larger than 10 MiB");
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ScenarioLoadError(file, 0, 0, "cannot read: " + std::generic_category().message(errno));
   std::ostringstream text;

@@ -63,6 +63,8 @@ std::size_t Scheduler::RunDue() {
 
 bool Scheduler::Advance(Duration by, const std::function<void()>& settle) {
   if (!clock_.IsManual() || by.count() < 0) return false;
+  std::lock_guard advancing(advance_mu_);  // concurrent advances add up, none is lost
+  if (by > LatestSimTime() - clock_.Now()) return false;
   const SimTime target = clock_.Now() + by;
   // Step the clock through each due time, so a task reads its own due time as
   // "now" and what it schedules relative to now lands where it should.
@@ -72,7 +74,7 @@ bool Scheduler::Advance(Duration by, const std::function<void()>& settle) {
       std::lock_guard lock(mu_);
       if (!queue_.empty()) next = std::min(target, queue_.begin()->first.first);
     }
-    if (next > clock_.Now()) clock_.Advance(next - clock_.Now());
+    if (const SimTime now = clock_.Now(); next > now) clock_.Advance(next - now);
     RunDue();
     if (settle) settle();
     if (next >= target) return true;

@@ -1,6 +1,5 @@
 #include "csrsim/store.hpp"
 
-#include <algorithm>
 
 namespace csrsim {
 
@@ -49,11 +48,6 @@ std::size_t Store::OrderCount() const {
   return orders_by_id_.size();
 }
 
-void Store::AddSubscription(Subscription subscription) {
-  std::unique_lock lock(mu_);
-  accounts_[subscription.account_id].subscriptions.push_back(std::move(subscription));
-}
-
 std::optional<Subscription> Store::FindSubscription(std::string_view account_id,
                                                     std::string_view id) const {
   std::shared_lock lock(mu_);
@@ -71,35 +65,10 @@ std::vector<Subscription> Store::Subscriptions(std::string_view account_id) cons
   return it == accounts_.end() ? std::vector<Subscription>{} : it->second.subscriptions;
 }
 
-bool Store::ReplaceSubscription(const Subscription& subscription) {
-  return UpdateSubscription(subscription.account_id, subscription.id,
-                            [&subscription](Subscription& stored) { stored = subscription; });
-}
-
-bool Store::DeleteSubscription(std::string_view account_id, std::string_view id) {
+void Store::EditSubscriptions(std::string_view account_id,
+                              const std::function<void(std::vector<Subscription>&)>& edit) {
   std::unique_lock lock(mu_);
-  auto it = accounts_.find(std::string(account_id));
-  if (it == accounts_.end()) return false;
-  auto& subscriptions = it->second.subscriptions;
-  auto found = std::find_if(subscriptions.begin(), subscriptions.end(),
-                            [id](const Subscription& s) { return s.id == id; });
-  if (found == subscriptions.end()) return false;
-  subscriptions.erase(found);
-  return true;
-}
-
-bool Store::UpdateSubscription(std::string_view account_id, std::string_view id,
-                               const std::function<void(Subscription&)>& change) {
-  std::unique_lock lock(mu_);
-  auto it = accounts_.find(std::string(account_id));
-  if (it == accounts_.end()) return false;
-  for (auto& subscription : it->second.subscriptions) {
-    if (subscription.id == id) {
-      change(subscription);
-      return true;
-    }
-  }
-  return false;
+  edit(accounts_[std::string(account_id)].subscriptions);
 }
 
 void Store::Reset(const std::optional<std::string>& account_id) {

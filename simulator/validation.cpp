@@ -169,9 +169,9 @@ bool IsHttpUrl(std::string_view url) {
   if (scheme != "http" && scheme != "https") return false;
   std::string_view authority = url.substr(scheme_end + 3);
   authority = authority.substr(0, authority.find_first_of("/?#"));
-  if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
-    authority.remove_prefix(at + 1);
-  }
+  // No user:password@ part: credentials go in CallbackCredentials, and the
+  // dispatcher delivers to scheme://host[:port] only.
+  if (authority.find('@') != std::string_view::npos) return false;
   std::string_view host = authority;
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {  // IPv6 literal
@@ -186,7 +186,8 @@ bool IsHttpUrl(std::string_view url) {
     port = authority.substr(colon + 1);
     if (port.empty()) return false;
   }
-  return !host.empty() && port.size() <= 5 && AllDigits(port);
+  return !host.empty() && port.size() <= 5 && AllDigits(port) &&
+         (port.empty() || (std::stoi(std::string(port)) >= 1 && std::stoi(std::string(port)) <= 65535));
 }
 
 // Standard base64 (line breaks allowed), at least one byte of content.

@@ -21,6 +21,12 @@
 
 namespace csrsim {
 
+// The latest simulated time anything may reach (9999-12-31T23:59:59Z): far
+// enough for any test, and far from the int64 microsecond limit.
+SimTime LatestSimTime();
+// The longest duration ParseDuration accepts: 100 years.
+inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 36525);
+
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -64,16 +70,18 @@ class ManualClock final : public Clock {
     return std::nullopt;
   }
   std::string Describe() const override { return "manual"; }
-  bool Advance(Duration by) override;  // negative durations are ignored (false)
+  // False (and no change) for a negative duration or one past LatestSimTime().
+  bool Advance(Duration by) override;
 
  private:
   std::atomic<std::int64_t> now_micros_;
 };
 
-// Parses "real", "manual" or "scale=N" (N > 0). Returns nullptr when invalid.
+// Parses "real", "manual" or "scale=N" (0.001 <= N <= 1000000). nullptr when invalid.
 std::unique_ptr<Clock> MakeClock(std::string_view spec);
 
-// Parses "250ms", "2s", "5m", "1h", "1.5s", "0s". nullopt when invalid or negative.
+// Parses "250ms", "2s", "5m", "1h", "1.5s", "0s". nullopt when invalid,
+// negative or longer than kMaxDuration.
 std::optional<Duration> ParseDuration(std::string_view text);
 std::string FormatDuration(Duration d);  // "1500ms", "2s", ...
 

@@ -39,7 +39,8 @@ class Scheduler {
   void ScheduleAt(SimTime due, Task task);
   void ScheduleAfter(Duration delay, Task task) { ScheduleAt(clock_.Now() + delay, std::move(task)); }
 
-  // Manual clock only (returns false otherwise): advances the clock by `by`,
+  // Manual clock only (returns false otherwise, and for a negative `by` or one
+  // that would pass LatestSimTime()): advances the clock by `by`,
   // stepping through each due time so every task sees its own due time as
   // now, and runs every task due by then before returning.
   // `settle`, when given, runs after the tasks of each due time (e.g. to wait
@@ -65,6 +66,7 @@ class Scheduler {
   bool stopping_ = false;       // guarded by mu_
   bool running_ = false;        // guarded by mu_: a popped task has not finished
   std::mutex run_mu_;           // held while a task runs: one task at a time
+  std::mutex advance_mu_;       // held for a whole Advance()
   std::thread thread_;
 };
 

@@ -55,15 +55,13 @@ class Store {
   std::vector<std::shared_ptr<OrderSlot>> Orders(const std::optional<std::string>& account_id) const;
   std::size_t OrderCount() const;
 
-  void AddSubscription(Subscription subscription);
   std::optional<Subscription> FindSubscription(std::string_view account_id, std::string_view id) const;
   std::vector<Subscription> Subscriptions(std::string_view account_id) const;
-  // Replaces an existing subscription (same account and id); false if unknown.
-  bool ReplaceSubscription(const Subscription& subscription);
-  bool DeleteSubscription(std::string_view account_id, std::string_view id);
-  // Applies `change` to the subscription under the lock; false if unknown.
-  bool UpdateSubscription(std::string_view account_id, std::string_view id,
-                          const std::function<void(Subscription&)>& change);
+  // Runs `edit` on one account's subscriptions (creation order) under the
+  // exclusive lock, so a check and the change it guards are one step (the
+  // duplicate rule). `edit` must not call back into the Store; it may throw.
+  void EditSubscriptions(std::string_view account_id,
+                         const std::function<void(std::vector<Subscription>&)>& edit);
 
   // Drops orders, notes and subscriptions of one account, or of all.
   void Reset(const std::optional<std::string>& account_id);

@@ -232,6 +232,19 @@ TEST_CASE("a forced transition applies at once and stops the scenario") {
   CHECK(h.engine.GetOrder("9900000", order.id).history.back().cause == "forced");
 }
 
+TEST_CASE("forcing COMPLETE after FAILED drops the errors and brings CSR data") {
+  Harness h;
+  Order order = h.Create("9195550100");
+  h.engine.ForceTransition(order.id, OrderStatus::kFailed, std::nullopt, {});
+  Order complete = h.engine.ForceTransition(order.id, OrderStatus::kComplete, std::nullopt, {});
+  CHECK(complete.errors.empty());
+  REQUIRE(complete.csr_data);
+  CHECK(complete.csr_data->customer_name);
+  Order failed_again = h.engine.ForceTransition(order.id, OrderStatus::kFailed, std::nullopt, {});
+  CHECK(failed_again.errors.at(0).code == 26500);
+  CHECK(*failed_again.csr_data == CsrData{});  // only the TN, which reads from the order
+}
+
 TEST_CASE("listing pages through orders in creation order and filters by status") {
   Harness h;
   std::vector<std::string> ids;
