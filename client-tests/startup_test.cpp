@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "support.hpp"
 
@@ -48,6 +49,19 @@ TEST_CASE("SIGTERM exits 0 at once even while a client keeps an idle keep-alive 
   CHECK(sim.Stop() == 0);
   // Well under the 5 s keep-alive timeout an idle connection would otherwise hold.
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+}
+
+TEST_CASE("SIGTERM answers a pending callback long-poll instead of waiting for its time-out") {
+  SimulatorProcess sim({"--log-level", "off"});
+  auto client = sim.Client("");
+  std::thread waiter([&client] { client->Get("/_sim/callbacks/wait?orderId=none&timeout=30s"); });
+  // The long-poll is in flight once the server has accepted it; a second request proves the
+  // server is up, and the stop below must not wait the 30 s out.
+  REQUIRE(sim.Client("")->Get("/_sim/health"));
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(sim.Stop() == 0);
+  waiter.join();
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
 }
 
 TEST_CASE("every request is logged with method, path, status and microseconds at info level") {

@@ -87,6 +87,33 @@ TEST_CASE("a manual clock stands still until advanced and refuses to go back") {
   CHECK(clock.Now() == start + 5s);
 }
 
+TEST_CASE("durations and the manual clock are bounded, so simulated time never overflows") {
+  CHECK(ParseDuration("876600h") == kMaxDuration);  // 100 years
+  CHECK_FALSE(ParseDuration("876601h"));
+  CHECK_FALSE(ParseDuration("100000000000000000000s"));
+  ManualClock clock;
+  int moves = 0;
+  while (clock.Advance(kMaxDuration) && moves < 10'000) ++moves;
+  CHECK(moves < 10'000);
+  CHECK(clock.Now() <= LatestSimTime());
+  CHECK(LatestSimTime() - clock.Now() < kMaxDuration);
+  for (const char* bad : {"scale=1e300", "scale=1e-300", "scale=inf", "scale=nan"}) {
+    INFO(bad);
+    CHECK(MakeClock(bad) == nullptr);
+  }
+}
+
+TEST_CASE("waiting for a far-off simulated time aims at most a day ahead of the wall clock") {
+  RealClock real;
+  auto wall = real.WallTimeOf(LatestSimTime());
+  REQUIRE(wall);
+  CHECK(*wall - std::chrono::steady_clock::now() <= std::chrono::hours(24));
+  ScaledClock scaled(0.001);
+  auto scaled_wall = scaled.WallTimeOf(LatestSimTime());
+  REQUIRE(scaled_wall);
+  CHECK(*scaled_wall - std::chrono::steady_clock::now() <= std::chrono::hours(24));
+}
+
 TEST_CASE("a scaled clock runs N times faster than wall time") {
   ScaledClock clock(1000);
   const SimTime t = clock.Now() + 10s;
