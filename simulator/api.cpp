@@ -355,7 +355,7 @@ void BandwidthApi::AddRoutes() {
 
     std::string base = LocationOf(call.request, "/accounts/" + call.account_id + "/csrs") + "?";
     for (const auto& [name, value] : call.request.query) {
-      if (name != "page" && name != "size") base += name + "=" + value + "&";
+      if (name != "page" && name != "size") base += UrlEncode(name) + "=" + UrlEncode(value) + "&";
     }
     auto link = [&](std::size_t number) {
       return base + "page=" + std::to_string(number) + "&size=" + std::to_string(query.size);

@@ -1,6 +1,7 @@
 #include "csrsim/encoding.hpp"
 
 #include <array>
+#include <cctype>
 #include <cstdint>
 
 namespace csrsim {
@@ -82,6 +83,23 @@ std::optional<std::string> Base64Decode(std::string_view text) {
     out += static_cast<char>((n >> 16) & 0xFF);
     if (padding < 2) out += static_cast<char>((n >> 8) & 0xFF);
     if (padding < 1) out += static_cast<char>(n & 0xFF);
+  }
+  return out;
+}
+
+std::string UrlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0F];
+    }
   }
   return out;
 }

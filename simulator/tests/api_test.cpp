@@ -250,6 +250,20 @@ TEST_CASE("a known path with an unsupported method is a 405") {
   CHECK(Send(sim, Request("GET", "/api/v1/oauth2/token")).status == 405);
 }
 
+TEST_CASE("list links keep the filters, URL-encoded, and page on") {
+  Simulator sim(ManualConfig());
+  CreateOrder(sim);
+  CreateOrder(sim);
+  HttpRequest request = Request("GET", "/api/accounts/9900000/csrs");
+  request.query = {{"status", "RECEIVED"}, {"modifiedDateFrom", "2020-01-01T00:00:00 00:00"}, {"size", "1"}};
+  auto response = Send(sim, request);
+  REQUIRE(response.status == 200);
+  CHECK(XPath(response.body, "/CsrResponses/TotalCount") == "2");
+  CHECK(XPath(response.body, "/CsrResponses/Links/next") ==
+        "Link=<http://sim.test/api/accounts/9900000/csrs?modifiedDateFrom=2020-01-01T00%3A00%3A00%2000%3A00&"
+        "status=RECEIVED&page=2&size=1>;rel=\"next\";");
+}
+
 TEST_CASE("notes: 204 when none, 201 with a numeric Location, then listed") {
   Simulator sim(ManualConfig());
   const std::string id = CreateOrder(sim);

@@ -241,6 +241,14 @@ TEST_CASE("base64 round-trips every length and rejects malformed text") {
   }
 }
 
+TEST_CASE("URL encoding keeps unreserved characters and round-trips through form decoding") {
+  CHECK(UrlEncode("2020-01-01T00:00:00+00:00") == "2020-01-01T00%3A00%3A00%2B00%3A00");
+  CHECK(UrlEncode("a b&c=d~_.") == "a%20b%26c%3Dd~_.");
+  auto fields = ParseFormUrlEncoded("k=" + UrlEncode("x+y z&=%"));
+  REQUIRE(fields.size() == 1);
+  CHECK(fields[0].second == "x+y z&=%");
+}
+
 TEST_CASE("form bodies decode percent escapes and plus signs") {
   auto fields = ParseFormUrlEncoded("grant_type=client_credentials&client_id=a%2Bb&name=x+y&flag");
   REQUIRE(fields.size() == 4);
