@@ -129,7 +129,7 @@ TEST_CASE("health, clock, orders, reset and a forced transition answer over HTTP
   Json health = control.Get("/_sim/health");
   CHECK(health["status"] == "ok");
   CHECK(health["clock"] == "manual");
-  CHECK(health["scenarios"] == 5);
+  CHECK(health["scenarios"] == 6);
   CHECK(control.Get("/_sim/clock")["now"] == "2026-01-01T00:00:00.000Z");
 
   Subscribe(*api, receiver.Url());

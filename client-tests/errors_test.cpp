@@ -501,3 +501,17 @@ TEST_CASE("a rate-limited account gets 429 with X-RateLimit-Reset until the wind
   CHECK(listed->status == 200);
   CHECK(XmlText(listed->body, "TotalCount") == "1");  // the limited POST created nothing
 }
+
+TEST_CASE("a TN ending in 0503 makes POST /csrs answer 503 and creates nothing") {
+  SimulatorProcess sim({"--log-level", "off"});
+  auto api = sim.Client();
+  auto refused = api->Post((kAccount + "/csrs").c_str(),
+                           "<Csr><WorkingOrBillingTelephoneNumber>9195550503</WorkingOrBillingTelephoneNumber></Csr>",
+                           "application/xml");
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  CHECK(refused->body.empty());
+  auto list = api->Get((kAccount + "/csrs").c_str());
+  REQUIRE(list);
+  CHECK(XmlText(list->body, "TotalCount") == "0");
+}

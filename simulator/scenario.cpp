@@ -22,7 +22,7 @@ namespace {
 
 constexpr std::string_view kTopLevelKeys[] = {"scenarios", "default"};
 constexpr std::string_view kScenarioKeys[] = {"name", "description", "match", "steps",
-                                              "variants"};
+                                              "variants", "reject_create"};
 constexpr std::string_view kVariantKeys[] = {"name", "weight", "steps"};
 constexpr std::string_view kMatchKeys[] = {"tn",       "tn_prefix", "tn_suffix",
                                            "tn_regex", "fields",    "account"};
@@ -265,13 +265,26 @@ class FileParser {
       Fail(variants->key, "scenario " + Quoted(scenario.name) +
                               " has both `steps` and `variants`; keep one of them");
     }
-    if (steps != nullptr) {
+    if (const Entry* reject = Find(entries, "reject_create")) {
+      if (steps != nullptr || variants != nullptr) {
+        Fail(reject->key, "scenario " + Quoted(scenario.name) +
+                              " has `reject_create`, so its orders are never created: remove its "
+                              "`steps`/`variants`");
+      }
+      long long status = 0;
+      if (!reject->value.IsScalar() || !ParseInteger(reject->value.Scalar(), status) || status < 400 ||
+          status > 599) {
+        Fail(reject->where(), "`reject_create` must be an HTTP error status from 400 to 599, not " +
+                                  Describe(reject->value));
+      }
+      scenario.reject_create = static_cast<int>(status);
+    } else if (steps != nullptr) {
       scenario.variants.push_back(Variant{.name = scenario.name, .weight = 1,
                                           .steps = ReadSteps(*steps)});
     } else if (variants != nullptr) {
       scenario.variants = ReadVariants(*variants);
     } else {
-      Fail(node, "scenario " + Quoted(scenario.name) + " needs `steps` (or `variants`)");
+      Fail(node, "scenario " + Quoted(scenario.name) + " needs `steps` (or `variants`, or `reject_create`)");
     }
     return scenario;
   }

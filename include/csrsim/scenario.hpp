@@ -81,7 +81,10 @@ struct Scenario {
   std::string name;
   std::string description;
   std::optional<Matcher> match;  // none: matches every order
-  // Exactly one variant for a plain `steps:` scenario.
+  // Extension: POST /csrs for a matching order answers this HTTP status
+  // (400-599) and creates nothing; such a scenario has no steps.
+  std::optional<int> reject_create;
+  // Exactly one variant for a plain `steps:` scenario; none with reject_create.
   std::vector<Variant> variants;
   std::string source;  // "file:line" where the scenario starts
 

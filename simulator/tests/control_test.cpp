@@ -161,7 +161,7 @@ TEST_CASE("health answers ok with version, scenario count and clock once ready, 
   Json health = sim.Control("GET", "/_sim/health");
   CHECK(health["status"] == "ok");
   CHECK(health["version"] == CSRSIM_VERSION);
-  CHECK(health["scenarios"] == 5);
+  CHECK(health["scenarios"] == 6);
   CHECK(health["clock"] == "manual");
   CHECK(health["now"] == "2026-01-01T00:00:00.000Z");
   CHECK(health["orders"] == 0);

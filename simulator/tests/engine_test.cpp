@@ -41,6 +41,9 @@ scenarios:
       - after: 2s
         status: COMPLETE
         csr: generated
+  - name: bandwidth-down
+    match: { tn_suffix: "0503" }
+    reject_create: 503
   - name: forever
     match: { tn_suffix: "0002" }
     steps:
@@ -243,6 +246,18 @@ TEST_CASE("forcing COMPLETE after FAILED drops the errors and brings CSR data") 
   Order failed_again = h.engine.ForceTransition(order.id, OrderStatus::kFailed, std::nullopt, {});
   CHECK(failed_again.errors.at(0).code == 26500);
   CHECK(*failed_again.csr_data == CsrData{});  // only the TN, which reads from the order
+}
+
+TEST_CASE("a reject_create scenario answers the create with its status and stores nothing") {
+  Harness h;
+  try {
+    h.Create("9195550503");
+    FAIL("no error");
+  } catch (const Error& error) {
+    CHECK(error.kind() == ErrorKind::kInjected);
+    CHECK(error.http_status() == 503);
+  }
+  CHECK(h.engine.ListOrders("9900000", {}).total_count == 0);
 }
 
 TEST_CASE("listing pages through orders in creation order and filters by status") {

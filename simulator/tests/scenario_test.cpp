@@ -265,7 +265,7 @@ TEST_CASE("unknown keys are errors that name the key and list the allowed ones")
     CHECK(error.line() == 3);
     CHECK(error.column() == 5);
     CHECK(error.message() == "unknown key `matches` in a scenario; allowed keys: name, "
-                             "description, match, steps, variants");
+                             "description, match, steps, variants, reject_create");
   }
   SECTION("step") {
     ScenarioLoadError error = LoadError(R"(scenarios:
@@ -633,7 +633,7 @@ TEST_CASE("steps and variants are checked") {
     ScenarioLoadError error = LoadError("scenarios:\n  - name: a\n");
     CHECK(error.line() == 2);
     CHECK(error.column() == 5);
-    CHECK(error.message() == "scenario `a` needs `steps` (or `variants`)");
+    CHECK(error.message() == "scenario `a` needs `steps` (or `variants`, or `reject_create`)");
   }
   SECTION("both steps and variants") {
     ScenarioLoadError error = LoadError(R"(scenarios:
@@ -998,7 +998,7 @@ TEST_CASE("every bundled scenario file loads, alone and all together") {
     CHECK_FALSE(set.scenarios().empty());
     CHECK(set.default_name().has_value());
   }
-  CHECK(LoadScenarioPaths({root, root + "/examples"}).scenarios().size() == 13);
+  CHECK(LoadScenarioPaths({root, root + "/examples"}).scenarios().size() == 14);
 }
 
 TEST_CASE("default.yaml implements the magic numbers of design §3") {
@@ -1064,5 +1064,37 @@ TEST_CASE("default.yaml implements the magic numbers of design §3") {
     CHECK(steps[1].after == 2s);
     CHECK(steps[1].status == OrderStatus::kComplete);
     CHECK(steps[1].csr_source == CsrSource::kGenerated);
+  }
+}
+
+TEST_CASE("reject_create declares the HTTP status a matching create answers, without steps") {
+  ScenarioSet set = LoadScenarioText(R"(scenarios:
+  - name: bandwidth-down
+    match: { tn_suffix: "0503" }
+    reject_create: 503
+)", "test.yaml");
+  REQUIRE(set.scenarios().size() == 1);
+  CHECK(set.scenarios()[0].reject_create == 503);
+  CHECK(set.scenarios()[0].variants.empty());
+
+  SECTION("a status outside 400-599 is refused at its value") {
+    ScenarioLoadError error = LoadError(R"(scenarios:
+  - name: a
+    reject_create: 200
+)");
+    CHECK(error.line() == 3);
+    CHECK(error.column() == 20);
+    CHECK(error.message() == "`reject_create` must be an HTTP error status from 400 to 599, not `200`");
+  }
+  SECTION("steps beside it are refused") {
+    ScenarioLoadError error = LoadError(R"(scenarios:
+  - name: a
+    reject_create: 503
+    steps:
+      - after: 1s
+        status: PROCESSING
+)");
+    CHECK(error.line() == 3);
+    CHECK_THAT(error.message(), Catch::StartsWith("scenario `a` has `reject_create`"));
   }
 }
