@@ -238,8 +238,7 @@ void Authenticator::CheckRateLimit(const std::string& account_id) {
   Window& window = windows_[account_id];
   if (window.used == 0 || now >= window.start + limit.window) window = {now, 0};
   if (window.used >= limit.requests) {
-    throw Error::RateLimited(EpochSeconds(window.start + limit.window + std::chrono::seconds(1) -
-                                          Duration(1)));
+    throw Error::RateLimited(EpochSeconds(std::chrono::ceil<std::chrono::seconds>(window.start + limit.window)));
   }
   ++window.used;
 }
@@ -309,12 +308,7 @@ void BandwidthApi::AddRoutes() {
                       dropped.drop_connection = true;
                       return dropped;
                     }
-                    if (fault.status) {
-                      if (*fault.status == 429) {
-                        throw Error::RateLimited(EpochSeconds(engine_.clock().Now()) + 1);
-                      }
-                      throw Error::Injected(*fault.status);
-                    }
+                    if (fault.status) throw Error::Injected(*fault.status, engine_.clock().Now());
                     const std::string user = auth_.Authorize(request, account_id);
                     const AccountConfig* account = auth_.FindAccount(account_id);
                     if (csr_feature && account && !account->csr_enabled) {

@@ -168,10 +168,7 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
 
   const SimTime now = clock_.Now();
   if (scenario->reject_create) {  // the scenario simulates Bandwidth refusing the create
-    if (*scenario->reject_create == 429) {
-      throw Error::RateLimited(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + 1);
-    }
-    throw Error::Injected(*scenario->reject_create);
+    throw Error::Injected(*scenario->reject_create, now);
   }
   Order order;
   order.id = ids_.NewUuid();

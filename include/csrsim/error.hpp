@@ -43,7 +43,9 @@ class Error : public std::runtime_error {
   static Error Conflict(int code, std::string description);
   static Error PayloadTooLarge(std::size_t limit_bytes);
   static Error RateLimited(std::int64_t reset_epoch_seconds);
-  static Error Injected(int http_status);
+  // An injected failure answering `http_status`; a 429 carries
+  // X-RateLimit-Reset one second after `now`, like a real rate limit.
+  static Error Injected(int http_status, SimTime now);
 
   ErrorKind kind() const { return kind_; }
   const std::vector<ErrorDetail>& details() const { return details_; }
