@@ -271,13 +271,12 @@ class FileParser {
                               " has `reject_create`, so its orders are never created: remove its "
                               "`steps`/`variants`");
       }
-      long long status = 0;
-      if (!reject->value.IsScalar() || !ParseInteger(reject->value.Scalar(), status) || status < 400 ||
-          status > 599) {
+      auto status = IntegerIn(reject->value, 400, 599);
+      if (!status) {
         Fail(reject->where(), "`reject_create` must be an HTTP error status from 400 to 599, not " +
                                   Describe(reject->value));
       }
-      scenario.reject_create = static_cast<int>(status);
+      scenario.reject_create = static_cast<int>(*status);
     } else if (steps != nullptr) {
       scenario.variants.push_back(Variant{.name = scenario.name, .weight = 1,
                                           .steps = ReadSteps(*steps)});
@@ -353,13 +352,12 @@ class FileParser {
   }
 
   std::uint32_t ReadWeight(const Entry& entry) const {
-    long long weight = 0;
-    if (!entry.value.IsScalar() || !ParseInteger(entry.value.Scalar(), weight) || weight <= 0 ||
-        weight > std::numeric_limits<std::uint32_t>::max()) {
+    auto weight = IntegerIn(entry.value, 1, std::numeric_limits<std::uint32_t>::max());
+    if (!weight) {
       Fail(entry.where(), "`weight` must be a positive integer (1 to 4294967295), not " +
                             Describe(entry.value));
     }
-    return static_cast<std::uint32_t>(weight);
+    return static_cast<std::uint32_t>(*weight);
   }
 
   std::vector<Step> ReadSteps(const Entry& entry) const {
@@ -485,12 +483,9 @@ class FileParser {
       if (code == nullptr) Fail(item, "an `errors` entry needs `code` (an integer such as 26500)");
       const Entry* description = Find(entries, "description");
       if (description == nullptr) Fail(item, "an `errors` entry needs `description`");
-      long long value = 0;
-      if (!code->value.IsScalar() || !ParseInteger(code->value.Scalar(), value) ||
-          value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
-        Fail(code->where(), "`code` must be an integer such as 26500, not " + Describe(code->value));
-      }
-      errors.push_back(ErrorDetail{static_cast<int>(value), ReadString(*description)});
+      auto value = IntegerIn(code->value, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+      if (!value) Fail(code->where(), "`code` must be an integer such as 26500, not " + Describe(code->value));
+      errors.push_back(ErrorDetail{static_cast<int>(*value), ReadString(*description)});
     }
     return errors;
   }
@@ -506,10 +501,15 @@ class FileParser {
     return fault;
   }
 
-  static bool ParseInteger(const std::string& text, long long& value) {
+  // A scalar holding a whole number within [min, max]; nullopt otherwise.
+  static std::optional<long long> IntegerIn(const YAML::Node& node, long long min, long long max) {
+    if (!node.IsScalar()) return std::nullopt;
+    const std::string& text = node.Scalar();
+    long long value = 0;
     const char* end = text.data() + text.size();
     auto [stop, error] = std::from_chars(text.data(), end, value);
-    return error == std::errc() && stop == end && !text.empty();
+    if (error != std::errc() || stop != end || text.empty() || value < min || value > max) return std::nullopt;
+    return value;
   }
 
   std::string file_;
