@@ -4,7 +4,7 @@
     bench.py --simulator BUILD/csr-simulator --out results/latest.md [--wiremock-jar JAR] [--quick]
 
 Every figure is taken in this run beside its reference (nginx serving the same
-bytes, the same measurement on the peer) and its target from issue 6. Only
+bytes, the same measurement on the peer) and its target. Only
 loopback addresses are used; every wait and loop is bounded in count and time.
 Standard library only; needs wrk, nginx and node on PATH.
 """
@@ -38,7 +38,7 @@ CSR_BODY = ("<Csr><WorkingOrBillingTelephoneNumber>9198675309"
             "</WorkingOrBillingTelephoneNumber></Csr>")
 CSRS_PATH = f"/api/accounts/{ACCOUNT}/csrs"
 
-WRK_SECONDS = 10                 # issue 6: 2 threads, 64 keep-alive connections, 10 s
+WRK_SECONDS = 10                 # 2 threads, 64 keep-alive connections, 10 s
 STARTUP_RUNS = 20
 MEMORY_TARGET_ORDERS = 1_000_000
 MEMORY_BUDGET_SECONDS = 120      # creation time allowed before extrapolating

@@ -1,4 +1,4 @@
-// Issue 3 from a downstream system's side: each magic number of the default
+// From a downstream system's side: each magic number of the default
 // scenarios, callbacks to real local receivers (failing, dead, challenging),
 // and scenario files as a user writes them.
 #include <catch2/catch.hpp>

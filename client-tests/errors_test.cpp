@@ -1,4 +1,4 @@
-// Every error row of the spec's §2 table and every bad input of issue 2 item 4,
+// Every row of docs/wire-contract.md's error table and every kind of bad input,
 // seen from a client: the status, the envelope the SDKs read, and that the
 // bad request changed nothing.
 #include <catch2/catch.hpp>
@@ -34,7 +34,7 @@ std::vector<std::string> ConfiguredArgs() {
           WriteFile(MakeTempDir(), "accounts.yaml", kAccountsYaml)};
 }
 
-// The shape C#, PHP and Python read from a non-2xx body (spec §2): the
+// The shape C#, PHP and Python read from a non-2xx body (docs/wire-contract.md, Error shapes): the
 // endpoint's root, then ResponseStatus with ErrorCode and Description.
 void CheckResponseStatus(const httplib::Result& response, int status, const std::string& root,
                          const std::string& code) {

@@ -1,4 +1,4 @@
-// Issue 5 items 2 and 4: the requests the Java, C#, Ruby, PHP and Python SDKs
+// The requests the Java, C#, Ruby, PHP and Python SDKs
 // put on the wire, sent byte for byte, and the error bodies read the way
 // those SDKs read them. Sources (Bandwidth's public repositories):
 //   Java   java-bandwidth-iris  src/main/java/com/bandwidth/iris/sdk/model/Csr.java ("AccountId ",

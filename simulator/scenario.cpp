@@ -105,7 +105,7 @@ struct ParsedFile {
 };
 
 // Turns one YAML document into scenarios, throwing ScenarioLoadError at the
-// first node that breaks design §3.
+// first node that breaks the rules of docs/scenarios.md.
 class FileParser {
  public:
   explicit FileParser(std::string file) : file_(std::move(file)) {}

@@ -71,7 +71,7 @@ struct FieldRule {
   bool required_on_create = false;
 };
 
-// Spec §3, in CsrField order.
+// docs/wire-contract.md's create table, in CsrField order.
 constexpr std::array<FieldRule, kCsrFieldCount> kFieldRules = {{
     {CsrField::kCustomerOrderId, 40, kLettersDigitsDashesSpaces},
     {CsrField::kWorkingOrBillingTelephoneNumber, 12, kAnything, false, true, true},

@@ -204,7 +204,7 @@ void AddCsrData(pugi::xml_node parent, const CsrData& data, const std::string* t
   }
 }
 
-// The children of a full <CsrResponse>, in the spec's order (§3 read).
+// The children of a full <CsrResponse>, in the order of docs/wire-contract.md (Read).
 void FillCsrResponse(pugi::xml_node node, const Order& order) {
   if (const std::string* customer_order_id = order.fields.Get(CsrField::kCustomerOrderId)) {
     AddText(node, "CustomerOrderId", *customer_order_id);

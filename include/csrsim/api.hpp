@@ -1,4 +1,4 @@
-// api: the Bandwidth CSR Lookup routes (spec §1–§4) on top of the Engine.
+// api: the Bandwidth CSR Lookup routes (docs/wire-contract.md) on top of the Engine.
 //
 // One linear pipeline per request: strip the path prefix → injected faults →
 // authenticate → authorize the account (and its CSR feature, rate limit) →

@@ -1,4 +1,4 @@
-// control: the JSON control API under /_sim (design §4, docs/control-api.md)
+// control: the JSON control API under /_sim (docs/control-api.md)
 // that test suites use to steer the simulator: health, reset, clock, orders,
 // forced transitions, the callback journal and long-poll wait, scenarios and
 // fault injection. The only module that uses nlohmann-json.

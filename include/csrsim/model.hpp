@@ -53,7 +53,7 @@ inline constexpr std::size_t kCsrFieldCount = 14;
 
 std::string_view WireName(CsrField field);  // "EndUserPIN"
 // Whether an element name as an SDK sent it means `expected`: case is ignored
-// and so is trailing whitespace. Spec §1 asks only for the first letter, but
+// and so is trailing whitespace. Bandwidth's SDKs differ only in the first letter, but
 // Ruby camelizes :end_user_pin to EndUserPin, and no two names differ by case.
 bool WireNamesMatch(std::string_view name, std::string_view expected);
 // Looks a field up by its wire name, as WireNamesMatch compares.
@@ -80,7 +80,7 @@ class CsrFields {
 // ---------------------------------------------------------------------------
 // CSR data returned once a lookup completes.
 
-// Canonical order of <ServiceAddress> children (spec §3).
+// Canonical order of <ServiceAddress> children (docs/wire-contract.md, CSR orders).
 inline constexpr std::string_view kServiceAddressFields[] = {
     "UnparsedAddress", "HousePrefix",  "HouseNumber", "HouseSuffix",
     "PreDirectional",  "StreetName",   "StreetSuffix", "PostDirectional",

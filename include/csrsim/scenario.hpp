@@ -1,5 +1,5 @@
 // scenario: how an order evolves after POST /csrs, loaded from YAML
-// (design §3, docs/scenarios.md). The only module that parses scenario YAML.
+// (docs/scenarios.md). The only module that parses scenario YAML.
 //
 // A ScenarioSet is an immutable, validated value: loading either yields a
 // complete set or throws ScenarioLoadError naming file:line:col, so a reload can

@@ -2,7 +2,7 @@
 // types: it turns each httplib request into an HttpRequest, hands it to one
 // Handler, writes the HttpResponse back, and logs one line per request.
 //
-// Tuned as design §7 says: TCP_NODELAY, a thread pool sized for keep-alive
+// Tuned for cpp-httplib 0.11.4's slow defaults: TCP_NODELAY, a thread pool sized for keep-alive
 // connections, a high keep-alive count, a hard payload cap above the API's own
 // body limit (the API answers oversize bodies with its own envelope first).
 //

@@ -1,5 +1,5 @@
 // validation: the field constraints of the CSR, note and subscription requests
-// (spec §3–§4), as tables. Each function returns every violation found, each
+// (docs/wire-contract.md, CSR orders and Subscriptions), as tables. Each function returns every violation found, each
 // naming the field, in Bandwidth's codes (1003 required, 1011 too long,
 // 5070 invalid telephone number, 14500–14508 subscriptions, ...). An empty
 // result means valid.

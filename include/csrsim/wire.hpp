@@ -1,7 +1,7 @@
-// wire: the XML codec of the Bandwidth CSR API (spec §2–§5). The only module
+// wire: the XML codec of the Bandwidth CSR API (docs/wire-contract.md). The only module
 // that uses pugixml.
 //
-// Decoders are tolerant as the spec's Rules demand: namespaces, attributes,
+// Decoders are tolerant as docs/wire-contract.md decides: namespaces, attributes,
 // whitespace, element order and a missing prolog are ignored; element names match
 // case-insensitively and ignore trailing whitespace (WireNamesMatch). Unknown
 // child elements are ignored. Decoders check shape only (well-formed XML, right
@@ -52,7 +52,7 @@ SubscriptionSpec DecodeSubscription(std::string_view body);  // root <Subscripti
 // ---- responses --------------------------------------------------------------
 // <CsrResponse><OrderId/><Status/></CsrResponse>
 std::string EncodeCsrCreated(const Order& order);
-// Full <CsrResponse> in the spec's element order.
+// Full <CsrResponse> in the element order of docs/wire-contract.md.
 std::string EncodeCsrResponse(const Order& order);
 
 struct ListLinks {

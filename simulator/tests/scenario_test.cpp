@@ -52,7 +52,7 @@ class TempDir {
   fs::path path_;
 };
 
-// Design §3's example, verbatim.
+// A complete example of the format: the guide's order, 26500 and a PIN loop.
 constexpr std::string_view kDesignExample = R"(scenarios:
   - name: house-of-mouse
     description: The public guide's example; completes with full CSR data.
@@ -111,7 +111,7 @@ const std::vector<std::pair<std::string, std::string>> kHouseOfMouseAddress = {
 // ---------------------------------------------------------------------------
 // Loading valid files
 
-TEST_CASE("design §3's example loads verbatim once its default scenario exists") {
+TEST_CASE("the documented example loads verbatim once its default scenario exists") {
   TempDir dir;
   std::string example = dir.Write("a-example.yaml", kDesignExample);
   std::string fallback = dir.Write("b-fallback.yaml", R"(scenarios:
@@ -159,7 +159,7 @@ TEST_CASE("design §3's example loads verbatim once its default scenario exists"
   CHECK(pin[2].csr_source == CsrSource::kGenerated);
 }
 
-TEST_CASE("design §3's example alone reports its dangling default at the value") {
+TEST_CASE("the documented example alone reports its dangling default at the value") {
   ScenarioLoadError error = LoadError(kDesignExample);
   CHECK(error.file() == "test.yaml");
   CHECK(error.line() == 42);
@@ -1001,7 +1001,7 @@ TEST_CASE("every bundled scenario file loads, alone and all together") {
   CHECK(LoadScenarioPaths({root, root + "/examples"}).scenarios().size() == 14);
 }
 
-TEST_CASE("default.yaml implements the magic numbers of design §3") {
+TEST_CASE("default.yaml implements the magic numbers the README lists") {
   ScenarioSet set = LoadScenarioPaths({CSRSIM_SOURCE_DIR "/scenarios/default.yaml"});
   auto steps_for = [&](const std::string& tn) -> const std::vector<Step>& {
     const Scenario* scenario = set.Match(OrderFor(tn), "9900000");
