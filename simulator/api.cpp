@@ -408,9 +408,11 @@ void BandwidthApi::AddRoutes() {
   route("POST", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, update_note);  // Java SDK
 
   // ---- subscriptions
-  auto decode_subscription = [](const Call& call) {
+  auto decode_subscription = [this](const Call& call) {
     auto spec = wire::DecodeSubscription(call.request.body);
-    if (auto errors = ValidateSubscription(spec); !errors.empty()) throw Error::Invalid(std::move(errors));
+    if (auto errors = ValidateSubscription(spec, {config_.host, listen_port_.load()}); !errors.empty()) {
+      throw Error::Invalid(std::move(errors));
+    }
     return spec;
   };
   route("POST", "/accounts/*/subscriptions", kSubscriptionRoot, false,

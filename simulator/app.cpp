@@ -36,7 +36,6 @@ std::unique_ptr<Clock> MakeConfiguredClock(const Config& config) {
 DispatcherOptions DispatcherOptionsOf(const Config& config) {
   DispatcherOptions options;
   options.workers = config.callback_workers;
-  options.max_in_flight_per_receiver = std::max(1, config.callback_workers / 4);
   options.attempt_timeout = config.callback_timeout;
   options.auth_mode = config.callback_auth;
   options.retry.max_attempts = config.callback_attempts;
@@ -99,16 +98,19 @@ int Simulator::Start() {
   options.log_requests = parts_->config.log_level == "info" || parts_->config.log_level == "debug";
   parts_->server = std::make_unique<HttpServer>(options, [this](HttpRequest& request) { return Handle(request); });
   int port = parts_->server->Start();
+  parts_->bandwidth.SetListenPort(port);
   parts_->started = true;
   return port;
 }
 
-void Simulator::Stop() {
+ShutdownReport Simulator::Stop() {
   parts_->started = false;
   parts_->journal.Shutdown();                   // long-polls answer now, not at their time-out
   if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
-  parts_->dispatcher.Stop();                    // in-flight callback attempts finish
+  const DispatcherDrops drops = parts_->dispatcher.Stop();  // in-flight callback attempts finish
+  const std::size_t tasks = parts_->scheduler.pending();    // steps, and the callbacks on the clock
   parts_->scheduler.Stop();
+  return {drops.queued, drops.on_clock, tasks > drops.on_clock ? tasks - drops.on_clock : 0};
 }
 
 HttpResponse Simulator::Handle(HttpRequest& request) {

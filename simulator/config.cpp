@@ -269,7 +269,8 @@ Callbacks:
   --callback-auth preemptive|challenge   how Basic credentials are sent (default preemptive)
   --callback-timeout D      per-attempt timeout, e.g. 5s (default 5s)
   --callback-attempts N     attempts per notification, 1 = no retry as Bandwidth (default 1)
-  --callback-workers N      parallel deliveries, a quarter per receiver at most (default 32)
+  --callback-workers N      parallel deliveries (default 32); per account at most half,
+                            a quarter to one host, an eighth to one host:port
   --journal-capacity N      delivery attempts kept for /_sim/callbacks (default 10000)
 
 Docs: README.md, docs/scenarios.md, docs/control-api.md, docs/configuration.md

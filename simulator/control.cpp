@@ -1,6 +1,7 @@
 #include "csrsim/control.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -29,8 +30,12 @@ constexpr auto kMaxWaitTimeout = std::chrono::seconds(60);
 constexpr std::int64_t kMaxLatencyMs = 60'000;
 constexpr int kMaxCallbackAttempts = 10;
 
-constexpr std::string_view kCallbackFaultNames[] = {"drop", "duplicate", "delay", "out_of_order",
-                                                    "wrong_credentials"};
+// The fault kinds' names (model.hpp).
+constexpr auto kCallbackFaultNames = [] {
+  std::array<std::string_view, kCallbackFaultKindCount> names{};
+  for (std::size_t i = 0; i < names.size(); ++i) names[i] = kCallbackFaultKinds[i].name;
+  return names;
+}();
 
 // ---------------------------------------------------------------------------
 // Responses
@@ -168,9 +173,7 @@ std::optional<std::string> AccountQuery(const HttpRequest& request) {
 OrderStatus ParseStatus(const std::string& text) {
   auto status = ParseOrderStatus(text);
   if (!status) {
-    throw BadRequest(Quoted(text) +
-                     " is not an order status; expected RECEIVED, PROCESSING, ACTION_REQUIRED, "
-                     "COMPLETE, FAILED or CANCELLED");
+    throw BadRequest(Quoted(text) + " is not an order status; expected " + JoinNames(kOrderStatusNames));
   }
   return *status;
 }
@@ -338,14 +341,14 @@ Json CallbackFaultJson(const CallbackFaultRule& rule) {
                {"remaining", RemainingJson(rule.remaining)},
                {"fraction", rule.fraction}};
   // Rules set here carry exactly one fault; list every one that is set anyway.
-  std::vector<std::string> names;
-  if (fault.drop) names.emplace_back("drop");
-  if (fault.duplicate) names.emplace_back("duplicate");
-  if (fault.delay) names.emplace_back("delay");
-  if (fault.out_of_order) names.emplace_back("out_of_order");
-  if (fault.wrong_credentials) names.emplace_back("wrong_credentials");
+  std::vector<std::string_view> names;
+  for (CallbackFaultKind kind : fault.Kinds()) {
+    names.push_back(ToString(kind));
+    if (kCallbackFaultKinds[static_cast<std::size_t>(kind)].takes_duration) {
+      json[std::string(ToString(kind))] = FormatDuration(fault.DurationOf(kind));
+    }
+  }
   json["fault"] = JoinNames(names);
-  if (fault.delay) json["delay"] = FormatDuration(*fault.delay);
   return json;
 }
 
@@ -595,26 +598,31 @@ Json AddApiFault(FaultInjector& faults, const Json& body) {
 }
 
 Json AddCallbackFault(FaultInjector& faults, const Json& body) {
-  CheckKeys(body, {"target", "account", "fault", "delay", "count", "fraction"});
+  Json other_keys = body;  // the duration of a kind that takes one has the kind's name as key
+  for (const auto& row : kCallbackFaultKinds) {
+    if (row.takes_duration) other_keys.erase(std::string(row.name));
+  }
+  CheckKeys(other_keys, {"target", "account", "fault", "count", "fraction"});
   CallbackFaultRule rule;
   rule.account_id = AccountField(body);
   std::string name = RequiredString(body, "fault");
-  auto delay = StringField(body, "delay");
-  if (name == "drop") {
-    rule.fault.drop = true;
-  } else if (name == "duplicate") {
-    rule.fault.duplicate = true;
-  } else if (name == "delay") {
-    if (!delay) throw BadRequest("fault 'delay' needs 'delay', e.g. \"5s\"");
-    rule.fault.delay = ParseDurationOf("delay", *delay);
-  } else if (name == "out_of_order") {
-    rule.fault.out_of_order = true;
-  } else if (name == "wrong_credentials") {
-    rule.fault.wrong_credentials = true;
-  } else {
+  auto kind = CallbackFaultKindByName(name);
+  if (!kind) {
     throw BadRequest("unknown 'fault' " + Quoted(name) + "; expected " + JoinNames(kCallbackFaultNames));
   }
-  if (delay && !rule.fault.delay) throw BadRequest("'delay' applies only to fault 'delay'");
+  // A kind that takes a duration reads it from the key of its own name ("delay").
+  if (kCallbackFaultKinds[static_cast<std::size_t>(*kind)].takes_duration) {
+    auto duration = StringField(body, name);
+    if (!duration) throw BadRequest("fault " + Quoted(name) + " needs " + Quoted(name) + ", e.g. \"5s\"");
+    rule.fault.Set(*kind, ParseDurationOf(name, *duration));
+  } else {
+    rule.fault.Set(*kind);
+  }
+  for (const auto& row : kCallbackFaultKinds) {
+    if (row.takes_duration && row.kind != *kind && body.contains(std::string(row.name))) {
+      throw BadRequest(Quoted(row.name) + " applies only to fault " + Quoted(row.name));
+    }
+  }
   rule.remaining = IntegerField(body, "count", 1, 1'000'000);
   rule.fraction = FractionField(body).value_or(1.0);
   rule.id = faults.AddCallbackFault(rule);

@@ -80,11 +80,7 @@ CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackF
   std::lock_guard lock(mu_);
   for (auto& rule : callback_rules_) {
     if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
-    base.drop |= rule.fault.drop;
-    base.duplicate |= rule.fault.duplicate;
-    base.out_of_order |= rule.fault.out_of_order;
-    base.wrong_credentials |= rule.fault.wrong_credentials;
-    if (rule.fault.delay) base.delay = base.delay.value_or(Duration::zero()) + *rule.fault.delay;
+    base.MergeFrom(rule.fault);
   }
   std::erase_if(callback_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
   return base;

@@ -58,7 +58,13 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    simulator.Stop();
+    const csrsim::ShutdownReport dropped = simulator.Stop();
+    std::fprintf(stderr,
+                 "csr-simulator: stopped; dropped %zu undelivered callbacks (%zu queued, %zu waiting on "
+                 "the clock) and %zu scheduled order steps\n",
+                 dropped.callbacks(), dropped.callbacks_queued, dropped.callbacks_on_clock,
+                 dropped.scheduled_steps);
+    if (!command.config.port_file.empty()) std::remove(command.config.port_file.c_str());
     return 0;
   } catch (const csrsim::ScenarioLoadError& error) {
     std::fprintf(stderr, "csr-simulator: %s\n", error.what());

@@ -10,9 +10,6 @@ namespace csrsim {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kStatusNames = {
-    "RECEIVED", "PROCESSING", "ACTION_REQUIRED", "COMPLETE", "FAILED", "CANCELLED"};
-
 constexpr std::array<std::string_view, kCsrFieldCount> kFieldNames = {
     "CustomerOrderId", "WorkingOrBillingTelephoneNumber", "AccountNumber",
     "AccountTelephoneNumber", "EndUserName", "AuthorizingUserName", "CustomerCode",
@@ -37,11 +34,11 @@ SharedText::SharedText() : SharedText(std::string_view()) {}
 
 SharedText::SharedText(std::string_view text) : text_(Intern(text)) {}
 
-std::string_view ToString(OrderStatus status) { return kStatusNames[static_cast<std::size_t>(status)]; }
+std::string_view ToString(OrderStatus status) { return kOrderStatusNames[static_cast<std::size_t>(status)]; }
 
 std::optional<OrderStatus> ParseOrderStatus(std::string_view text) {
-  for (std::size_t i = 0; i < kStatusNames.size(); ++i) {
-    if (kStatusNames[i] == text) return static_cast<OrderStatus>(i);
+  for (std::size_t i = 0; i < kOrderStatusNames.size(); ++i) {
+    if (kOrderStatusNames[i] == text) return static_cast<OrderStatus>(i);
   }
   return std::nullopt;
 }
@@ -83,6 +80,41 @@ void CsrFields::Set(CsrField field, std::string value) {
   } else {
     values_.emplace(it, field, std::move(value));
   }
+}
+
+std::string_view ToString(CallbackFaultKind kind) {
+  return kCallbackFaultKinds[static_cast<std::size_t>(kind)].name;
+}
+
+std::optional<CallbackFaultKind> CallbackFaultKindByName(std::string_view name) {
+  for (const auto& row : kCallbackFaultKinds) {
+    if (row.name == name) return row.kind;
+  }
+  return std::nullopt;
+}
+
+void CallbackFault::Set(CallbackFaultKind kind, Duration duration) {
+  bits_ |= Bit(kind);
+  durations_[Index(kind)] = kCallbackFaultKinds[Index(kind)].takes_duration ? duration : Duration::zero();
+}
+
+void CallbackFault::Clear(CallbackFaultKind kind) {
+  bits_ &= ~Bit(kind);
+  durations_[Index(kind)] = Duration::zero();
+}
+
+void CallbackFault::MergeFrom(const CallbackFault& other) {
+  for (CallbackFaultKind kind : other.Kinds()) {
+    Set(kind, (Has(kind) ? DurationOf(kind) : Duration::zero()) + other.DurationOf(kind));
+  }
+}
+
+std::vector<CallbackFaultKind> CallbackFault::Kinds() const {
+  std::vector<CallbackFaultKind> kinds;
+  for (const auto& row : kCallbackFaultKinds) {
+    if (Has(row.kind)) kinds.push_back(row.kind);
+  }
+  return kinds;
 }
 
 void CsrFields::MergeFrom(const CsrFields& update) {

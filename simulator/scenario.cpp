@@ -33,10 +33,15 @@ constexpr std::string_view kCsrDataKeys[] = {"AccountNumber", "CustomerName", "S
                                              "WorkingTelephoneNumber",
                                              "WorkingTelephoneNumbersOnAccount"};
 constexpr std::string_view kErrorKeys[] = {"code", "description"};
-constexpr std::string_view kCallbackFaultKeys[] = {"drop", "duplicate", "delay", "out_of_order",
-                                                   "wrong_credentials"};
-constexpr std::string_view kStepStatuses =
-    "PROCESSING, ACTION_REQUIRED, COMPLETE, FAILED, CANCELLED";
+// The keys of `callback_fault`: the fault kinds' names (model.hpp).
+constexpr auto kCallbackFaultKeys = [] {
+  std::array<std::string_view, kCallbackFaultKindCount> names{};
+  for (std::size_t i = 0; i < names.size(); ++i) names[i] = kCallbackFaultKinds[i].name;
+  return names;
+}();
+// Every status but RECEIVED, which every order starts in.
+constexpr std::span<const std::string_view> kStepStatuses = std::span(kOrderStatusNames).subspan(1);
+static_assert(kOrderStatusNames[0] == "RECEIVED");
 constexpr std::string_view kDurationHint = "a number and a unit: 250ms, 2s, 1.5s, 5m or 1h";
 
 std::string Join(std::span<const std::string_view> words) {
@@ -387,7 +392,7 @@ class FileParser {
 
     const Entry* status = Find(entries, "status");
     if (status == nullptr) {
-      Fail(node, "a step needs `status` (one of " + std::string(kStepStatuses) + ")");
+      Fail(node, "a step needs `status` (one of " + Join(kStepStatuses) + ")");
     }
     step.status = ReadStatus(*status);
 
@@ -427,7 +432,7 @@ class FileParser {
     std::optional<OrderStatus> status = ParseOrderStatus(text);
     if (status == OrderStatus::kReceived) {
       Fail(entry.where(), "status RECEIVED cannot be a step: every order starts RECEIVED on "
-                        "create; use one of " + std::string(kStepStatuses));
+                        "create; use one of " + Join(kStepStatuses));
     }
     if (!status) {
       std::string upper = text;
@@ -436,7 +441,7 @@ class FileParser {
                              ? " (statuses are upper case: " + upper + ")"
                              : "";
       Fail(entry.where(), "unknown status " + Quoted(text) + hint + "; use one of " +
-                            std::string(kStepStatuses));
+                            Join(kStepStatuses));
     }
     return *status;
   }
@@ -493,11 +498,15 @@ class FileParser {
   CallbackFault ReadCallbackFault(const Entry& entry) const {
     Entries entries = ReadMapping(entry, kCallbackFaultKeys);
     CallbackFault fault;
-    if (const Entry* e = Find(entries, "drop")) fault.drop = ReadBool(*e);
-    if (const Entry* e = Find(entries, "duplicate")) fault.duplicate = ReadBool(*e);
-    if (const Entry* e = Find(entries, "delay")) fault.delay = ReadDuration(*e);
-    if (const Entry* e = Find(entries, "out_of_order")) fault.out_of_order = ReadBool(*e);
-    if (const Entry* e = Find(entries, "wrong_credentials")) fault.wrong_credentials = ReadBool(*e);
+    for (const auto& kind : kCallbackFaultKinds) {
+      const Entry* e = Find(entries, kind.name);
+      if (e == nullptr) continue;
+      if (kind.takes_duration) {
+        fault.Set(kind.kind, ReadDuration(*e));
+      } else if (ReadBool(*e)) {
+        fault.Set(kind.kind);
+      }
+    }
     return fault;
   }
 

@@ -12,6 +12,7 @@
 #include "csrsim/validation.hpp"
 
 #include "csrsim/encoding.hpp"
+#include "csrsim/url.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -155,41 +156,6 @@ std::string Join(const std::string_view (&values)[N]) {
   return joined;
 }
 
-// "http://" or "https://" (any case), then a host, optional user info and port.
-bool IsHttpUrl(std::string_view url) {
-  if (std::any_of(url.begin(), url.end(),
-                  [](char c) { return static_cast<unsigned char>(c) <= ' '; })) {
-    return false;
-  }
-  std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return false;
-  std::string scheme(url.substr(0, scheme_end));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](char c) { return IsLetter(c) ? static_cast<char>(c | 0x20) : c; });
-  if (scheme != "http" && scheme != "https") return false;
-  std::string_view authority = url.substr(scheme_end + 3);
-  authority = authority.substr(0, authority.find_first_of("/?#"));
-  // No user:password@ part: credentials go in CallbackCredentials, and the
-  // dispatcher delivers to scheme://host[:port] only.
-  if (authority.find('@') != std::string_view::npos) return false;
-  std::string_view host = authority;
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {  // IPv6 literal
-    std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return false;
-    host = authority.substr(1, close - 1);
-    std::string_view rest = authority.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return false;
-    if (!rest.empty()) port = rest.substr(1);
-  } else if (std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-    if (port.empty()) return false;
-  }
-  return !host.empty() && port.size() <= 5 && AllDigits(port) &&
-         (port.empty() || (std::stoi(std::string(port)) >= 1 && std::stoi(std::string(port)) <= 65535));
-}
-
 // Standard base64 (line breaks allowed), at least one byte of content.
 bool IsBase64(std::string_view text) {
   std::string compact;
@@ -200,13 +166,26 @@ bool IsBase64(std::string_view text) {
   return decoded && !decoded->empty();
 }
 
-void CheckCallback(const CallbackSubscription& callback, std::vector<ErrorDetail>& out) {
+bool PointsAt(const HttpUrl& url, const OwnListener& self) {
+  if (self.port == 0 || url.port != self.port) return false;
+  std::string host = self.host;
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](char c) { return IsLetter(c) ? static_cast<char>(c | 0x20) : c; });
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return IsLoopbackHost(url.host) || url.host == host;
+}
+
+void CheckCallback(const CallbackSubscription& callback, const OwnListener& self,
+                   std::vector<ErrorDetail>& out) {
   if (callback.url.empty()) {
     out.push_back({kEmptyCallbackUrlCode, "Callback URL is required"});
-  } else if (!IsHttpUrl(callback.url)) {
+  } else if (auto url = ParseHttpUrl(callback.url); !url) {  // the dispatcher's parser
     out.push_back({kInvalidCallbackUrlCode,
                    "Callback URL '" + callback.url +
                        "' is invalid: expected http:// or https:// followed by a host"});
+  } else if (PointsAt(*url, self)) {
+    out.push_back({kInvalidCallbackUrlCode,
+                   "Callback URL '" + callback.url + "' is invalid: it points at the simulator itself"});
   }
   // 10,000 years: far beyond the guide's 3153600000 (100 years), and small
   // enough that the simulated clock can add it without overflow.
@@ -258,7 +237,7 @@ std::vector<ErrorDetail> ValidateNote(const std::optional<std::string>& user_id,
   return violations;
 }
 
-std::vector<ErrorDetail> ValidateSubscription(const SubscriptionSpec& spec) {
+std::vector<ErrorDetail> ValidateSubscription(const SubscriptionSpec& spec, const OwnListener& self) {
   std::vector<ErrorDetail> violations;
   if (!spec.order_type && !spec.event_type) {
     violations.push_back({kTypeRequiredCode, "OrderType or EventType is required"});
@@ -287,7 +266,7 @@ std::vector<ErrorDetail> ValidateSubscription(const SubscriptionSpec& spec) {
                                                     "'. Valid values: " + Join(kDigestTypes)});
     }
   }
-  if (spec.callback) CheckCallback(*spec.callback, violations);
+  if (spec.callback) CheckCallback(*spec.callback, self, violations);
   return violations;
 }
 

@@ -12,6 +12,7 @@
 // Thread-safety: BandwidthApi and Authenticator are safe from many threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -87,6 +88,9 @@ class BandwidthApi {
   BandwidthApi(const Config& config, Engine& engine, Authenticator& auth, FaultInjector& faults);
   // nullopt when the path is not a Bandwidth path.
   std::optional<HttpResponse> Handle(HttpRequest& request);
+  // The port the server listens on, once bound: callback URLs pointing back
+  // at it are refused (validation.hpp, OwnListener).
+  void SetListenPort(int port) { listen_port_.store(port); }
 
  private:
   void AddRoutes();
@@ -96,6 +100,7 @@ class BandwidthApi {
   Authenticator& auth_;
   FaultInjector& faults_;
   Router router_;  // paths without prefix: /accounts/*/...
+  std::atomic<int> listen_port_{0};
 };
 
 }  // namespace csrsim

@@ -6,6 +6,7 @@
 // from many threads once constructed.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "csrsim/config.hpp"
@@ -15,6 +16,14 @@ namespace csrsim {
 
 // The bundled scenarios/default.yaml, compiled in.
 extern const char kDefaultScenariosYaml[];
+
+// What Stop() dropped: work that was still to happen when the simulator stopped.
+struct ShutdownReport {
+  std::size_t callbacks_queued = 0;    // waiting for a worker or held out of order
+  std::size_t callbacks_on_clock = 0;  // delay faults and retry backoffs not yet due
+  std::size_t scheduled_steps = 0;     // order steps (and other tasks) not yet due
+  std::size_t callbacks() const { return callbacks_queued + callbacks_on_clock; }
+};
 
 class Simulator {
  public:
@@ -27,8 +36,9 @@ class Simulator {
   // Starts the scheduler, the callback workers and the HTTP server; returns
   // the bound port. Throws std::runtime_error when the port cannot be bound.
   int Start();
-  // Stops accepting, finishes in-flight requests and callback attempts. Idempotent.
-  void Stop();
+  // Stops accepting, finishes in-flight requests and callback attempts, drops
+  // the rest and reports what it dropped. Idempotent: later calls report nothing.
+  ShutdownReport Stop();
   // Routes one request: /_sim to the control API, the rest to the Bandwidth API.
   HttpResponse Handle(HttpRequest& request);
 

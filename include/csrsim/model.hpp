@@ -5,6 +5,7 @@
 // copied in and out of the Store, which owns all synchronization.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -25,6 +26,13 @@ using Duration = std::chrono::microseconds;
 // Order statuses
 
 enum class OrderStatus { kReceived, kProcessing, kActionRequired, kComplete, kFailed, kCancelled };
+
+// The one table of status names, in OrderStatus order: the wire spelling,
+// also used by scenario files and the control API.
+inline constexpr std::array<std::string_view, 6> kOrderStatusNames = {
+    "RECEIVED", "PROCESSING", "ACTION_REQUIRED", "COMPLETE", "FAILED", "CANCELLED"};
+static_assert(kOrderStatusNames.size() == static_cast<std::size_t>(OrderStatus::kCancelled) + 1,
+              "one name per OrderStatus");
 
 std::string_view ToString(OrderStatus status);              // "ACTION_REQUIRED"
 std::optional<OrderStatus> ParseOrderStatus(std::string_view text);  // exact wire spelling
@@ -205,15 +213,63 @@ struct Subscription {
 // ---------------------------------------------------------------------------
 // Faults a test can inject into callback delivery (scenario steps or the
 // control API). Applied by the CallbackDispatcher; every one shows in the journal.
+//
+// The one table of fault kinds: X(enumerator, name, takes_duration). The name
+// is the scenario key under `callback_fault`, the control API's `fault` value
+// and what the journal's `fault` field lists. A kind that takes a duration is
+// set with one ("delay: 5s"), the others with a boolean. Adding a kind is one
+// row here plus its behaviour in the dispatcher (callbacks.cpp, StageOf: the
+// build fails until that switch handles it); see docs/scenarios.md.
+#define CSRSIM_CALLBACK_FAULT_KINDS(X)                                             \
+  X(kDrop, "drop", false)                   /* never sent; journaled as dropped */ \
+  X(kDuplicate, "duplicate", false)         /* sent twice */                       \
+  X(kDelay, "delay", true)                  /* sent this much simulated time later */ \
+  X(kOutOfOrder, "out_of_order", false)     /* held back, sent after the order's next callback */ \
+  X(kWrongCredentials, "wrong_credentials", false)  /* Basic password replaced by a wrong one */
 
-struct CallbackFault {
-  bool drop = false;               // never sent; journaled as dropped
-  bool duplicate = false;          // sent twice
-  std::optional<Duration> delay;   // sent this much simulated time later
-  bool out_of_order = false;       // held back, sent after the order's next callback
-  bool wrong_credentials = false;  // Basic password replaced by a wrong one
-  bool Any() const { return drop || duplicate || delay || out_of_order || wrong_credentials; }
+enum class CallbackFaultKind : std::uint8_t {
+#define CSRSIM_FAULT_ENUMERATOR(kind, name, takes_duration) kind,
+  CSRSIM_CALLBACK_FAULT_KINDS(CSRSIM_FAULT_ENUMERATOR)
+#undef CSRSIM_FAULT_ENUMERATOR
+};
+
+struct CallbackFaultKindInfo {
+  CallbackFaultKind kind;
+  std::string_view name;
+  bool takes_duration;
+};
+
+inline constexpr CallbackFaultKindInfo kCallbackFaultKinds[] = {
+#define CSRSIM_FAULT_ROW(kind, name, takes_duration) {CallbackFaultKind::kind, name, takes_duration},
+    CSRSIM_CALLBACK_FAULT_KINDS(CSRSIM_FAULT_ROW)
+#undef CSRSIM_FAULT_ROW
+};
+inline constexpr std::size_t kCallbackFaultKindCount = std::size(kCallbackFaultKinds);
+static_assert(kCallbackFaultKindCount <= 32, "CallbackFault keeps one bit per kind in 32 bits");
+
+std::string_view ToString(CallbackFaultKind kind);  // "out_of_order"
+std::optional<CallbackFaultKind> CallbackFaultKindByName(std::string_view name);
+
+// A set of fault kinds, with a duration for each kind that takes one.
+class CallbackFault {
+ public:
+  bool Has(CallbackFaultKind kind) const { return (bits_ & Bit(kind)) != 0; }
+  // Sets a kind; `duration` counts only for kinds that take one.
+  void Set(CallbackFaultKind kind, Duration duration = Duration::zero());
+  void Clear(CallbackFaultKind kind);
+  Duration DurationOf(CallbackFaultKind kind) const { return durations_[Index(kind)]; }
+  bool Any() const { return bits_ != 0; }
+  // Adds `other`'s kinds; durations of a kind both have add up.
+  void MergeFrom(const CallbackFault& other);
+  // The set kinds in table order.
+  std::vector<CallbackFaultKind> Kinds() const;
   friend bool operator==(const CallbackFault&, const CallbackFault&) = default;
+
+ private:
+  static std::size_t Index(CallbackFaultKind kind) { return static_cast<std::size_t>(kind); }
+  static std::uint32_t Bit(CallbackFaultKind kind) { return std::uint32_t{1} << Index(kind); }
+  std::uint32_t bits_ = 0;
+  std::array<Duration, kCallbackFaultKindCount> durations_{};
 };
 
 }  // namespace csrsim

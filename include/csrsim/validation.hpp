@@ -7,6 +7,7 @@
 // Thread-safety: stateless; safe from any thread.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,7 +22,17 @@ std::vector<ErrorDetail> ValidateCsrFields(const CsrFields& fields, bool for_cre
 std::vector<ErrorDetail> ValidateNote(const std::optional<std::string>& user_id,
                                       const std::optional<std::string>& description);
 
-std::vector<ErrorDetail> ValidateSubscription(const SubscriptionSpec& spec);
+// The simulator's own listener. A callback URL pointing back at it (its port
+// on a loopback alias or on `host`) is refused with 14506: a callback to
+// /_sim/reset would wipe every account. Port 0: not known, nothing refused.
+struct OwnListener {
+  std::string host;  // as configured (--host)
+  int port = 0;
+};
+
+// Callback URLs must parse with ParseHttpUrl (url.hpp), the parser the
+// dispatcher delivers with.
+std::vector<ErrorDetail> ValidateSubscription(const SubscriptionSpec& spec, const OwnListener& self = {});
 
 // Lower-case or upper-case 8-4-4-4-12 hex.
 bool IsUuid(std::string_view text);

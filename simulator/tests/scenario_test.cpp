@@ -218,9 +218,13 @@ TEST_CASE("on_update with after, csr on a non-COMPLETE step and callback faults 
   CHECK(steps[0].after == 250ms);
   CHECK(steps[0].csr.account_number == "42");
   CHECK(steps[0].csr.working_telephone_number == "9195550100");
-  CHECK(steps[0].callback_fault ==
-        CallbackFault{.drop = true, .duplicate = true, .delay = 1500ms, .out_of_order = true,
-                      .wrong_credentials = true});
+  CallbackFault every_kind;
+  every_kind.Set(CallbackFaultKind::kDrop);
+  every_kind.Set(CallbackFaultKind::kDuplicate);
+  every_kind.Set(CallbackFaultKind::kDelay, 1500ms);
+  every_kind.Set(CallbackFaultKind::kOutOfOrder);
+  every_kind.Set(CallbackFaultKind::kWrongCredentials);
+  CHECK(steps[0].callback_fault == every_kind);
   CHECK(steps[1].on_update);
   CHECK(steps[1].requires_fields.empty());
   CHECK(steps[1].after == 5min);

@@ -198,7 +198,7 @@ TEST_CASE("each subscription rule reports its Bandwidth code") {
   // Also what the dispatcher could never deliver to: user info, ports out of range.
   for (const char* url : {"ftp://example.test", "example.test/hook", "https://", "https:///path",
                           "http://host:port/", "http://exa mple.test", "http://u:p@127.0.0.1:9/cb",
-                          "http://127.0.0.1:99999/cb", "http://127.0.0.1:0/cb"}) {
+                          "http://127.0.0.1:99999/cb", "http://127.0.0.1:0/cb", "http://[::1]:/cb"}) {
     INFO(url);
     CHECK(codes_after([&](SubscriptionSpec& s) { s.callback->url = url; }) ==
           std::vector<int>{14506});
@@ -232,6 +232,36 @@ TEST_CASE("IsUuid accepts 8-4-4-4-12 hex in either case and nothing else") {
   CHECK_FALSE(IsUuid("18502ea7-b253-421c-80a0-f2d4d1bc5fa"));
   CHECK_FALSE(IsUuid("18502ea7-b253-421c-80a0-f2d4d1bc5fag"));
   CHECK_FALSE(IsUuid("18502ea7-b253-421c-80a0_f2d4d1bc5fa1"));
+}
+
+}  // namespace
+}  // namespace csrsim
+
+namespace csrsim {
+namespace {
+
+TEST_CASE("a callback URL pointing at the simulator's own listener is refused with 14506") {
+  SubscriptionSpec spec;
+  spec.order_type = "csrs";
+  spec.callback = CallbackSubscription{};
+  const OwnListener self{"127.0.0.1", 8080};
+  for (const char* url : {"http://127.0.0.1:8080/_sim/reset", "http://localhost:8080/x", "http://[::1]:8080/",
+                          "http://127.1:8080/_sim/reset", "http://0.0.0.0:8080/"}) {
+    INFO(url);
+    spec.callback->url = url;
+    auto errors = ValidateSubscription(spec, self);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].code == 14506);
+    CHECK(errors[0].description.find("points at the simulator itself") != std::string::npos);
+    CHECK(ValidateSubscription(spec).empty());  // listener unknown: nothing to compare with
+  }
+  for (const char* url : {"http://127.0.0.1:8081/_sim/reset", "http://example.test:8080/_sim/reset"}) {
+    INFO(url);
+    spec.callback->url = url;
+    CHECK(ValidateSubscription(spec, self).empty());
+  }
+  spec.callback->url = "http://sim.example.test:8080/cb";
+  CHECK(ValidateSubscription(spec, {"Sim.Example.Test", 8080}).size() == 1);
 }
 
 }  // namespace
