@@ -146,6 +146,19 @@ def wrk(port, path, *, method="GET", body=None, seconds=None, max_requests=0, de
     return result
 
 
+def clock_origin(simulator):
+    """(wall seconds, simulated seconds) of one instant, to map simulated to wall
+    time: the clock reading with the shortest round trip of five."""
+    samples = []
+    for _ in range(5):
+        before = time.time()
+        simulated = simulator.json("/_sim/clock")["epoch_ms"] / 1000
+        after = time.time()
+        samples.append((after - before, (before + after) / 2, simulated))
+    _, wall_origin, sim_origin = min(samples)
+    return wall_origin, sim_origin
+
+
 class Simulator:
     """A csr-simulator process on a free port, stopped on exit."""
 
@@ -399,14 +412,7 @@ def bench_callbacks(binary, *, paced, with_hanging_receiver):
         if with_hanging_receiver:
             simulator.subscribe(hanging.url)
 
-        # Maps simulated to wall time: the clock reading with the shortest round trip.
-        samples = []
-        for _ in range(5):
-            before = time.time()
-            simulated = simulator.json("/_sim/clock")["epoch_ms"] / 1000
-            after = time.time()
-            samples.append((after - before, (before + after) / 2, simulated))
-        _, wall_origin, sim_origin = min(samples)
+        wall_origin, sim_origin = clock_origin(simulator)
 
         delay_ms = CALLBACK_PACE_DELAY_MS if paced else 0
         seconds = 4 + math.ceil(3 * CALLBACK_ORDERS * delay_ms / (64 * 1000))  # ample

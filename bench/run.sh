@@ -53,4 +53,5 @@ fi
 mkdir -p "$(dirname "$OUT")"
 python3 "$ROOT/bench/bench.py" --simulator "$BUILD/csr-simulator" --out "$OUT" \
   "${wiremock[@]}" "${quick[@]}"
+python3 "$ROOT/bench/callback_isolation.py" --simulator "$BUILD/csr-simulator" --append "$OUT" "${quick[@]}"
 echo "bench: wrote $OUT"
