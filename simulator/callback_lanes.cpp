@@ -75,35 +75,40 @@ void CallbackLanes::MarkReady(const std::string& key, Lane& lane) {
   if (lane.ready || lane.queue.empty()) return;
   lane.ready = true;
   ++ready_count_;
-  auto [it, new_account] = ready_.try_emplace(lane.account);
-  if (new_account) accounts_.push_back(lane.account);
-  auto& lanes = it->second.lanes_by_host[lane.host];
-  if (lanes.empty()) it->second.hosts.push_back(lane.host);
-  lanes.push_back(key);
+  auto [account, new_account] = ready_.groups.try_emplace(lane.account);
+  if (new_account) ready_.order.push_back(lane.account);
+  auto [host, new_host] = account->second.groups.try_emplace(lane.host);
+  if (new_host) account->second.order.push_back(lane.host);
+  auto [receiver, new_receiver] = host->second.groups.try_emplace(lane.receiver);
+  if (new_receiver) host->second.order.push_back(lane.receiver);
+  receiver->second.push_back(key);
 }
 
 void CallbackLanes::Unready(const std::string& key, Lane& lane) {
   if (!lane.ready) return;
   lane.ready = false;
   --ready_count_;
-  auto account = ready_.find(lane.account);
-  auto host = account->second.lanes_by_host.find(lane.host);
-  std::erase(host->second, key);
-  if (!host->second.empty()) return;
-  account->second.lanes_by_host.erase(host);
-  std::erase(account->second.hosts, lane.host);
-  if (!account->second.hosts.empty()) return;
-  ready_.erase(account);
-  std::erase(accounts_, lane.account);
+  auto account = ready_.groups.find(lane.account);
+  auto host = account->second.groups.find(lane.host);
+  auto receiver = host->second.groups.find(lane.receiver);
+  std::erase(receiver->second, key);
+  if (!receiver->second.empty()) return;
+  host->second.groups.erase(receiver);
+  std::erase(host->second.order, lane.receiver);
+  if (!host->second.order.empty()) return;
+  account->second.groups.erase(host);
+  std::erase(account->second.order, lane.host);
+  if (!account->second.order.empty()) return;
+  ready_.groups.erase(account);
+  std::erase(ready_.order, lane.account);
 }
 
 bool CallbackLanes::HostFull(const std::string& account, const std::string& host) const {
   return CountIn(host_in_flight_, account + '\x1f' + host) >= limits_.per_host;
 }
 
-bool CallbackLanes::ReceiverFull(const std::string& key) const {
-  const Lane& lane = lanes_.at(key);
-  return CountIn(receiver_in_flight_, lane.account + '\x1f' + lane.receiver) >= limits_.per_receiver;
+bool CallbackLanes::ReceiverFull(const std::string& account, const std::string& receiver) const {
+  return CountIn(receiver_in_flight_, account + '\x1f' + receiver) >= limits_.per_receiver;
 }
 
 bool CallbackLanes::AccountFull(const std::string& account) const {
@@ -111,43 +116,48 @@ bool CallbackLanes::AccountFull(const std::string& account) const {
 }
 
 // The next lane of `account` on a host and receiver below their limits,
-// rotating its hosts.
-std::optional<std::string> CallbackLanes::TakeFrom(const std::string& account, ReadyAccount& ready) {
-  for (std::size_t i = 0; i < ready.hosts.size(); ++i) {
-    std::string host = std::move(ready.hosts.front());
-    ready.hosts.pop_front();
-    auto lanes = ready.lanes_by_host.find(host);
-    auto lane = HostFull(account, host)
-                    ? lanes->second.end()
-                    : std::find_if(lanes->second.begin(), lanes->second.end(),
-                                   [this](const std::string& key) { return !ReceiverFull(key); });
-    if (lane == lanes->second.end()) {
-      ready.hosts.push_back(std::move(host));
-      continue;
+// rotating its hosts and each host's receivers.
+std::optional<std::string> CallbackLanes::TakeFrom(const std::string& account, ReadyHosts& hosts) {
+  for (std::size_t i = 0; i < hosts.order.size(); ++i) {
+    std::string host = std::move(hosts.order.front());
+    hosts.order.pop_front();
+    ReadyReceivers& receivers = hosts.groups.at(host);
+    std::optional<std::string> key;
+    for (std::size_t j = 0; !key && !HostFull(account, host) && j < receivers.order.size(); ++j) {
+      std::string receiver = std::move(receivers.order.front());
+      receivers.order.pop_front();
+      auto& lanes = receivers.groups.at(receiver);
+      if (!ReceiverFull(account, receiver)) {
+        key = std::move(lanes.front());
+        lanes.pop_front();
+      }
+      if (lanes.empty()) {
+        receivers.groups.erase(receiver);
+      } else {
+        receivers.order.push_back(std::move(receiver));
+      }
     }
-    std::string key = std::move(*lane);
-    lanes->second.erase(lane);
-    if (lanes->second.empty()) {
-      ready.lanes_by_host.erase(lanes);
+    if (receivers.order.empty()) {
+      hosts.groups.erase(host);
     } else {
-      ready.hosts.push_back(std::move(host));
+      hosts.order.push_back(std::move(host));
     }
-    return key;
+    if (key) return key;
   }
   return std::nullopt;
 }
 
 std::optional<LaneTurn> CallbackLanes::Take() {
-  for (std::size_t i = 0; i < accounts_.size(); ++i) {
-    std::string account = std::move(accounts_.front());
-    accounts_.pop_front();
-    auto ready = ready_.find(account);
+  for (std::size_t i = 0; i < ready_.order.size(); ++i) {
+    std::string account = std::move(ready_.order.front());
+    ready_.order.pop_front();
+    ReadyHosts& hosts = ready_.groups.at(account);
     std::optional<std::string> key;
-    if (!AccountFull(account)) key = TakeFrom(account, ready->second);
-    if (ready->second.hosts.empty()) {
-      ready_.erase(ready);
+    if (!AccountFull(account)) key = TakeFrom(account, hosts);
+    if (hosts.order.empty()) {
+      ready_.groups.erase(account);
     } else {
-      accounts_.push_back(account);
+      ready_.order.push_back(account);
     }
     if (!key) continue;
 
@@ -167,12 +177,12 @@ std::optional<LaneTurn> CallbackLanes::Take() {
 }
 
 bool CallbackLanes::CanTake() const {
-  for (const auto& [account, ready] : ready_) {
+  for (const auto& [account, hosts] : ready_.groups) {
     if (AccountFull(account)) continue;
-    for (const auto& [host, lanes] : ready.lanes_by_host) {
+    for (const auto& [host, receivers] : hosts.groups) {
       if (HostFull(account, host)) continue;
-      if (std::any_of(lanes.begin(), lanes.end(), [this](const std::string& key) { return !ReceiverFull(key); })) {
-        return true;
+      for (const auto& [receiver, lanes] : receivers.groups) {
+        if (!ReceiverFull(account, receiver)) return true;
       }
     }
   }
@@ -185,12 +195,12 @@ bool CallbackLanes::EndAttempt(const std::string& key) {
   const Lane& lane = it->second;
   const std::string receiver = lane.account + '\x1f' + lane.receiver;
   const bool was_full = AccountFull(lane.account) || HostFull(lane.account, lane.host) ||
-                        CountIn(receiver_in_flight_, receiver) >= limits_.per_receiver;
+                        ReceiverFull(lane.account, lane.receiver);
   --in_flight_;
   Decrement(account_in_flight_, lane.account);
   Decrement(host_in_flight_, lane.account + '\x1f' + lane.host);
   Decrement(receiver_in_flight_, receiver);
-  return was_full && ready_.count(lane.account) != 0;
+  return was_full && ready_.groups.count(lane.account) != 0;
 }
 
 void CallbackLanes::Release(const std::string& key) {
@@ -233,8 +243,7 @@ std::size_t CallbackLanes::Clear() {
   std::size_t dropped = 0;
   for (const auto& [key, lane] : lanes_) dropped += lane.queue.size() + lane.held.size();
   lanes_.clear();
-  ready_.clear();
-  accounts_.clear();
+  ready_ = {};
   account_in_flight_.clear();
   host_in_flight_.clear();
   receiver_in_flight_.clear();

@@ -110,24 +110,28 @@ class CallbackLanes {
     bool ready = false;  // listed in ready_
     bool busy = false;   // in a turn, or its retry waits
   };
-  // An account's ready lanes by host, and its hosts in rotation order.
-  struct ReadyAccount {
-    std::deque<std::string> hosts;
-    std::unordered_map<std::string, std::deque<std::string>> lanes_by_host;
+  // Named groups in round-robin order; a name is listed while its group holds
+  // a ready lane.
+  template <typename Group>
+  struct Rotation {
+    std::deque<std::string> order;
+    std::unordered_map<std::string, Group> groups;
   };
+  using ReadyReceivers = Rotation<std::deque<std::string>>;  // receiver -> lane keys, in order
+  using ReadyHosts = Rotation<ReadyReceivers>;               // host -> its receivers
+  using ReadyAccounts = Rotation<ReadyHosts>;                // account -> its hosts
 
   Lane& LaneOf(const Delivery& delivery, std::string& key);
   void MarkReady(const std::string& key, Lane& lane);
   void Unready(const std::string& key, Lane& lane);
-  std::optional<std::string> TakeFrom(const std::string& account, ReadyAccount& ready);
+  std::optional<std::string> TakeFrom(const std::string& account, ReadyHosts& hosts);
   bool HostFull(const std::string& account, const std::string& host) const;
-  bool ReceiverFull(const std::string& key) const;  // of the lane with this key
+  bool ReceiverFull(const std::string& account, const std::string& receiver) const;
   bool AccountFull(const std::string& account) const;
 
   const LaneLimits limits_;
   std::unordered_map<std::string, Lane> lanes_;
-  std::unordered_map<std::string, ReadyAccount> ready_;
-  std::deque<std::string> accounts_;  // accounts with ready lanes, in rotation order
+  ReadyAccounts ready_;
   std::unordered_map<std::string, int> account_in_flight_;
   std::unordered_map<std::string, int> host_in_flight_;      // by account '\x1f' host
   std::unordered_map<std::string, int> receiver_in_flight_;  // by account '\x1f' receiver
