@@ -175,7 +175,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     } else {
       lanes_.Resume(lane, std::move(pending));
     }
-    work_.notify_one();
+    if (lanes_.CanTake()) work_.notify_one();
     NotifyIfIdleLocked();
   }
 
@@ -202,7 +202,9 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     AddWithDuplicate(batch, std::move(pending));
     for (auto& p : held) AddWithDuplicate(batch, std::move(p));
     lanes_.Enqueue(std::move(batch));
-    work_.notify_one();
+    // No wake-up when the new turn waits for a limit (a receiver that hangs):
+    // a woken worker with nothing to take would only drop its connections.
+    if (lanes_.CanTake()) work_.notify_one();
   }
 
   static void AddWithDuplicate(std::vector<PendingDelivery>& batch, PendingDelivery pending) {
