@@ -128,14 +128,14 @@ def parse_time(iso):
     return parsed.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
-def wrk(port, path, *, method="GET", body=None, seconds=None, max_requests=0, delay_ms=0):
-    """Runs wrk (2 threads, 64 connections) through wrk.lua; returns its totals."""
+def wrk(port, path, *, method="GET", body=None, seconds=None, max_requests=0, delay_ms=0, connections=64):
+    """Runs wrk (2 threads, 64 connections unless told) through wrk.lua; returns its totals."""
     seconds = seconds or WRK_SECONDS
     env = dict(os.environ, BENCH_METHOD=method, BENCH_AUTH=AUTH,
                BENCH_MAX_REQUESTS=str(max_requests), BENCH_DELAY_MS=str(delay_ms))
     if body:
         env["BENCH_BODY"] = body
-    command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", str(WRK_SCRIPT),
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(WRK_SCRIPT),
                f"http://{HOST}:{port}{path}", "--", "2"]
     overflows = listen_overflows()
     output = subprocess.run(command, env=env, capture_output=True, text=True,

@@ -19,6 +19,7 @@ every wait is bounded. Reuses bench.py's helpers.
 """
 
 import argparse
+import os
 import socket
 import threading
 import time
@@ -57,9 +58,16 @@ class DeadPorts:
             sock.close()
 
 
-def paced_delay_ms(rate):
-    """wrk's per-connection pause for `rate` requests/s over its 64 connections."""
-    return max(1, int(64 * 1000 / rate))
+# wrk connections of each load: few for the orders, so that they arrive spread
+# out rather than in bursts of one per connection (each connection pauses
+# between requests, and they all start together).
+ORDER_CONNECTIONS = 10
+GET_CONNECTIONS = 64
+
+
+def paced_delay_ms(rate, connections):
+    """wrk's per-connection pause for `rate` requests/s over `connections`."""
+    return max(1, int(connections * 1000 / rate) - 1)  # less the time a request takes
 
 
 def subscribe(simulator, account, url):
@@ -89,13 +97,16 @@ def run(binary, *, dead):
 
         loads = {
             "orders": dict(path=bench.CSRS_PATH, method="POST", body=bench.CSR_BODY,
-                           max_requests=ORDER_RATE * RUN_SECONDS, delay_ms=paced_delay_ms(ORDER_RATE)),
-            "gets": dict(path=f"{bench.CSRS_PATH}/{complete_order}", delay_ms=paced_delay_ms(GET_RATE)),
+                           max_requests=ORDER_RATE * RUN_SECONDS, connections=ORDER_CONNECTIONS,
+                           delay_ms=paced_delay_ms(ORDER_RATE, ORDER_CONNECTIONS)),
+            "gets": dict(path=f"{bench.CSRS_PATH}/{complete_order}", connections=GET_CONNECTIONS,
+                         delay_ms=paced_delay_ms(GET_RATE, GET_CONNECTIONS)),
         }
         if dead:
             loads["dead orders"] = dict(path=f"/api/accounts/{DEAD_ACCOUNT}/csrs", method="POST",
                                         body=bench.CSR_BODY, max_requests=DEAD_RATE * RUN_SECONDS,
-                                        delay_ms=paced_delay_ms(DEAD_RATE))
+                                        connections=ORDER_CONNECTIONS,
+                                        delay_ms=paced_delay_ms(DEAD_RATE, ORDER_CONNECTIONS))
         results = {}
 
         def load(name, spec):
@@ -145,11 +156,13 @@ def run(binary, *, dead):
     return figures
 
 
-def report(runs):
+def report(runs, load_before, load_after):
     lines = ["", "## Callback lateness under API load, with dead receivers", "",
+             f"Run {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; load average {load_before} before, "
+             f"{load_after} after (the machine is shared: compare the two rows, not runs).", "",
              f"`bench/callback_isolation.py`: on `--clock scale={bench.CALLBACK_SCALE}`, account "
-             f"{bench.ACCOUNT} creates ~{ORDER_RATE:,} orders/s (wrk POST, paced) while a second wrk GETs "
-             f"a COMPLETE order at ~{GET_RATE:,} req/s, for {RUN_SECONDS} s; one recording receiver is "
+             f"{bench.ACCOUNT} creates ~{ORDER_RATE:,} orders/s (wrk POST, {ORDER_CONNECTIONS} connections, paced) while a second wrk GETs "
+             f"a COMPLETE order at ~{GET_RATE:,} req/s ({GET_CONNECTIONS} connections), for {RUN_SECONDS} s; one recording receiver is "
              "subscribed; `--http-threads 256` so that every wrk connection has a server thread. Lateness = arrival − the wall time the order's COMPLETE fell due. The second "
              f"run adds account {DEAD_ACCOUNT}, creating ~{DEAD_RATE} orders/s with {DEAD_PORTS} "
              "subscriptions to loopback ports of one host that accept TCP connections and never answer "
@@ -157,15 +170,17 @@ def report(runs):
              "reference of the second.", "",
              "*p99 step late / queued*: from the journal, the transition ran (`scheduledAt`) after it fell "
              "due (scheduler thread), and `sentAt − scheduledAt` (waiting for a callback worker).", "",
-             "| run | orders/s | GET req/s (p99) | delivered | lateness p50 | p99 | max | p99 step late / queued | "
+             "| run | orders/s | GET req/s (p99) | delivered / created (wrk count) | lateness p50 | p99 (× reference) | max | p99 step late / queued | "
              "dead attempts ended | target | verdict |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    reference = runs["API load"]["lag_p99"]
     for name, r in runs.items():
         target = LATE_TARGET_MS[name]
         ok = r["delivered"] >= r["orders"] and r["lag_p99"] <= target
         dead = f"{r['dead_attempts']:,} of {r['dead_orders'] * DEAD_PORTS:,}" if r["dead_orders"] else ""
         lines.append(f"| {name} | {r['order_rate']:,.0f} | {r['get_rate']:,.0f} ({r['get_p99']:.1f} ms) | "
-                     f"{r['delivered']:,} / {r['orders']:,} | {r['lag_p50']:.2f} ms | {r['lag_p99']:.2f} ms | "
+                     f"{r['delivered']:,} / {r['orders']:,} | {r['lag_p50']:.2f} ms | "
+                     f"{r['lag_p99']:.2f} ms ({r['lag_p99'] / reference:.2f}×) | "
                      f"{r['lag_max']:.1f} ms | {r['step_lag_p99']:.2f} / {r['queue_lag_p99']:.2f} ms | {dead} | p99 ≤ {target:g} ms | {bench.met(ok)} |")
     return "\n".join(lines) + "\n"
 
@@ -179,12 +194,13 @@ def main():
     args = parser.parse_args()
     if args.quick:
         RUN_SECONDS, WAIT_SECONDS = 2, 8
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     runs = {}
     for name, dead in (("API load", False), ("plus 8 dead receivers", True)):
         bench.log(f"callback isolation: {name}")
         runs[name] = run(args.simulator, dead=dead)
     with Path(args.append).open("a") as out:
-        out.write(report(runs))
+        out.write(report(runs, load_before, " ".join(f"{x:.2f}" for x in os.getloadavg())))
     bench.log(f"appended callback isolation figures to {args.append}")
 
 
