@@ -49,25 +49,27 @@ struct Simulator::Parts {
   explicit Parts(Config c)
       : config(std::move(c)),
         clock(MakeConfiguredClock(config)),
+        events(*clock),
         scenarios(LoadScenarios(config)),
-        journal(config.journal_capacity),
+        journal(config.journal_capacity, [this](const JournalEntry& entry) { EmitCallbackAttempt(&events, entry); }),
         scheduler(*clock),
         ids(config.seed),
-        faults([this] { return ids.NewRandom(); }),
+        faults([this] { return ids.NewRandom(); }, &events),
         dispatcher(*clock, scheduler, journal, DispatcherOptionsOf(config),
                    [this](const std::string& account, const std::string& subscription,
                           const std::string& outcome) {
                      engine.RecordCallbackOutcome(account, subscription, outcome);
                    }),
-        engine(store, *clock, scheduler, dispatcher, scenarios, ids, faults),
+        engine(store, *clock, scheduler, dispatcher, scenarios, ids, faults, &events),
         auth(config, *clock, ids),
         runtime{config, *clock, scheduler, store, journal, dispatcher, scenarios, ids, faults,
-                engine, auth, CSRSIM_VERSION, [this] { return started.load(); }},
+                engine, auth, events, CSRSIM_VERSION, [this] { return started.load(); }},
         bandwidth(config, engine, auth, faults),
         control(runtime) {}
 
   Config config;
   std::unique_ptr<Clock> clock;
+  EventBus events;
   ScenarioLibrary scenarios;
   Store store;
   Journal journal;
@@ -106,6 +108,7 @@ int Simulator::Start() {
 ShutdownReport Simulator::Stop() {
   parts_->started = false;
   parts_->journal.Shutdown();                   // long-polls answer now, not at their time-out
+  parts_->events.Shutdown();                    // event streams end now
   if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
   const DispatcherDrops drops = parts_->dispatcher.Stop();  // in-flight callback attempts finish
   const std::size_t tasks = parts_->scheduler.pending();    // steps, and the callbacks on the clock

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "csrsim/api.hpp"
+#include "csrsim/dashboard.hpp"
 #include "csrsim/error.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/wire.hpp"
@@ -370,7 +371,9 @@ HttpResponse Health(Runtime& runtime, const HttpRequest& request) {
                                 {"scenarios", runtime.scenarios.Current()->scenarios().size()},
                                 {"clock", runtime.clock.Describe()},
                                 {"now", TimeJson(runtime.clock.Now())},
-                                {"orders", runtime.store.OrderCount()}});
+                                {"orders", runtime.store.OrderCount()},
+                                {"eventStreams", runtime.events.subscriber_count()},
+                                {"droppedEventStreams", runtime.events.dropped_subscribers()}});
 }
 
 HttpResponse Reset(Runtime& runtime, const HttpRequest& request) {
@@ -550,6 +553,7 @@ HttpResponse ReloadScenarios(Runtime& runtime, const HttpRequest& request) {
     return JsonError(400, error.what());
   }
   runtime.scenarios.Replace(loaded);
+  EmitScenariosReloaded(&runtime.events, loaded->scenarios().size());
   return JsonResponse(200, ScenariosJson(*loaded));
 }
 
@@ -656,6 +660,11 @@ HttpResponse RemoveFault(Runtime& runtime, const HttpRequest& request) {
   return JsonResponse(200, Json{{"deleted", id}});
 }
 
+HttpResponse Events(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {"account", "lastEventId"});
+  return StreamEvents(runtime, request, AccountQuery(request));
+}
+
 // "Authorization: Bearer <token>"; the scheme is case-insensitive (RFC 7235).
 bool HasBearerToken(const HttpRequest& request, const std::string& token) {
   auto header = request.Header("Authorization");
@@ -674,7 +683,7 @@ ControlApi::ControlApi(Runtime& runtime) : runtime_(runtime) { AddRoutes(); }
 std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
   if (request.path != "/_sim" && request.path.rfind("/_sim/", 0) != 0) return std::nullopt;
   const std::string& token = runtime_.config.control_token;
-  if (!token.empty() && !HasBearerToken(request, token)) {
+  if (!token.empty() && !IsDashboardPage(request.path) && !HasBearerToken(request, token)) {
     return JsonError(401, "the control API needs \"Authorization: Bearer <token>\" (the --control-token value)")
         .WithHeader("WWW-Authenticate", "Bearer realm=\"csr-simulator control API\"");
   }
@@ -713,6 +722,8 @@ void ControlApi::AddRoutes() {
   route("POST", "/_sim/faults", AddFault);
   route("DELETE", "/_sim/faults", ClearFaults);
   route("DELETE", "/_sim/faults/*", RemoveFault);
+  route("GET", "/_sim/events", Events);
+  route("GET", "/_sim/ui", DashboardPage);
 }
 
 }  // namespace csrsim

@@ -152,14 +152,15 @@ void ScenarioLibrary::Replace(std::shared_ptr<const ScenarioSet> next) {
 // Engine: orders
 
 Engine::Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher,
-               ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults)
+               ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults, EventBus* events)
     : store_(store),
       clock_(clock),
       scheduler_(scheduler),
       dispatcher_(dispatcher),
       scenarios_(scenarios),
       ids_(ids),
-      faults_(faults) {}
+      faults_(faults),
+      events_(events) {}
 
 Order Engine::CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields) {
   auto set = scenarios_.Current();
@@ -189,6 +190,7 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
 
   auto slot = store_.AddOrder(std::move(order), std::move(progress));
   std::lock_guard lock(slot->mu);
+  EmitOrderCreated(events_, slot->order);
   ScheduleNextStep(slot, now);
   return slot->order;
 }
@@ -312,6 +314,7 @@ void Engine::Transition(OrderSlot& slot, OrderStatus status, SharedText message,
   order.message = message;
   order.last_modified = now;
   order.history.push_back({status, now, message, cause});
+  EmitTransition(events_, order);
   if (notify) Notify(order, std::nullopt, fault);
 }
 
@@ -367,6 +370,7 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
   std::lock_guard lock(slot->mu);
   Note note{ids_.NewNoteId(), std::move(user_id), std::move(description), clock_.Now()};
   slot->order.notes.push_back(note);
+  EmitNoteAdded(events_, slot->order, note);
   Notify(slot->order, note.description, {});
   return note;
 }
@@ -437,6 +441,7 @@ Subscription Engine::CreateSubscription(const std::string& account_id, Subscript
     CheckNoDuplicate(subscriptions, subscription.spec, subscription.id);
     subscriptions.push_back(subscription);
   });
+  EmitSubscription(events_, "created", account_id, subscription.id, &subscription.spec);
   return subscription;
 }
 
@@ -459,6 +464,7 @@ std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_i
 void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id,
                                  SubscriptionSpec spec) {
   const SimTime expires_at = ExpiryOf(spec, clock_.Now());
+  Subscription changed;
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     Subscription* subscription = FindById(subscriptions, id);
     if (!subscription) throw SubscriptionNotFound(account_id, id);
@@ -466,7 +472,9 @@ void Engine::ReplaceSubscription(const std::string& account_id, const std::strin
     subscription->spec = std::move(spec);  // full replace: omitted fields reset
     subscription->expires_at = expires_at;
     subscription->last_status = "READY";
+    changed = *subscription;
   });
+  EmitSubscription(events_, "changed", account_id, id, &changed.spec);
 }
 
 void Engine::DeleteSubscription(const std::string& account_id, const std::string& id) {
@@ -475,6 +483,7 @@ void Engine::DeleteSubscription(const std::string& account_id, const std::string
     if (!subscription) throw SubscriptionNotFound(account_id, id);
     subscriptions.erase(subscriptions.begin() + (subscription - subscriptions.data()));
   });
+  EmitSubscription(events_, "deleted", account_id, id, nullptr);
 }
 
 }  // namespace csrsim

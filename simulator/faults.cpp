@@ -4,12 +4,14 @@
 
 namespace csrsim {
 
-FaultInjector::FaultInjector(std::function<std::uint64_t()> random) : random_(std::move(random)) {}
+FaultInjector::FaultInjector(std::function<std::uint64_t()> random, EventBus* events)
+    : random_(std::move(random)), events_(events) {}
 
 std::string FaultInjector::AddApiFault(ApiFaultRule rule) {
   std::lock_guard lock(mu_);
   rule.id = "fault-" + std::to_string(next_id_++);
   api_rules_.push_back(rule);
+  EmitFaultsChanged(events_, rule.account_id);
   return rule.id;
 }
 
@@ -17,6 +19,7 @@ std::string FaultInjector::AddCallbackFault(CallbackFaultRule rule) {
   std::lock_guard lock(mu_);
   rule.id = "fault-" + std::to_string(next_id_++);
   callback_rules_.push_back(rule);
+  EmitFaultsChanged(events_, rule.account_id);
   return rule.id;
 }
 
@@ -25,7 +28,9 @@ bool FaultInjector::Remove(const std::string& id) {
   auto before = api_rules_.size() + callback_rules_.size();
   std::erase_if(api_rules_, [&id](const auto& rule) { return rule.id == id; });
   std::erase_if(callback_rules_, [&id](const auto& rule) { return rule.id == id; });
-  return api_rules_.size() + callback_rules_.size() != before;
+  const bool removed = api_rules_.size() + callback_rules_.size() != before;
+  if (removed) EmitFaultsChanged(events_, std::nullopt);
+  return removed;
 }
 
 void FaultInjector::Clear(const std::optional<std::string>& account_id) {
@@ -33,6 +38,7 @@ void FaultInjector::Clear(const std::optional<std::string>& account_id) {
   auto of_account = [&account_id](const auto& rule) { return !account_id || rule.account_id == account_id; };
   std::erase_if(api_rules_, of_account);
   std::erase_if(callback_rules_, of_account);
+  EmitFaultsChanged(events_, account_id);
 }
 
 std::vector<ApiFaultRule> FaultInjector::ApiFaults() const {
@@ -64,6 +70,7 @@ ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const st
     if (rule.route && *rule.route != route_key) continue;
     if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
     outcome.applied.push_back(rule.id);
+    EmitFaultFired(events_, "api", rule.id, account_id, route_key);
     switch (rule.action) {
       case ApiFaultAction::kLatency: outcome.latency += rule.latency; break;
       case ApiFaultAction::kStatus:
@@ -80,6 +87,7 @@ CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackF
   std::lock_guard lock(mu_);
   for (auto& rule : callback_rules_) {
     if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
+    EmitFaultFired(events_, "callback", rule.id, account_id, "notification");
     base.MergeFrom(rule.fault);
   }
   std::erase_if(callback_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });

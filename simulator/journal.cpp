@@ -23,7 +23,8 @@ std::deque<JournalEntry>::const_iterator FirstAfter(const std::deque<JournalEntr
 
 }  // namespace
 
-Journal::Journal(std::size_t capacity) : capacity_(capacity) {}
+Journal::Journal(std::size_t capacity, std::function<void(const JournalEntry&)> on_append)
+    : capacity_(capacity), on_append_(std::move(on_append)) {}
 
 std::uint64_t Journal::Append(JournalEntry entry) {
   std::uint64_t id = 0;
@@ -31,6 +32,7 @@ std::uint64_t Journal::Append(JournalEntry entry) {
     std::lock_guard lock(mu_);
     id = next_id_++;
     entry.id = id;
+    if (on_append_) on_append_(entry);  // under mu_, so observers see journal order
     entries_.push_back(std::move(entry));
     while (entries_.size() > capacity_) {
       entries_.pop_front();

@@ -13,7 +13,9 @@ bool AdvanceClock(Runtime& runtime, Duration by) {
       runtime.scheduler.RunDue();
     }
   };
-  return runtime.scheduler.Advance(by, settle);
+  if (!runtime.scheduler.Advance(by, settle)) return false;
+  EmitClockAdvanced(&runtime.events, by);
+  return true;
 }
 
 void ResetState(Runtime& runtime, const std::optional<std::string>& account_id) {
@@ -22,6 +24,7 @@ void ResetState(Runtime& runtime, const std::optional<std::string>& account_id) 
   runtime.journal.Clear(account_id);
   runtime.faults.Clear(account_id);
   if (!account_id) runtime.auth.Reset();
+  EmitReset(&runtime.events, account_id);
 }
 
 }  // namespace csrsim

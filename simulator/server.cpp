@@ -107,7 +107,20 @@ int HttpServer::Start() {
     } else {
       out.status = response.status;
       for (const auto& [name, value] : response.headers) out.set_header(name, value);
-      if (!response.content_type.empty()) out.set_content(response.body, response.content_type.c_str());
+      if (response.stream) {
+        // httplib 0.11.4 would gzip a text/event-stream, holding every event in
+        // the compressor: a stream goes uncompressed. (The Request is httplib's
+        // own non-const object; its encoding choice reads it after this handler.)
+        const_cast<httplib::Request&>(in).headers.erase("Accept-Encoding");
+        out.set_chunked_content_provider(response.content_type, [stream = std::move(response.stream)](
+                                                                    std::size_t, httplib::DataSink& sink) {
+          stream([&sink](std::string_view chunk) { return sink.write(chunk.data(), chunk.size()); });
+          sink.done();
+          return true;
+        });
+      } else if (!response.content_type.empty()) {
+        out.set_content(response.body, response.content_type.c_str());
+      }
     }
     if (impl_->options.log_requests) {
       auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -

@@ -27,6 +27,7 @@
 
 #include "csrsim/callbacks.hpp"
 #include "csrsim/clock.hpp"
+#include "csrsim/events.hpp"
 #include "csrsim/faults.hpp"
 #include "csrsim/model.hpp"
 #include "csrsim/scenario.hpp"
@@ -79,8 +80,9 @@ struct OrderPage {
 
 class Engine {
  public:
+  // `events` (optional) receives order, transition, note and subscription events.
   Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher,
-         ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults);
+         ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults, EventBus* events = nullptr);
 
   // ---- orders
   Order CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields);
@@ -135,6 +137,7 @@ class Engine {
   ScenarioLibrary& scenarios_;
   IdGenerator& ids_;
   FaultInjector& faults_;
+  EventBus* events_;
 };
 
 }  // namespace csrsim

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "csrsim/events.hpp"
 #include "csrsim/model.hpp"
 
 namespace csrsim {
@@ -53,7 +54,8 @@ struct ApiFaultOutcome {
 class FaultInjector {
  public:
   // `random` returns uniform 64-bit numbers (seeded for reproducible runs).
-  explicit FaultInjector(std::function<std::uint64_t()> random);
+  // `events` (optional) receives "fault.fired" and "faults.changed".
+  explicit FaultInjector(std::function<std::uint64_t()> random, EventBus* events = nullptr);
 
   std::string AddApiFault(ApiFaultRule rule);
   std::string AddCallbackFault(CallbackFaultRule rule);
@@ -74,6 +76,7 @@ class FaultInjector {
              std::optional<std::int64_t>& remaining, double fraction);  // requires mu_
 
   std::function<std::uint64_t()> random_;
+  EventBus* events_;
   mutable std::mutex mu_;
   std::vector<ApiFaultRule> api_rules_;            // guarded by mu_
   std::vector<CallbackFaultRule> callback_rules_;  // guarded by mu_

@@ -40,6 +40,13 @@ struct HttpResponse {
   std::string content_type;  // empty: none
   std::vector<std::pair<std::string, std::string>> headers;
   bool drop_connection = false;  // injected fault: close without answering
+  // A streaming body (server-sent events): when set, the server sends the
+  // status and headers with chunked transfer encoding, then calls `stream`
+  // once on its worker thread; it writes chunks through `write`, which returns
+  // false once the client has gone, and the response ends when it returns.
+  // `body` is ignored. The stream holds its worker thread for its whole life.
+  using ChunkWriter = std::function<bool(std::string_view chunk)>;
+  std::function<void(const ChunkWriter& write)> stream;
 
   static HttpResponse Xml(int status, std::string body);
   static HttpResponse Json(int status, std::string body);

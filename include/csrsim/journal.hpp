@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -57,7 +58,9 @@ struct JournalFilter {
 // oldest entry is evicted and counted in dropped().
 class Journal {
  public:
-  explicit Journal(std::size_t capacity = 10000);
+  // `on_append` sees every entry as it is appended (the event stream's hook);
+  // it must be cheap and must not call back into the journal.
+  explicit Journal(std::size_t capacity = 10000, std::function<void(const JournalEntry&)> on_append = {});
 
   std::uint64_t Append(JournalEntry entry);  // assigns and returns the id
   std::vector<JournalEntry> Query(const JournalFilter& filter) const;
@@ -75,6 +78,7 @@ class Journal {
 
  private:
   const std::size_t capacity_;
+  const std::function<void(const JournalEntry&)> on_append_;
   mutable std::mutex mu_;
   std::condition_variable appended_;
   std::deque<JournalEntry> entries_;  // guarded by mu_

@@ -12,6 +12,7 @@
 #include "csrsim/clock.hpp"
 #include "csrsim/config.hpp"
 #include "csrsim/engine.hpp"
+#include "csrsim/events.hpp"
 #include "csrsim/faults.hpp"
 #include "csrsim/scheduler.hpp"
 #include "csrsim/store.hpp"
@@ -30,6 +31,7 @@ struct Runtime {
   FaultInjector& faults;
   Engine& engine;
   Authenticator& auth;
+  EventBus& events;
   std::string version;
   std::function<bool()> ready;  // true once scenarios are loaded and the scheduler runs
 };

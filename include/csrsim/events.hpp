@@ -1,0 +1,178 @@
+// events: the simulator's live event stream — what /_sim/events serves and the
+// dashboard (/_sim/ui) draws from. Every part that changes state emits one
+// event through the Emit* functions below; each event is a JSON object with
+// "id", "type", "at" (simulated time) and, when it belongs to one, "account".
+//
+// EventBus keeps:
+//  - a bounded ring of the most recent events, ids 1, 2, 3, ... in publish
+//    order, so a client that reconnects with the last id it saw resumes where it
+//    left off, or is told how many events it lost when they left the ring;
+//  - per subscriber a bounded queue: a subscriber that does not take its events
+//    (a slow or dead client) is dropped when its queue fills, so it never holds
+//    back the publisher or the other subscribers.
+// Publish() formats the event once and never waits on a subscriber: it takes
+// the bus mutex for an append and a few queue pushes, nothing more.
+//
+// Thread-safety: EventBus and EventSubscription are safe from any thread. The
+// Emit* functions accept a null bus (then they do nothing).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "csrsim/clock.hpp"
+#include "csrsim/model.hpp"
+
+namespace csrsim {
+
+struct JournalEntry;
+
+// Builds the fields of one event's JSON object. Strings are escaped; bytes
+// that are not UTF-8 become U+FFFD, so client input can never break the stream.
+class EventFields {
+ public:
+  EventFields& Str(std::string_view key, std::string_view value);
+  EventFields& Int(std::string_view key, std::int64_t value);
+  EventFields& Bool(std::string_view key, bool value);
+  EventFields& Null(std::string_view key);
+  // `json` must already be valid JSON (an array or object built with EventFields).
+  EventFields& Raw(std::string_view key, std::string_view json);
+  // The fields as a JSON object, "{...}".
+  std::string Object() const { return "{" + text_ + "}"; }
+  const std::string& text() const { return text_; }
+
+ private:
+  void Key(std::string_view key);
+  std::string text_;  // "\"k\":v,\"k2\":v2"
+};
+
+// One published event, shared by the ring and every subscriber queue.
+struct PublishedEvent {
+  std::uint64_t id = 0;
+  std::string account;  // "" when it belongs to no single account
+  std::string json;     // the whole object, "id" included
+};
+
+struct EventBusOptions {
+  std::size_t ring_capacity = 10000;   // events kept for Last-Event-ID resume
+  std::size_t queue_capacity = 8192;   // events waiting for one subscriber
+  // A subscriber takes its events at most this often: under load every take
+  // is a batch, so N subscribers cost N wake-ups per interval, not per event.
+  std::chrono::milliseconds min_batch_interval{20};
+};
+
+class EventBus;
+
+// One client's view of the stream. Obtained from EventBus::Subscribe.
+class EventSubscription {
+ public:
+  struct Batch {
+    std::vector<std::shared_ptr<const PublishedEvent>> events;  // in id order
+    // Set on the first batch of a resume when events after the client's last
+    // id already left the ring: how many were lost.
+    std::uint64_t lost = 0;
+    bool ended = false;    // shut down or dropped: no more events will come
+    bool dropped = false;  // ended because the queue filled
+  };
+  // Waits up to `timeout` (wall time) for events; an empty, not ended batch
+  // means the time ran out (time for a heartbeat).
+  Batch Next(std::chrono::milliseconds timeout);
+  ~EventSubscription();  // unsubscribes
+
+ private:
+  friend class EventBus;
+  explicit EventSubscription(EventBus& bus) : bus_(bus) {}
+  // The account filter: events of that account, and events of no account.
+  bool Wants(const PublishedEvent& event) const;
+  EventBus& bus_;
+  std::optional<std::string> account_;  // filter; immutable after Subscribe
+  // All below guarded by the bus mutex.
+  std::deque<std::shared_ptr<const PublishedEvent>> queue_;
+  std::condition_variable ready_;
+  std::uint64_t lost_ = 0;
+  bool waiting_ = false;
+  bool ended_ = false;
+  bool dropped_ = false;
+  std::chrono::steady_clock::time_point last_take_{};
+};
+
+class EventBus {
+ public:
+  explicit EventBus(Clock& clock, EventBusOptions options = {});
+
+  // Stamps the next id and the simulated time, keeps the event in the ring and
+  // queues it for every subscriber whose filter matches.
+  void Publish(std::string_view type, std::string_view account, const EventFields& fields = {});
+
+  // A new subscriber: with `account`, only that account's events and those of
+  // no account (clock, reset of all, reloads). With `last_id`, it
+  // first receives the ring's events after that id (resume); without, only
+  // events published from now on. nullptr after Shutdown.
+  std::unique_ptr<EventSubscription> Subscribe(std::optional<std::string> account,
+                                               std::optional<std::uint64_t> last_id);
+  // Ends every subscription (their Next returns ended) and refuses new ones;
+  // then waits up to `grace` (wall time) until every subscription is gone, so
+  // each stream can write its last words before the server closes connections.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(2));
+
+  std::uint64_t last_id() const;
+  std::size_t subscriber_count() const;
+  std::uint64_t dropped_subscribers() const;
+  Clock& clock() const { return clock_; }
+  const EventBusOptions& options() const { return options_; }
+
+ private:
+  friend class EventSubscription;
+  void Unsubscribe(EventSubscription* subscription);
+
+  Clock& clock_;
+  const EventBusOptions options_;
+  mutable std::mutex mu_;
+  std::deque<std::shared_ptr<const PublishedEvent>> ring_;  // guarded by mu_
+  std::vector<EventSubscription*> subscribers_;             // guarded by mu_
+  std::size_t live_ = 0;                                     // guarded by mu_: subscriptions not yet destroyed
+  std::condition_variable gone_;
+  std::uint64_t next_id_ = 1;                                // guarded by mu_
+  std::uint64_t dropped_subscribers_ = 0;                    // guarded by mu_
+  bool shutdown_ = false;                                    // guarded by mu_
+};
+
+// "id: N\ndata: {...}\n\n": one event in text/event-stream framing.
+std::string FormatServerSentEvent(const PublishedEvent& event);
+
+// ---- the events the simulator emits (each a no-op when `bus` is null)
+
+// "order.created" — with tn, customerOrderId, status, scenario, created.
+void EmitOrderCreated(EventBus* bus, const Order& order);
+// "order.transition" — the order's last history entry: status, cause, message,
+// errors (code and description), and the order's tn and scenario.
+void EmitTransition(EventBus* bus, const Order& order);
+// "note.added"
+void EmitNoteAdded(EventBus* bus, const Order& order, const Note& note);
+// "subscription.created" / "subscription.changed" with the subscription's
+// target, or "subscription.deleted" (`spec` then null).
+void EmitSubscription(EventBus* bus, std::string_view change, const std::string& account_id,
+                      const std::string& subscription_id, const SubscriptionSpec* spec);
+// "callback.attempted" — one journal entry: url, responseStatus or error, latency.
+void EmitCallbackAttempt(EventBus* bus, const JournalEntry& entry);
+// "fault.fired" — rule `rule_id` of `target` ("api" or "callback") hit `account_id`.
+void EmitFaultFired(EventBus* bus, std::string_view target, const std::string& rule_id,
+                    const std::string& account_id, std::string_view what);
+// "faults.changed" — a rule was added or removed (account: the rule's, or none).
+void EmitFaultsChanged(EventBus* bus, const std::optional<std::string>& account_id);
+// "clock.advanced" — by how much, and the new time.
+void EmitClockAdvanced(EventBus* bus, Duration by);
+// "reset" — of one account, or of everything.
+void EmitReset(EventBus* bus, const std::optional<std::string>& account_id);
+// "scenarios.reloaded" — how many scenarios are now in force.
+void EmitScenariosReloaded(EventBus* bus, std::size_t count);
+
+}  // namespace csrsim

@@ -1,0 +1,82 @@
+#include "csrsim/dashboard.hpp"
+
+#include <charconv>
+#include <memory>
+#include <string>
+
+#include "csrsim/error.hpp"
+#include "csrsim/events.hpp"
+
+namespace csrsim {
+
+namespace {
+
+std::optional<std::uint64_t> LastEventIdOf(const HttpRequest& request) {
+  auto text = request.Header("Last-Event-ID");
+  if (!text || text->empty()) text = request.Query("lastEventId");
+  if (!text || text->empty()) return std::nullopt;
+  std::uint64_t id = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), id);
+  if (ec != std::errc() || end != text->data() + text->size()) {
+    throw Error::Invalid(0, "'Last-Event-ID' / 'lastEventId' must be an event id (a non-negative integer)");
+  }
+  return id;
+}
+
+// Events without an id: they describe the stream, not the simulator.
+std::string StreamNotice(std::string_view type, const EventFields& fields) {
+  std::string body = EventFields().Str("type", type).text();
+  if (!fields.text().empty()) body += "," + fields.text();
+  return "data: {" + body + "}\n\n";
+}
+
+}  // namespace
+
+HttpResponse StreamEvents(Runtime& runtime, const HttpRequest& request, std::optional<std::string> account) {
+  const auto last_id = LastEventIdOf(request);
+  std::shared_ptr<EventSubscription> subscription = runtime.events.Subscribe(std::move(account), last_id);
+  if (!subscription) return HttpResponse::Json(503, R"({"error":"the simulator is stopping"})");
+  const std::uint64_t current = runtime.events.last_id();
+
+  HttpResponse response;
+  response.status = 200;
+  response.content_type = "text/event-stream";
+  response.WithHeader("Cache-Control", "no-cache").WithHeader("X-Accel-Buffering", "no");
+  response.stream = [subscription, current](const HttpResponse::ChunkWriter& write) {
+    // The subscription exists before this first line: a client that has read
+    // it misses nothing published afterwards.
+    if (!write("retry: 1000\n" + StreamNotice("stream.open", EventFields().Int("lastId", static_cast<std::int64_t>(current))))) {
+      return;
+    }
+    std::string chunk;
+    for (;;) {
+      auto batch = subscription->Next(kEventHeartbeat);
+      if (batch.lost) chunk += StreamNotice("events.lost", EventFields().Int("lost", static_cast<std::int64_t>(batch.lost)));
+      for (const auto& event : batch.events) chunk += FormatServerSentEvent(*event);
+      if (batch.dropped) {
+        chunk += StreamNotice("stream.dropped", EventFields().Str("reason", "the client did not keep up; reconnect with Last-Event-ID"));
+      } else if (batch.ended) {
+        chunk += StreamNotice("stream.end", EventFields().Str("reason", "the simulator is stopping"));
+      }
+      if (chunk.empty()) chunk = ": heartbeat\n\n";
+      if (!write(chunk) || batch.ended) return;
+      chunk.clear();
+    }
+  };
+  return response;
+}
+
+HttpResponse DashboardPage(Runtime&, const HttpRequest&) {
+  HttpResponse response;
+  response.status = 200;
+  response.content_type = "text/html; charset=utf-8";
+  response.body = kDashboardHtml;
+  response.WithHeader("Cache-Control", "no-cache")
+      .WithHeader("Content-Security-Policy",
+                  "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:");
+  return response;
+}
+
+bool IsDashboardPage(std::string_view path) { return path == "/_sim/ui" || path == "/_sim/ui/"; }
+
+}  // namespace csrsim

@@ -1,0 +1,364 @@
+#include "csrsim/events.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "csrsim/journal.hpp"
+#include "csrsim/wire.hpp"
+
+namespace csrsim {
+
+namespace {
+
+// The length of the UTF-8 sequence starting at text[i], or 0 when it is not
+// a valid one (overlong forms, surrogates and code points past U+10FFFF too).
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  auto byte = [&text](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = 0;
+  unsigned char min_second = 0x80;
+  unsigned char max_second = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) min_second = 0xA0;
+    if (lead == 0xED) max_second = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) min_second = 0x90;
+    if (lead == 0xF4) max_second = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < min_second || byte(i + 1) > max_second) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      if (std::size_t length = Utf8SequenceLength(text, i)) {
+        out.append(text, i, length);
+        i += length;
+      } else {
+        out += "\\ufffd";
+        ++i;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+std::string TnOf(const Order& order) {
+  const auto* tn = order.fields.Get(CsrField::kWorkingOrBillingTelephoneNumber);
+  return tn ? *tn : std::string();
+}
+
+EventFields OrderFields(const Order& order) {
+  EventFields fields;
+  fields.Str("orderId", order.id).Str("tn", TnOf(order));
+  if (const auto* customer_order_id = order.fields.Get(CsrField::kCustomerOrderId)) {
+    fields.Str("customerOrderId", *customer_order_id);
+  }
+  fields.Str("scenario", order.scenario_name.str())
+      .Str("created", wire::FormatTimestamp(order.created))
+      .Str("status", ToString(order.status))
+      .Str("message", order.message.str());
+  return fields;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// EventFields
+
+void EventFields::Key(std::string_view key) {
+  if (!text_.empty()) text_ += ',';
+  AppendJsonString(text_, key);
+  text_ += ':';
+}
+
+EventFields& EventFields::Str(std::string_view key, std::string_view value) {
+  Key(key);
+  AppendJsonString(text_, value);
+  return *this;
+}
+
+EventFields& EventFields::Int(std::string_view key, std::int64_t value) {
+  Key(key);
+  text_ += std::to_string(value);
+  return *this;
+}
+
+EventFields& EventFields::Bool(std::string_view key, bool value) {
+  Key(key);
+  text_ += value ? "true" : "false";
+  return *this;
+}
+
+EventFields& EventFields::Null(std::string_view key) {
+  Key(key);
+  text_ += "null";
+  return *this;
+}
+
+EventFields& EventFields::Raw(std::string_view key, std::string_view json) {
+  Key(key);
+  text_ += json;
+  return *this;
+}
+
+// ---------------------------------------------------------------------------
+// EventBus
+
+EventBus::EventBus(Clock& clock, EventBusOptions options) : clock_(clock), options_(options) {}
+
+void EventBus::Publish(std::string_view type, std::string_view account, const EventFields& fields) {
+  // Everything but the id is formatted before taking the mutex.
+  std::string tail = ",\"type\":";
+  AppendJsonString(tail, type);
+  tail += ",\"at\":";
+  AppendJsonString(tail, wire::FormatTimestamp(clock_.Now()));
+  if (!account.empty()) {
+    tail += ",\"account\":";
+    AppendJsonString(tail, account);
+  }
+  if (!fields.text().empty()) {
+    tail += ',';
+    tail += fields.text();
+  }
+  tail += '}';
+
+  auto event = std::make_shared<PublishedEvent>();
+  event->account = std::string(account);
+  std::lock_guard lock(mu_);
+  if (shutdown_) return;
+  event->id = next_id_++;
+  event->json = "{\"id\":" + std::to_string(event->id) + tail;
+  std::shared_ptr<const PublishedEvent> shared = std::move(event);
+  ring_.push_back(shared);
+  if (ring_.size() > options_.ring_capacity) ring_.pop_front();
+  std::erase_if(subscribers_, [&](EventSubscription* subscriber) {
+    if (!subscriber->Wants(*shared)) return false;
+    if (subscriber->queue_.size() >= options_.queue_capacity) {  // too slow or gone: drop it
+      subscriber->ended_ = subscriber->dropped_ = true;
+      subscriber->queue_.clear();
+      subscriber->ready_.notify_one();
+      ++dropped_subscribers_;
+      return true;
+    }
+    subscriber->queue_.push_back(shared);
+    if (subscriber->waiting_) {
+      subscriber->waiting_ = false;
+      subscriber->ready_.notify_one();
+    }
+    return false;
+  });
+}
+
+std::unique_ptr<EventSubscription> EventBus::Subscribe(std::optional<std::string> account,
+                                                       std::optional<std::uint64_t> last_id) {
+  std::unique_ptr<EventSubscription> subscription(new EventSubscription(*this));
+  subscription->account_ = std::move(account);
+  std::lock_guard lock(mu_);
+  if (shutdown_) return nullptr;
+  if (last_id && *last_id < next_id_ - 1) {
+    const std::uint64_t oldest = ring_.empty() ? next_id_ : ring_.front()->id;
+    if (*last_id + 1 < oldest) subscription->lost_ = oldest - (*last_id + 1);
+    for (const auto& event : ring_) {
+      if (event->id <= *last_id) continue;
+      if (!subscription->Wants(*event)) continue;
+      subscription->queue_.push_back(event);
+    }
+  }
+  subscribers_.push_back(subscription.get());
+  ++live_;
+  return subscription;
+}
+
+void EventBus::Unsubscribe(EventSubscription* subscription) {
+  std::lock_guard lock(mu_);
+  std::erase(subscribers_, subscription);
+  if (--live_ == 0) gone_.notify_all();
+}
+
+void EventBus::Shutdown(std::chrono::milliseconds grace) {
+  std::unique_lock lock(mu_);
+  shutdown_ = true;
+  for (auto* subscriber : subscribers_) {
+    subscriber->ended_ = true;
+    subscriber->ready_.notify_one();
+  }
+  subscribers_.clear();
+  gone_.wait_for(lock, grace, [this] { return live_ == 0; });
+}
+
+std::uint64_t EventBus::last_id() const {
+  std::lock_guard lock(mu_);
+  return next_id_ - 1;
+}
+
+std::size_t EventBus::subscriber_count() const {
+  std::lock_guard lock(mu_);
+  return subscribers_.size();
+}
+
+std::uint64_t EventBus::dropped_subscribers() const {
+  std::lock_guard lock(mu_);
+  return dropped_subscribers_;
+}
+
+// ---------------------------------------------------------------------------
+// EventSubscription
+
+EventSubscription::~EventSubscription() { bus_.Unsubscribe(this); }
+
+bool EventSubscription::Wants(const PublishedEvent& event) const {
+  return !account_ || event.account.empty() || event.account == *account_;
+}
+
+EventSubscription::Batch EventSubscription::Next(std::chrono::milliseconds timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = now + timeout;
+  std::unique_lock lock(bus_.mu_);
+  // Pace the takes, so a busy stream is written in batches.
+  const auto earliest = last_take_ + bus_.options_.min_batch_interval;
+  if (now < earliest) ready_.wait_until(lock, std::min(earliest, deadline), [this] { return ended_; });
+  while (queue_.empty() && !ended_) {
+    waiting_ = true;
+    if (ready_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+  }
+  waiting_ = false;
+  Batch batch;
+  batch.events.assign(queue_.begin(), queue_.end());
+  queue_.clear();
+  batch.lost = lost_;
+  lost_ = 0;
+  batch.ended = ended_;
+  batch.dropped = dropped_;
+  last_take_ = std::chrono::steady_clock::now();
+  return batch;
+}
+
+std::string FormatServerSentEvent(const PublishedEvent& event) {
+  return "id: " + std::to_string(event.id) + "\ndata: " + event.json + "\n\n";
+}
+
+// ---------------------------------------------------------------------------
+// The simulator's events
+
+void EmitOrderCreated(EventBus* bus, const Order& order) {
+  if (bus) bus->Publish("order.created", order.account_id, OrderFields(order));
+}
+
+void EmitTransition(EventBus* bus, const Order& order) {
+  if (!bus || order.history.empty()) return;
+  EventFields fields = OrderFields(order);
+  fields.Str("cause", order.history.back().cause.str());
+  std::string errors = "[";
+  for (const auto& error : order.errors) {
+    if (errors.size() > 1) errors += ',';
+    errors += EventFields().Int("code", error.code).Str("description", error.description).Object();
+  }
+  fields.Raw("errors", errors + "]");
+  bus->Publish("order.transition", order.account_id, fields);
+}
+
+void EmitNoteAdded(EventBus* bus, const Order& order, const Note& note) {
+  if (!bus) return;
+  bus->Publish("note.added", order.account_id,
+               EventFields()
+                   .Str("orderId", order.id)
+                   .Int("noteId", note.id)
+                   .Str("userId", note.user_id)
+                   .Str("description", note.description));
+}
+
+void EmitSubscription(EventBus* bus, std::string_view change, const std::string& account_id,
+                      const std::string& subscription_id, const SubscriptionSpec* subscription) {
+  if (!bus) return;
+  EventFields fields;
+  fields.Str("subscriptionId", subscription_id);
+  const SubscriptionSpec spec = subscription ? *subscription : SubscriptionSpec{};
+  if (spec.order_type) fields.Str("orderType", *spec.order_type);
+  if (spec.order_id) fields.Str("orderId", *spec.order_id);
+  if (spec.event_type) fields.Str("eventType", *spec.event_type);
+  if (spec.callback) fields.Str("url", spec.callback->url).Bool("basicAuth", spec.callback->basic.has_value());
+  if (spec.email) fields.Str("email", spec.email->email);
+  bus->Publish("subscription." + std::string(change), account_id, fields);
+}
+
+void EmitCallbackAttempt(EventBus* bus, const JournalEntry& entry) {
+  if (!bus) return;
+  EventFields fields;
+  fields.Int("journalId", static_cast<std::int64_t>(entry.id))
+      .Str("orderId", entry.order_id)
+      .Str("subscriptionId", entry.subscription_id)
+      .Str("status", ToString(entry.status))
+      .Str("event", entry.event)
+      .Str("url", entry.url)
+      .Int("attempt", entry.attempt);
+  if (entry.response_status) {
+    fields.Int("responseStatus", entry.response_status);
+  } else {
+    fields.Null("responseStatus");
+  }
+  fields.Str("error", entry.error)
+      .Str("fault", entry.fault)
+      .Int("latencyMicros", entry.wall_micros)
+      .Bool("succeeded", entry.Succeeded());
+  bus->Publish("callback.attempted", entry.account_id, fields);
+}
+
+void EmitFaultFired(EventBus* bus, std::string_view target, const std::string& rule_id,
+                    const std::string& account_id, std::string_view what) {
+  if (!bus) return;
+  bus->Publish("fault.fired", account_id, EventFields().Str("faultId", rule_id).Str("target", target).Str("what", what));
+}
+
+void EmitFaultsChanged(EventBus* bus, const std::optional<std::string>& account_id) {
+  if (bus) bus->Publish("faults.changed", account_id.value_or(""));
+}
+
+void EmitClockAdvanced(EventBus* bus, Duration by) {
+  if (!bus) return;
+  bus->Publish("clock.advanced", "",
+               EventFields().Str("by", FormatDuration(by)).Str("now", wire::FormatTimestamp(bus->clock().Now())));
+}
+
+void EmitReset(EventBus* bus, const std::optional<std::string>& account_id) {
+  if (!bus) return;
+  EventFields fields;
+  fields.Str("scope", account_id ? "account" : "all");
+  bus->Publish("reset", account_id.value_or(""), fields);
+}
+
+void EmitScenariosReloaded(EventBus* bus, std::size_t count) {
+  if (bus) bus->Publish("scenarios.reloaded", "", EventFields().Int("count", static_cast<std::int64_t>(count)));
+}
+
+}  // namespace csrsim
