@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages csr-simulator builds and tests with.
+# chromium is for the dashboard's browser tests (client-tests/ui).
 # Idempotent; uses sudo when not root. Node.js/npm are installed only if absent.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libcpp-httplib-dev libssl-dev libpugixml-dev
-          libyaml-cpp-dev nlohmann-json3-dev catch2 curl)
+          libyaml-cpp-dev nlohmann-json3-dev catch2 curl chromium)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

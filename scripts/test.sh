@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 (cd client-tests/node-sdk && npm ci --no-audit --no-fund --loglevel=error)
+(cd client-tests/ui && npm ci --no-audit --no-fund --loglevel=error)
 if [ "${SANITIZE:-0}" = 1 ]; then
   build=build-asan
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCSRSIM_SANITIZE=ON -DCSRSIM_TESTS=ON
