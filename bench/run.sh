@@ -7,6 +7,9 @@
 #   bench/run.sh --quick    one-minute smoke run of the harness, writes
 #                           build-bench/quick.md (its figures mean little)
 #   bench/run.sh --no-peers skip WireMock
+#   bench/run.sh --only event-streams
+#                           only API throughput with 50 open event streams;
+#                           replaces that section of bench/results/latest.md
 #
 # Environment: BENCH_BUILD_DIR (default build-bench at the repository root).
 set -euo pipefail
@@ -16,12 +19,15 @@ BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 OUT=$ROOT/bench/results/latest.md
 WIREMOCK_VERSION=3.13.2
 quick=()
+only=()
 peers=1
 for arg in "$@"; do
   case $arg in
     --quick) quick=(--quick); OUT=$BUILD/quick.md ;;
     --no-peers) peers=0 ;;
-    *) echo "usage: bench/run.sh [--quick] [--no-peers]" >&2; exit 2 ;;
+    --only) ;;
+    event-streams) only=(--only event-streams); peers=0 ;;
+    *) echo "usage: bench/run.sh [--quick] [--no-peers] [--only event-streams]" >&2; exit 2 ;;
   esac
 done
 
@@ -52,6 +58,7 @@ fi
 
 mkdir -p "$(dirname "$OUT")"
 python3 "$ROOT/bench/bench.py" --simulator "$BUILD/csr-simulator" --out "$OUT" \
-  "${wiremock[@]}" "${quick[@]}"
-python3 "$ROOT/bench/callback_isolation.py" --simulator "$BUILD/csr-simulator" --append "$OUT" "${quick[@]}"
+  "${wiremock[@]}" "${quick[@]}" "${only[@]}"
+((${#only[@]})) ||
+  python3 "$ROOT/bench/callback_isolation.py" --simulator "$BUILD/csr-simulator" --append "$OUT" "${quick[@]}"
 echo "bench: wrote $OUT"
