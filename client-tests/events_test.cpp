@@ -190,7 +190,7 @@ TEST_CASE("event stream: orders, transitions with their cause, notes, subscripti
   }
 }
 
-TEST_CASE("event stream: a 26500 failure carries its error; a refused connection shows in the callback event") {
+TEST_CASE("event stream: a 26500 failure carries its error, and a refused connection shows in the callback event") {
   SimulatorProcess sim(kManual);
   int closed_port = 0;
   {
@@ -265,7 +265,7 @@ TEST_CASE("event stream: Last-Event-ID resumes after the last event seen, from t
   }
 }
 
-TEST_CASE("event stream: a stalled client is dropped; the API and the other streams keep going") {
+TEST_CASE("event stream: a stalled client is dropped while the API and the other streams keep going") {
   SimulatorProcess sim(kManual);
   EventStream healthy(sim, "/_sim/events");
   REQUIRE(healthy.WaitForType("stream.open"));
@@ -313,7 +313,7 @@ TEST_CASE("event stream: SIGTERM ends every stream cleanly") {
   CHECK(events.back().data["type"] == "stream.end");
 }
 
-TEST_CASE("event stream: with --control-token it needs the token; the dashboard page does not") {
+TEST_CASE("event stream: with --control-token it needs the token but the dashboard page does not") {
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--control-token", "s3cret"});
   auto anonymous = sim.Client("");
   auto refused = anonymous->Get("/_sim/events");

@@ -90,7 +90,7 @@ TEST_CASE("events: the account filter passes that account's events and those of 
   CHECK(Ids(batch) == std::vector<std::uint64_t>{1, 3});
 }
 
-TEST_CASE("events: a subscriber whose queue fills is dropped; the others keep every event") {
+TEST_CASE("events: a subscriber whose queue fills is dropped, and the others keep every event") {
   ManualClock clock;
   EventBus bus(clock, Small());  // queue of 3
   auto stalled = bus.Subscribe(std::nullopt, std::nullopt);
@@ -108,7 +108,7 @@ TEST_CASE("events: a subscriber whose queue fills is dropped; the others keep ev
   CHECK(bus.subscriber_count() == 1);
 }
 
-TEST_CASE("events: Next waits for an event; Shutdown ends every subscription and waits for it to go") {
+TEST_CASE("events: Next waits for an event, and Shutdown ends every subscription and waits for it to go") {
   ManualClock clock;
   EventBus bus(clock);
   auto subscription = bus.Subscribe(std::nullopt, std::nullopt);
