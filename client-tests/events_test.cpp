@@ -290,7 +290,7 @@ TEST_CASE("event stream: a stalled client is dropped while the API and the other
   };
   std::string last;
   int created = 0;
-  // Bounded: the bus drops the client once its queue (8192 events) fills.
+  // Bounded: the bus drops the client once it is a whole ring (10,000 events) behind.
   while (created < 40000 && !(created % 500 == 0 && created > 0 && dropped())) {
     last = CreateOrder(*api, "9900000", "9198675309");
     ++created;

@@ -52,7 +52,7 @@ HttpResponse StreamEvents(Runtime& runtime, const HttpRequest& request, std::opt
     for (;;) {
       auto batch = subscription->Next(kEventHeartbeat);
       if (batch.lost) chunk += StreamNotice("events.lost", EventFields().Int("lost", static_cast<std::int64_t>(batch.lost)));
-      for (const auto& event : batch.events) chunk += FormatServerSentEvent(*event);
+      for (const auto& event : batch.events) chunk += event->frame;
       if (batch.dropped) {
         chunk += StreamNotice("stream.dropped", EventFields().Str("reason", "the client did not keep up; reconnect with Last-Event-ID"));
       } else if (batch.ended) {

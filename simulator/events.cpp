@@ -158,21 +158,28 @@ void EventBus::Publish(std::string_view type, std::string_view account, const Ev
   std::lock_guard lock(mu_);
   if (shutdown_) return;
   event->id = next_id_++;
-  event->json = "{\"id\":" + std::to_string(event->id) + tail;
-  std::shared_ptr<const PublishedEvent> shared = std::move(event);
-  ring_.push_back(shared);
-  if (ring_.size() > options_.ring_capacity) ring_.pop_front();
+  const std::string id = std::to_string(event->id);
+  event->frame.reserve(2 * id.size() + tail.size() + 20);
+  event->frame.append("id: ").append(id).append("\ndata: ");
+  event->json_offset = event->frame.size();
+  event->frame.append("{\"id\":").append(id).append(tail).append("\n\n");
+  const PublishedEvent& published = *event;
+  ring_.push_back(std::move(event));
+  std::shared_ptr<const PublishedEvent> evicted;
+  if (ring_.size() > options_.ring_capacity) {
+    evicted = std::move(ring_.front());
+    ring_.pop_front();
+  }
   std::erase_if(subscribers_, [&](EventSubscription* subscriber) {
-    if (!subscriber->Wants(*shared)) return false;
-    if (subscriber->queue_.size() >= options_.queue_capacity) {  // too slow or gone: drop it
+    // An event it wants leaves the ring before it took it: a whole ring
+    // behind, too slow or gone. (Events it filters out may go untaken.)
+    if (evicted && subscriber->cursor_ <= evicted->id && subscriber->Wants(*evicted)) {
       subscriber->ended_ = subscriber->dropped_ = true;
-      subscriber->queue_.clear();
       subscriber->ready_.notify_one();
       ++dropped_subscribers_;
       return true;
     }
-    subscriber->queue_.push_back(shared);
-    if (subscriber->waiting_) {
+    if (subscriber->waiting_ && subscriber->Wants(published)) {
       subscriber->waiting_ = false;
       subscriber->ready_.notify_one();
     }
@@ -186,14 +193,11 @@ std::unique_ptr<EventSubscription> EventBus::Subscribe(std::optional<std::string
   subscription->account_ = std::move(account);
   std::lock_guard lock(mu_);
   if (shutdown_) return nullptr;
+  subscription->cursor_ = next_id_;
   if (last_id && *last_id < next_id_ - 1) {
     const std::uint64_t oldest = ring_.empty() ? next_id_ : ring_.front()->id;
-    if (*last_id + 1 < oldest) subscription->lost_ = oldest - (*last_id + 1);
-    for (const auto& event : ring_) {
-      if (event->id <= *last_id) continue;
-      if (!subscription->Wants(*event)) continue;
-      subscription->queue_.push_back(event);
-    }
+    subscription->cursor_ = std::max(*last_id + 1, oldest);
+    subscription->lost_ = subscription->cursor_ - (*last_id + 1);
   }
   subscribers_.push_back(subscription.get());
   ++live_;
@@ -248,24 +252,28 @@ EventSubscription::Batch EventSubscription::Next(std::chrono::milliseconds timeo
   // Pace the takes, so a busy stream is written in batches.
   const auto earliest = last_take_ + bus_.options_.min_batch_interval;
   if (now < earliest) ready_.wait_until(lock, std::min(earliest, deadline), [this] { return ended_; });
-  while (queue_.empty() && !ended_) {
-    waiting_ = true;
-    if (ready_.wait_until(lock, deadline) == std::cv_status::timeout) break;
-  }
-  waiting_ = false;
   Batch batch;
-  batch.events.assign(queue_.begin(), queue_.end());
-  queue_.clear();
+  for (;;) {
+    if (!ended_ && !bus_.ring_.empty()) {
+      const std::uint64_t oldest = bus_.ring_.front()->id;
+      cursor_ = std::max(cursor_, oldest);  // what left the ring meanwhile was filtered out
+      for (auto it = bus_.ring_.begin() + static_cast<std::ptrdiff_t>(cursor_ - oldest); it != bus_.ring_.end(); ++it) {
+        if (Wants(**it)) batch.events.push_back(*it);
+      }
+    }
+    cursor_ = bus_.next_id_;
+    if (!batch.events.empty() || ended_ || lost_ != 0) break;
+    waiting_ = true;  // Publish wakes us for an event we want
+    const bool timed_out = ready_.wait_until(lock, deadline) == std::cv_status::timeout;
+    waiting_ = false;
+    if (timed_out && cursor_ == bus_.next_id_) break;
+  }
   batch.lost = lost_;
   lost_ = 0;
   batch.ended = ended_;
   batch.dropped = dropped_;
   last_take_ = std::chrono::steady_clock::now();
   return batch;
-}
-
-std::string FormatServerSentEvent(const PublishedEvent& event) {
-  return "id: " + std::to_string(event.id) + "\ndata: " + event.json + "\n\n";
 }
 
 // ---------------------------------------------------------------------------

@@ -3,15 +3,17 @@
 // event through the Emit* functions below; each event is a JSON object with
 // "id", "type", "at" (simulated time) and, when it belongs to one, "account".
 //
-// EventBus keeps:
-//  - a bounded ring of the most recent events, ids 1, 2, 3, ... in publish
-//    order, so a client that reconnects with the last id it saw resumes where it
-//    left off, or is told how many events it lost when they left the ring;
-//  - per subscriber a bounded queue: a subscriber that does not take its events
-//    (a slow or dead client) is dropped when its queue fills, so it never holds
-//    back the publisher or the other subscribers.
-// Publish() formats the event once and never waits on a subscriber: it takes
-// the bus mutex for an append and a few queue pushes, nothing more.
+// EventBus keeps a bounded ring of the most recent events, ids 1, 2, 3, ... in
+// publish order. Each subscriber is a cursor into that ring, so its queue is
+// the ring itself, bounded by the ring's size:
+//  - a client that reconnects with the last id it saw resumes where it left
+//    off, or is told how many events it lost when they had left the ring;
+//  - a subscriber that falls a whole ring behind (a slow or dead client) is
+//    dropped, so it never holds back the publisher or the other subscribers.
+// Publish() formats the event once and never waits on a subscriber: under the
+// bus mutex it appends to the ring and checks each subscriber's cursor (no
+// copy, no allocation per subscriber); subscribers collect their events
+// themselves, in batches.
 //
 // Thread-safety: EventBus and EventSubscription are safe from any thread. The
 // Emit* functions accept a null bus (then they do nothing).
@@ -54,16 +56,23 @@ class EventFields {
   std::string text_;  // "\"k\":v,\"k2\":v2"
 };
 
-// One published event, shared by the ring and every subscriber queue.
+// One published event, shared by the ring and every subscriber queue. It is
+// framed for text/event-stream once, at publish, not once per subscriber.
 struct PublishedEvent {
   std::uint64_t id = 0;
   std::string account;  // "" when it belongs to no single account
-  std::string json;     // the whole object, "id" included
+  std::string frame;    // "id: N\ndata: {...}\n\n"
+  std::size_t json_offset = 0;
+  // The whole JSON object, "id" included.
+  std::string_view json() const {
+    return std::string_view(frame).substr(json_offset, frame.size() - json_offset - 2);
+  }
 };
 
 struct EventBusOptions {
-  std::size_t ring_capacity = 10000;   // events kept for Last-Event-ID resume
-  std::size_t queue_capacity = 8192;   // events waiting for one subscriber
+  // Events kept for Last-Event-ID resume; also how far behind a subscriber may
+  // fall before it is dropped.
+  std::size_t ring_capacity = 10000;
   // A subscriber takes its events at most this often: under load every take
   // is a batch, so N subscribers cost N wake-ups per interval, not per event.
   std::chrono::milliseconds min_batch_interval{20};
@@ -80,7 +89,7 @@ class EventSubscription {
     // id already left the ring: how many were lost.
     std::uint64_t lost = 0;
     bool ended = false;    // shut down or dropped: no more events will come
-    bool dropped = false;  // ended because the queue filled
+    bool dropped = false;  // ended because it fell a whole ring behind
   };
   // Waits up to `timeout` (wall time) for events; an empty, not ended batch
   // means the time ran out (time for a heartbeat).
@@ -95,7 +104,7 @@ class EventSubscription {
   EventBus& bus_;
   std::optional<std::string> account_;  // filter; immutable after Subscribe
   // All below guarded by the bus mutex.
-  std::deque<std::shared_ptr<const PublishedEvent>> queue_;
+  std::uint64_t cursor_ = 0;  // id of the next event to take
   std::condition_variable ready_;
   std::uint64_t lost_ = 0;
   bool waiting_ = false;
@@ -144,9 +153,6 @@ class EventBus {
   std::uint64_t dropped_subscribers_ = 0;                    // guarded by mu_
   bool shutdown_ = false;                                    // guarded by mu_
 };
-
-// "id: N\ndata: {...}\n\n": one event in text/event-stream framing.
-std::string FormatServerSentEvent(const PublishedEvent& event);
 
 // ---- the events the simulator emits (each a no-op when `bus` is null)
 

@@ -21,7 +21,6 @@ std::vector<std::uint64_t> Ids(const EventSubscription::Batch& batch) {
 EventBusOptions Small() {
   EventBusOptions options;
   options.ring_capacity = 4;
-  options.queue_capacity = 3;
   options.min_batch_interval = std::chrono::milliseconds(0);
   return options;
 }
@@ -38,10 +37,10 @@ TEST_CASE("events: each is one JSON object with id, type, simulated time, accoun
   bus.Publish("clock.advanced", "", EventFields().Str("by", "5s"));
   auto batch = subscription->Next(kNoWait);
   REQUIRE(batch.events.size() == 2);
-  CHECK(batch.events[0]->json ==
+  CHECK(batch.events[0]->json() ==
         R"({"id":1,"type":"order.created","at":"2026-01-01T00:00:00.000Z","account":"9900000","tn":"9198675309","n":7,"x":null})");
-  CHECK(batch.events[1]->json == R"({"id":2,"type":"clock.advanced","at":"2026-01-01T00:00:00.000Z","by":"5s"})");
-  CHECK(FormatServerSentEvent(*batch.events[1]) == "id: 2\ndata: " + batch.events[1]->json + "\n\n");
+  CHECK(batch.events[1]->json() == R"({"id":2,"type":"clock.advanced","at":"2026-01-01T00:00:00.000Z","by":"5s"})");
+  CHECK(batch.events[1]->frame == "id: 2\ndata: " + std::string(batch.events[1]->json()) + "\n\n");
 }
 
 TEST_CASE("events: client bytes are escaped, and bytes that are not UTF-8 become U+FFFD") {
@@ -90,9 +89,9 @@ TEST_CASE("events: the account filter passes that account's events and those of 
   CHECK(Ids(batch) == std::vector<std::uint64_t>{1, 3});
 }
 
-TEST_CASE("events: a subscriber whose queue fills is dropped, and the others keep every event") {
+TEST_CASE("events: a subscriber a whole ring behind is dropped, and the others keep every event") {
   ManualClock clock;
-  EventBus bus(clock, Small());  // queue of 3
+  EventBus bus(clock, Small());  // ring of 4: a subscriber 4 events behind goes
   auto stalled = bus.Subscribe(std::nullopt, std::nullopt);
   auto healthy = bus.Subscribe(std::nullopt, std::nullopt);
   std::vector<std::uint64_t> seen;
@@ -106,6 +105,18 @@ TEST_CASE("events: a subscriber whose queue fills is dropped, and the others kee
   CHECK(batch.dropped);
   CHECK(bus.dropped_subscribers() == 1);
   CHECK(bus.subscriber_count() == 1);
+}
+
+TEST_CASE("events: a filtered subscriber is not dropped for the events it does not want") {
+  ManualClock clock;
+  EventBus bus(clock, Small());  // ring of 4
+  auto mine = bus.Subscribe(std::string("1"), std::nullopt);
+  for (int i = 0; i < 10; ++i) bus.Publish("other", "2");
+  bus.Publish("mine", "1");
+  auto batch = mine->Next(kNoWait);
+  CHECK_FALSE(batch.ended);
+  CHECK(Ids(batch) == std::vector<std::uint64_t>{11});
+  CHECK(bus.dropped_subscribers() == 0);
 }
 
 TEST_CASE("events: Next waits for an event, and Shutdown ends every subscription and waits for it to go") {
