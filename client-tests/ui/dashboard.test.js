@@ -190,6 +190,22 @@ test('with --control-token the page refuses actions until the token is entered',
   await page.close();
 });
 
+test('"Run until idle" steps the clock until orders stop moving; rows are selectable from the keyboard', async () => {
+  const sim = await startSimulator();
+  const page = await openDashboard(sim);
+  await live(page);
+  await page.click('[data-demo="9198675309"]');
+  await page.click('[data-demo="9198670002"]');
+  await detailStatus(page, 'RECEIVED');
+  await page.click('#run-idle');
+  await page.waitForSelector('#toast:has-text("Idle after 1 min")', WAIT);
+  await page.waitForSelector('#orders tr[data-status="COMPLETE"]', WAIT);
+  await page.focus('#orders tr[data-status="COMPLETE"]');
+  await page.keyboard.press('Enter');
+  await detailStatus(page, 'COMPLETE');
+  await page.close();
+});
+
 test('a demo session, kept as the README screenshot', async () => {
   const sim = await startSimulator();
   const page = await openDashboard(sim);
