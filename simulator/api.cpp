@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "csrsim/encoding.hpp"
+#include "csrsim/request_journal.hpp"
 #include "csrsim/validation.hpp"
 #include "csrsim/wire.hpp"
 
@@ -100,6 +101,43 @@ void RequireBodyWithin(const HttpRequest& request, std::size_t limit) {
   if (request.body.size() > limit) throw Error::PayloadTooLarge(limit);
 }
 
+// An Unauthorized error, with why in the request's trace (request_journal.hpp).
+Error Unauthorized(const HttpRequest& request, std::string reason) {
+  if (request.trace) request.trace->reason = std::move(reason);
+  return Error::Unauthorized();
+}
+
+// What an error answered, for the request journal: its first Bandwidth code
+// and description, and every description of a client error as the reason.
+void TraceError(RequestTrace* trace, const Error& error) {
+  if (!trace) return;
+  if (!error.details().empty()) {
+    trace->error_code = error.details().front().code;
+    trace->error_description = error.details().front().description;
+    std::string reason;
+    for (const auto& detail : error.details()) {
+      if (!reason.empty()) reason += "; ";
+      reason += detail.description;
+    }
+    trace->reason = std::move(reason);
+  }
+  if (error.kind() == ErrorKind::kRateLimited) trace->reason = "the account's rate limit is used up";
+  if (error.kind() == ErrorKind::kInjected && trace->fault.empty()) {
+    trace->fault = "scenario reject_create " + std::to_string(error.http_status());
+  }
+}
+
+std::string DescribeFault(const ApiFaultOutcome& fault) {
+  std::string what;
+  auto add = [&what](const std::string& part) { what += (what.empty() ? "" : ", ") + part; };
+  if (fault.latency.count() > 0) add("latency " + FormatDuration(fault.latency));
+  if (fault.status) add("status " + std::to_string(*fault.status));
+  if (fault.drop_connection) add("drop");
+  std::string ids;
+  for (const auto& id : fault.applied) ids += (ids.empty() ? "" : ", ") + id;
+  return what + " (" + ids + ")";
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -143,16 +181,31 @@ const AccountConfig* Authenticator::FindAccount(const std::string& account_id) c
   return nullptr;
 }
 
+std::string Authenticator::Describe(const HttpRequest& request) const {
+  auto [scheme, value] = AuthorizationParts(request);
+  if (scheme.empty()) return "none";
+  if (scheme == "basic") {
+    auto credentials = BasicCredentialsOf(value);
+    return credentials ? "basic:" + credentials->first : "basic:?";
+  }
+  if (scheme == "bearer") {
+    std::lock_guard lock(mu_);
+    auto token = tokens_.find(value);
+    return token == tokens_.end() ? "bearer:?" : "bearer:" + token->second.client_id;
+  }
+  return scheme;
+}
+
 std::string Authenticator::Authorize(const HttpRequest& request, const std::string& account_id) {
   auto [scheme, value] = AuthorizationParts(request);
   if (scheme == "basic") {
-    if (config_.auth == AuthMode::kOAuth) throw Error::Unauthorized();
+    if (config_.auth == AuthMode::kOAuth) throw Unauthorized(request, "Basic credentials refused (--auth oauth)");
     auto credentials = BasicCredentialsOf(value);
-    if (!credentials) throw Error::Unauthorized();
+    if (!credentials) throw Unauthorized(request, "malformed Basic credentials");
     const auto& [user, password] = *credentials;
     if (config_.OpenMode()) {
       if (user == "username" && password == "password") return user;
-      throw Error::Unauthorized();
+      throw Unauthorized(request, "unknown user or wrong password");
     }
     bool known = false;
     for (const auto& account : config_.accounts) {
@@ -164,20 +217,22 @@ std::string Authenticator::Authorize(const HttpRequest& request, const std::stri
       }
     }
     if (known) throw Error::AccessDenied();
-    throw Error::Unauthorized();
+    throw Unauthorized(request, "unknown user or wrong password");
   }
   if (scheme == "bearer") {
-    if (config_.auth == AuthMode::kBasic) throw Error::Unauthorized();
+    if (config_.auth == AuthMode::kBasic) throw Unauthorized(request, "Bearer tokens refused (--auth basic)");
     std::lock_guard lock(mu_);
     auto token = tokens_.find(value);
-    if (token == tokens_.end() || clock_.Now() >= token->second.expires_at) throw Error::Unauthorized();
+    if (token == tokens_.end() || clock_.Now() >= token->second.expires_at) {
+      throw Unauthorized(request, "unknown or expired token");
+    }
     const auto& accounts = token->second.accounts;
     if (!config_.OpenMode() && std::find(accounts.begin(), accounts.end(), account_id) == accounts.end()) {
       throw Error::AccessDenied();
     }
     return token->second.client_id;
   }
-  throw Error::Unauthorized();
+  throw Unauthorized(request, scheme.empty() ? "no credentials" : "unsupported scheme " + scheme);
 }
 
 HttpResponse Authenticator::IssueToken(const HttpRequest& request) {
@@ -259,8 +314,10 @@ BandwidthApi::BandwidthApi(const Config& config, Engine& engine, Authenticator& 
 }
 
 std::optional<HttpResponse> BandwidthApi::Handle(HttpRequest& request) {
+  if (request.trace) request.trace->auth = auth_.Describe(request);
   if (request.path == kTokenPath) {
     if (request.method != "POST") return HttpResponse::Empty(405).WithHeader("Allow", "POST");
+    if (request.trace) request.trace->route = std::string(kTokenRouteKey);
     return auth_.IssueToken(request);
   }
   for (std::string_view prefix : kPrefixes) {
@@ -270,6 +327,11 @@ std::optional<HttpResponse> BandwidthApi::Handle(HttpRequest& request) {
     if (rest.rfind("/accounts/", 0) != 0) continue;
     request.prefix = std::string(prefix);
     request.path = std::string(rest);
+    if (request.trace) {
+      std::string_view account = std::string_view(request.path).substr(std::string_view("/accounts/").size());
+      account = account.substr(0, account.find('/'));
+      if (!account.empty()) request.trace->account = std::string(account);
+    }
     return router_.Dispatch(request);
   }
   return std::nullopt;
@@ -300,8 +362,10 @@ void BandwidthApi::AddRoutes() {
     router_.Add(method, pattern,
                 [this, root, csr_feature, body, fault_key](const HttpRequest& request) -> HttpResponse {
                   const std::string& account_id = request.path_params.at(0);
+                  if (request.trace) request.trace->route = fault_key;
                   try {
                     auto fault = faults_.OnApiCall(account_id, fault_key);
+                    if (request.trace && !fault.applied.empty()) request.trace->fault = DescribeFault(fault);
                     if (fault.latency.count() > 0) std::this_thread::sleep_for(fault.latency);
                     if (fault.drop_connection) {
                       HttpResponse dropped;
@@ -318,6 +382,7 @@ void BandwidthApi::AddRoutes() {
                     RequireBodyWithin(request, config_.max_body_bytes);
                     return body(Call{request, account_id, user});
                   } catch (const Error& error) {
+                    TraceError(request.trace, error);
                     return ErrorResponse(error, root);
                   }
                 });

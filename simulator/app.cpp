@@ -10,6 +10,7 @@
 #include "csrsim/control.hpp"
 #include "csrsim/engine.hpp"
 #include "csrsim/faults.hpp"
+#include "csrsim/request_journal.hpp"
 #include "csrsim/runtime.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/scheduler.hpp"
@@ -62,8 +63,9 @@ struct Simulator::Parts {
                    }),
         engine(store, *clock, scheduler, dispatcher, scenarios, ids, faults, &events),
         auth(config, *clock, ids),
+        requests(config.request_journal_capacity),
         runtime{config, *clock, scheduler, store, journal, dispatcher, scenarios, ids, faults,
-                engine, auth, events, CSRSIM_VERSION, [this] { return started.load(); }},
+                engine, auth, events, requests, CSRSIM_VERSION, [this] { return started.load(); }},
         bandwidth(config, engine, auth, faults),
         control(runtime) {}
 
@@ -79,6 +81,7 @@ struct Simulator::Parts {
   CallbackDispatcher dispatcher;
   Engine engine;
   Authenticator auth;
+  RequestJournal requests;
   Runtime runtime;
   BandwidthApi bandwidth;
   ControlApi control;
@@ -108,6 +111,7 @@ int Simulator::Start() {
 ShutdownReport Simulator::Stop() {
   parts_->started = false;
   parts_->journal.Shutdown();                   // long-polls answer now, not at their time-out
+  parts_->requests.Shutdown();
   parts_->events.Shutdown();                    // event streams end now
   if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
   const DispatcherDrops drops = parts_->dispatcher.Stop();  // in-flight callback attempts finish
@@ -116,10 +120,23 @@ ShutdownReport Simulator::Stop() {
   return {drops.queued, drops.on_clock, tasks > drops.on_clock ? tasks - drops.on_clock : 0};
 }
 
+// Every request that is not a control call passes here, so this is the one
+// place it is journaled (request_journal.hpp).
 HttpResponse Simulator::Handle(HttpRequest& request) {
   if (auto response = parts_->control.Handle(request)) return *response;
-  if (auto response = parts_->bandwidth.Handle(request)) return *response;
-  return HttpResponse::Empty(404);
+  RequestJournal& journal = parts_->requests;
+  if (!journal.enabled()) return parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
+  const auto started = std::chrono::steady_clock::now();
+  RequestRecord record = BeginRequestRecord(request);
+  record.received_at = parts_->clock->Now();
+  RequestTrace trace;
+  request.trace = &trace;
+  HttpResponse response = parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
+  request.trace = nullptr;
+  FinishRequestRecord(record, std::move(trace), response,
+                      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+  journal.Append(std::move(record));
+  return response;
 }
 
 }  // namespace csrsim

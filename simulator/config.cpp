@@ -152,6 +152,9 @@ const std::vector<FlagSpec>& Flags() {
        }},
       {"--callback-attempts", true, [](auto v, Config& c) { return ParseInt(v, c.callback_attempts, 1, 100); }},
       {"--callback-workers", true, [](auto v, Config& c) { return ParseInt(v, c.callback_workers, 1, 1024); }},
+      {"--request-journal-capacity", true, [](auto v, Config& c) {
+         return ParseInt<std::size_t>(v, c.request_journal_capacity, 0, 100'000'000);
+       }},
       {"--journal-capacity", true, [](auto v, Config& c) {
          return ParseInt<std::size_t>(v, c.journal_capacity, 1, 100'000'000);
        }},
@@ -272,6 +275,8 @@ Callbacks:
   --callback-workers N      parallel deliveries (default 32); per account at most half,
                             a quarter to one host, an eighth to one host:port
   --journal-capacity N      delivery attempts kept for /_sim/callbacks (default 10000)
+  --request-journal-capacity N
+                            requests kept for /_sim/requests (default 10000; 0: none)
 
 Docs: README.md, docs/scenarios.md, docs/control-api.md, docs/configuration.md
 )";

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "control_internal.hpp"
 #include "csrsim/api.hpp"
 #include "csrsim/dashboard.hpp"
 #include "csrsim/error.hpp"
@@ -22,7 +23,9 @@
 
 namespace csrsim {
 
-namespace {
+// The helpers up to "JSON views" are shared with the other control_*.cpp
+// files (control_internal.hpp).
+namespace control_internal {
 
 using Json = nlohmann::json;
 
@@ -159,6 +162,15 @@ Duration ParseDurationOf(const std::string& key, const std::string& text) {
   return *duration;
 }
 
+Duration WaitTimeout(const HttpRequest& request) {
+  Duration timeout = kDefaultWaitTimeout;
+  if (auto text = request.Query("timeout")) {
+    timeout = ParseDurationOf("timeout", *text);
+    if (timeout > kMaxWaitTimeout) throw BadRequest("'timeout' must be at most 60s");
+  }
+  return timeout;
+}
+
 std::optional<std::string> AccountField(const Json& body) {
   auto account = StringField(body, "account");
   if (account && account->empty()) throw BadRequest("'account' must not be empty");
@@ -178,6 +190,12 @@ OrderStatus ParseStatus(const std::string& text) {
   }
   return *status;
 }
+
+}  // namespace control_internal
+
+namespace {
+
+using namespace control_internal;
 
 // ---------------------------------------------------------------------------
 // JSON views of the simulator's state
@@ -479,11 +497,7 @@ HttpResponse ListCallbacks(Runtime& runtime, const HttpRequest& request) {
 HttpResponse WaitForCallback(Runtime& runtime, const HttpRequest& request) {
   CheckQuery(request, {"account", "orderId", "subscriptionId", "status", "after", "timeout"});
   JournalFilter filter = JournalFilterOf(request);
-  Duration timeout = kDefaultWaitTimeout;
-  if (auto text = request.Query("timeout")) {
-    timeout = ParseDurationOf("timeout", *text);
-    if (timeout > kMaxWaitTimeout) throw BadRequest("'timeout' must be at most 60s");
-  }
+  const Duration timeout = WaitTimeout(request);
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(timeout);
   if (auto entry = runtime.journal.WaitFor(filter, wait)) return JsonResponse(200, JournalEntryJson(*entry));
   return JsonError(408, "no matching callback within " + FormatDuration(timeout));
@@ -722,6 +736,9 @@ void ControlApi::AddRoutes() {
   route("POST", "/_sim/faults", AddFault);
   route("DELETE", "/_sim/faults", ClearFaults);
   route("DELETE", "/_sim/faults/*", RemoveFault);
+  route("GET", "/_sim/requests", ListRequests);
+  route("GET", "/_sim/requests/count", CountRequests);
+  route("GET", "/_sim/requests/wait", WaitForRequests);
   route("GET", "/_sim/events", Events);
   route("GET", "/_sim/ui", DashboardPage);
 }

@@ -22,6 +22,7 @@ void ResetState(Runtime& runtime, const std::optional<std::string>& account_id) 
   runtime.store.Reset(account_id);
   runtime.dispatcher.Reset(account_id);
   runtime.journal.Clear(account_id);
+  runtime.requests.Clear(account_id);
   runtime.faults.Clear(account_id);
   if (!account_id) runtime.auth.Reset();
   EmitReset(&runtime.events, account_id);

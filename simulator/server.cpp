@@ -91,6 +91,7 @@ int HttpServer::Start() {
     HttpRequest request;
     request.method = in.method;
     request.path = in.path;
+    request.target = in.target;
     request.body = in.body;
     request.remote_addr = in.remote_addr;
     // From the URL only: httplib's params also hold form-encoded body fields.

@@ -40,6 +40,10 @@ class Authenticator {
   // missing credentials, a credential kind the AuthMode refuses) or
   // AccessDenied (valid credentials of another account).
   std::string Authorize(const HttpRequest& request, const std::string& account_id);
+  // The credentials a request carries, without secrets: "basic:USER",
+  // "bearer:CLIENT" ("bearer:?" for a token never issued), "none", or the
+  // scheme of another kind.
+  std::string Describe(const HttpRequest& request) const;
   // POST /api/v1/oauth2/token. Returns the JSON response.
   HttpResponse IssueToken(const HttpRequest& request);
   // Per-account rate limit on the simulated clock; throws RateLimited.
@@ -61,7 +65,7 @@ class Authenticator {
   const Config& config_;
   Clock& clock_;
   IdGenerator& ids_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::unordered_map<std::string, Token> tokens_;    // guarded by mu_
   std::unordered_map<std::string, Window> windows_;  // guarded by mu_
 };

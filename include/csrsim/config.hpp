@@ -67,6 +67,7 @@ struct Config {
   int callback_workers = 32;  // per account at most half in flight, a quarter to one host, an eighth to one host:port
   int callback_attempts = 1;  // 1 = no retry, as Bandwidth
   std::size_t journal_capacity = 10000;
+  std::size_t request_journal_capacity = 10000;  // requests kept for /_sim/requests; 0: none
 
   // accounts: empty means open mode (any account id; user username/password;
   // OAuth client clientId/clientSecret).

@@ -16,6 +16,8 @@
 
 namespace csrsim {
 
+struct RequestTrace;  // request_journal.hpp
+
 struct CaseInsensitiveLess {
   bool operator()(const std::string& a, const std::string& b) const;
 };
@@ -29,6 +31,10 @@ struct HttpRequest {
   std::string remote_addr;
   std::vector<std::string> path_params;  // segments matched by "*" in the route
   std::string prefix;  // path prefix the API stripped before routing (e.g. "/api")
+  std::string target;  // as sent: path and query, undecoded ("" when built in code)
+  // Set by the caller that journals the request (app.cpp); the api pipeline
+  // fills it in as it goes. Null: nobody is recording.
+  RequestTrace* trace = nullptr;
 
   std::optional<std::string> Header(const std::string& name) const;
   std::optional<std::string> Query(const std::string& name) const;

@@ -14,6 +14,7 @@
 #include "csrsim/engine.hpp"
 #include "csrsim/events.hpp"
 #include "csrsim/faults.hpp"
+#include "csrsim/request_journal.hpp"
 #include "csrsim/scheduler.hpp"
 #include "csrsim/store.hpp"
 
@@ -32,6 +33,7 @@ struct Runtime {
   Engine& engine;
   Authenticator& auth;
   EventBus& events;
+  RequestJournal& requests;
   std::string version;
   std::function<bool()> ready;  // true once scenarios are loaded and the scheduler runs
 };
@@ -40,8 +42,9 @@ struct Runtime {
 // every step due by the new time has run and its callbacks were attempted.
 bool AdvanceClock(Runtime& runtime, Duration by);
 
-// Drops orders, notes, subscriptions, journal entries, queued callbacks and
-// fault rules of one account, or of all (then also tokens and rate windows).
+// Drops orders, notes, subscriptions, journal entries, recorded requests,
+// queued callbacks and fault rules of one account, or of all (then also
+// tokens and rate windows).
 void ResetState(Runtime& runtime, const std::optional<std::string>& account_id);
 
 }  // namespace csrsim

@@ -1,0 +1,224 @@
+// The bounded journal of requests the system under test sent (request_journal.hpp).
+#include "csrsim/request_journal.hpp"
+
+#include <algorithm>
+
+#include "csrsim/encoding.hpp"
+
+namespace csrsim {
+
+namespace {
+
+constexpr std::string_view kMask = "***";
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Keeps the first kRequestBodyCap bytes; true when something was cut.
+bool CapInto(std::string& out, std::string_view text) {
+  out.assign(text.substr(0, kRequestBodyCap));
+  return text.size() > kRequestBodyCap;
+}
+
+// Replaces the value of form parameter `name` ("a=1&name=secret&b=2") by the mask.
+void MaskFormValue(std::string& form, std::string_view name) {
+  std::size_t start = 0;
+  while (start < form.size()) {
+    std::size_t end = std::min(form.find('&', start), form.size());
+    std::string_view pair = std::string_view(form).substr(start, end - start);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
+      const std::size_t value = start + name.size() + 1;
+      form.replace(value, end - value, kMask);
+      end = value + kMask.size();
+    }
+    start = end + 1;
+  }
+}
+
+// Replaces the string value of JSON key `name` ({"name":"secret"}) by the mask.
+void MaskJsonString(std::string& json, std::string_view name) {
+  const std::string key = "\"" + std::string(name) + "\":\"";
+  const std::size_t at = json.find(key);
+  if (at == std::string::npos) return;
+  const std::size_t value = at + key.size();
+  const std::size_t end = json.find('"', value);
+  if (end != std::string::npos) json.replace(value, end - value, kMask);
+}
+
+// The path and query as sent; rebuilt from the decoded parts when the request
+// was made in code (tests).
+std::string RawPath(const HttpRequest& request) {
+  if (!request.target.empty()) return request.target;
+  std::string path = request.path;
+  char separator = '?';
+  for (const auto& [name, value] : request.query) {
+    path += separator + UrlEncode(name) + "=" + UrlEncode(value);
+    separator = '&';
+  }
+  return path;
+}
+
+}  // namespace
+
+bool RequestFilter::Matches(const RequestRecord& record) const {
+  if (record.id <= since_id) return false;
+  if (account && record.account != *account) return false;
+  if (method && record.method != *method) return false;
+  if (route && (*route == "none" ? record.route.has_value() : record.route != *route)) return false;
+  if (status && record.status != *status) return false;
+  if (status_class && record.status / 100 != *status_class) return false;
+  return true;
+}
+
+RequestRecord BeginRequestRecord(const HttpRequest& request) {
+  RequestRecord record;
+  record.received_wall = std::chrono::system_clock::now();
+  record.method = request.method;
+  record.path = RawPath(request);
+  record.headers.reserve(request.headers.size());
+  for (const auto& [name, value] : request.headers) {
+    if (EqualsIgnoringCase(name, "Authorization")) {
+      record.headers.emplace_back(name, value.substr(0, value.find(' ')) + " " + std::string(kMask));
+    } else {
+      record.headers.emplace_back(name, value);
+    }
+  }
+  record.body_truncated = CapInto(record.body, request.body);
+  return record;
+}
+
+void FinishRequestRecord(RequestRecord& record, RequestTrace trace, const HttpResponse& response,
+                         std::chrono::microseconds latency) {
+  record.route = std::move(trace.route);
+  record.account = std::move(trace.account);
+  record.auth = std::move(trace.auth);
+  record.error_code = trace.error_code;
+  record.error_description = std::move(trace.error_description);
+  record.reason = std::move(trace.reason);
+  record.fault = std::move(trace.fault);
+  record.status = response.drop_connection ? 0 : response.status;
+  record.response_body_truncated = CapInto(record.response_body, response.body);
+  if (record.route == kTokenRouteKey) {
+    MaskFormValue(record.body, "client_secret");
+    MaskJsonString(record.response_body, "access_token");
+  }
+  record.latency_us = latency.count();
+}
+
+// ---------------------------------------------------------------------------
+// RequestJournal
+
+namespace {
+
+// The first record whose id is greater than `id`; records are kept in id order.
+std::deque<RequestRecord>::const_iterator FirstAfter(const std::deque<RequestRecord>& records,
+                                                     std::uint64_t id) {
+  return std::upper_bound(records.begin(), records.end(), id,
+                          [](std::uint64_t value, const RequestRecord& r) { return value < r.id; });
+}
+
+}  // namespace
+
+RequestJournal::RequestJournal(std::size_t capacity) : capacity_(capacity) {}
+
+std::uint64_t RequestJournal::Append(RequestRecord record) {
+  if (!enabled()) return 0;
+  std::uint64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    id = next_id_++;
+    record.id = id;
+    records_.push_back(std::move(record));
+    while (records_.size() > capacity_) {
+      records_.pop_front();
+      ++dropped_;
+    }
+  }
+  appended_.notify_all();
+  return id;
+}
+
+RequestJournal::Page RequestJournal::Query(const RequestFilter& filter, std::size_t limit) const {
+  std::lock_guard lock(mu_);
+  Page page;
+  for (auto it = FirstAfter(records_, filter.since_id); it != records_.end(); ++it) {
+    if (!filter.Matches(*it)) continue;
+    if (page.records.size() == limit) {
+      page.next = page.records.empty() ? filter.since_id : page.records.back().id;
+      break;
+    }
+    page.records.push_back(*it);
+  }
+  return page;
+}
+
+std::size_t RequestJournal::Count(const RequestFilter& filter) const {
+  std::lock_guard lock(mu_);
+  return static_cast<std::size_t>(std::count_if(FirstAfter(records_, filter.since_id), records_.cend(),
+                                                [&filter](const RequestRecord& r) { return filter.Matches(r); }));
+}
+
+std::vector<RequestRecord> RequestJournal::WaitFor(const RequestFilter& filter, std::size_t count,
+                                                   std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(mu_);
+  std::vector<RequestRecord> matches;
+  std::uint64_t scanned_up_to = filter.since_id;  // records up to this id were looked at
+  std::uint64_t clears_seen = clears_;
+  auto scan = [&] {
+    if (clears_seen != clears_) {  // a reset removed records: count again
+      matches.clear();
+      scanned_up_to = filter.since_id;
+      clears_seen = clears_;
+    }
+    for (auto it = FirstAfter(records_, scanned_up_to); it != records_.end() && matches.size() < count; ++it) {
+      if (filter.Matches(*it)) matches.push_back(*it);
+      scanned_up_to = it->id;
+    }
+    return matches.size() >= count;
+  };
+  for (;;) {
+    if (scan() || shutdown_) return matches;
+    if (appended_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      scan();  // one last look: a record may have arrived together with the time-out
+      return matches;
+    }
+  }
+}
+
+void RequestJournal::Clear(const std::optional<std::string>& account_id) {
+  {
+    std::lock_guard lock(mu_);
+    ++clears_;
+    if (!account_id) {
+      records_.clear();
+      dropped_ = 0;
+    } else {
+      std::erase_if(records_, [&](const RequestRecord& r) { return r.account == *account_id; });
+    }
+  }
+  appended_.notify_all();
+}
+
+void RequestJournal::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    shutdown_ = true;
+  }
+  appended_.notify_all();
+}
+
+std::uint64_t RequestJournal::dropped() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+std::size_t RequestJournal::size() const {
+  std::lock_guard lock(mu_);
+  return records_.size();
+}
+
+}  // namespace csrsim
