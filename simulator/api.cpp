@@ -163,6 +163,7 @@ HttpResponse ErrorResponse(const Error& error, std::string_view root) {
       break;
     case ErrorKind::kRateLimited: response = HttpResponse::Empty(429); break;
     case ErrorKind::kInjected: response = HttpResponse::Empty(error.http_status()); break;
+    case ErrorKind::kInternal: response = HttpResponse::Xml(500, wire::EncodeResponseStatus(root, first)); break;
   }
   for (const auto& [name, value] : error.headers()) response.WithHeader(name, value);
   return response;
@@ -384,6 +385,12 @@ void BandwidthApi::AddRoutes() {
                   } catch (const Error& error) {
                     TraceError(request.trace, error);
                     return ErrorResponse(error, root);
+                  } catch (const std::exception& error) {
+                    LogInternalError(request, error.what());
+                    return ErrorResponse(Error::Internal(), root);
+                  } catch (...) {
+                    LogInternalError(request, "unknown exception");
+                    return ErrorResponse(Error::Internal(), root);
                   }
                 });
   };

@@ -123,20 +123,31 @@ ShutdownReport Simulator::Stop() {
 // Every request that is not a control call passes here, so this is the one
 // place it is journaled (request_journal.hpp).
 HttpResponse Simulator::Handle(HttpRequest& request) {
-  if (auto response = parts_->control.Handle(request)) return *response;
-  RequestJournal& journal = parts_->requests;
-  if (!journal.enabled()) return parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
-  const auto started = std::chrono::steady_clock::now();
-  RequestRecord record = BeginRequestRecord(request);
-  record.received_at = parts_->clock->Now();
-  RequestTrace trace;
-  request.trace = &trace;
-  HttpResponse response = parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
-  request.trace = nullptr;
-  FinishRequestRecord(record, std::move(trace), response,
-                      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
-  journal.Append(std::move(record));
-  return response;
+  // The routes catch what they throw; this is the last net, so that no
+  // exception reaches the HTTP server (which would put its text in a header).
+  try {
+    if (auto response = parts_->control.Handle(request)) return *response;
+    RequestJournal& journal = parts_->requests;
+    if (!journal.enabled()) return parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
+    const auto started = std::chrono::steady_clock::now();
+    RequestRecord record = BeginRequestRecord(request);
+    record.received_at = parts_->clock->Now();
+    RequestTrace trace;
+    request.trace = &trace;
+    HttpResponse response = parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
+    request.trace = nullptr;
+    FinishRequestRecord(record, std::move(trace), response,
+                        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+    journal.Append(std::move(record));
+    return response;
+  } catch (...) {
+    request.trace = nullptr;
+    LogInternalError(request, "exception outside the routes");
+    if (request.path.rfind("/_sim", 0) == 0) {
+      return HttpResponse::Json(500, R"({"error":"internal error; the simulator logged it"})");
+    }
+    return ErrorResponse(Error::Internal(), "ErrorResponse");
+  }
 }
 
 }  // namespace csrsim

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "csrsim/clock.hpp"
+#include "csrsim/encoding.hpp"
 
 namespace csrsim {
 
@@ -39,11 +40,12 @@ void CheckKeys(std::string_view file, const YAML::Node& map, const std::set<std:
                std::string_view where) {
   if (!map.IsMap()) Fail(file, map, std::string(where) + " must be a mapping");
   for (const auto& item : map) {
-    const auto key = item.first.as<std::string>();
+    if (!item.first.IsScalar()) Fail(file, item.first, "keys of " + std::string(where) + " must be words");
+    const auto key = item.first.Scalar();
     if (!allowed.count(key)) {
       std::string list;
       for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
-      Fail(file, item.first, "unknown key '" + key + "' in " + std::string(where) +
+      Fail(file, item.first, "unknown key '" + EchoToken(key) + "' in " + std::string(where) +
                                  " (allowed: " + list + ")");
     }
   }
@@ -101,6 +103,23 @@ AccountConfig ParseAccount(std::string_view file, const YAML::Node& node) {
   return account;
 }
 
+void LoadConfigDocument(std::string_view yaml, std::string_view file_name, Config& config) {
+  YAML::Node root = YAML::Load(std::string(yaml));
+  if (root.IsNull()) return;
+  CheckKeys(file_name, root, {"accounts"}, "the config file");
+  const auto accounts = root["accounts"];
+  if (!accounts) return;
+  if (!accounts.IsSequence()) Fail(file_name, accounts, "'accounts' must be a list");
+  std::set<std::string> seen;
+  std::vector<AccountConfig> parsed;
+  for (const auto& node : accounts) {
+    auto account = ParseAccount(file_name, node);
+    if (!seen.insert(account.id).second) Fail(file_name, node["id"], "duplicate account id '" + EchoToken(account.id) + "'");
+    parsed.push_back(std::move(account));
+  }
+  config.accounts = std::move(parsed);
+}
+
 // ---- command line ----------------------------------------------------------
 
 struct FlagSpec {
@@ -115,6 +134,7 @@ const std::vector<FlagSpec>& Flags() {
       {"--port", true, [](auto v, Config& c) { return ParseInt(v, c.port, 0, 65535); }},
       {"--port-file", true, [](auto v, Config& c) { c.port_file = std::string(v); return !v.empty(); }},
       {"--scenarios", true, [](auto v, Config& c) { c.scenario_paths.emplace_back(v); return !v.empty(); }},
+      {"--scenarios-root", true, [](auto v, Config& c) { c.scenarios_roots.emplace_back(v); return !v.empty(); }},
       {"--config", true, [](auto v, Config& c) { c.config_file = std::string(v); return !v.empty(); }},
       {"--clock", true, [](auto v, Config& c) { c.clock = std::string(v); return MakeClock(v) != nullptr; }},
       {"--seed", true, [](auto v, Config& c) {
@@ -169,27 +189,14 @@ const std::vector<FlagSpec>& Flags() {
 }  // namespace
 
 void LoadConfigText(std::string_view yaml, std::string_view file_name, Config& config) {
-  YAML::Node root;
   try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::ParserException& e) {
+    LoadConfigDocument(yaml, file_name, config);
+  } catch (const YAML::Exception& e) {
+    // Syntax errors, and any conversion the checks above did not foresee.
     std::ostringstream out;
     out << file_name << ":" << (e.mark.line + 1) << ":" << (e.mark.column + 1) << ": " << e.msg;
     throw ConfigError(out.str());
   }
-  if (root.IsNull()) return;
-  CheckKeys(file_name, root, {"accounts"}, "the config file");
-  const auto accounts = root["accounts"];
-  if (!accounts) return;
-  if (!accounts.IsSequence()) Fail(file_name, accounts, "'accounts' must be a list");
-  std::set<std::string> seen;
-  std::vector<AccountConfig> parsed;
-  for (const auto& node : accounts) {
-    auto account = ParseAccount(file_name, node);
-    if (!seen.insert(account.id).second) Fail(file_name, node["id"], "duplicate account id '" + account.id + "'");
-    parsed.push_back(std::move(account));
-  }
-  config.accounts = std::move(parsed);
 }
 
 CommandLine ParseCommandLine(int argc, const char* const* argv) {
@@ -238,6 +245,8 @@ CommandLine ParseCommandLine(int argc, const char* const* argv) {
       LoadConfigText(text.str(), result.config.config_file, result.config);
     } catch (const ConfigError& e) {
       return error(e.what());
+    } catch (const std::exception& e) {  // never abort: one line, exit 2
+      return error(result.config.config_file + ": cannot load: " + EchoToken(e.what(), 200));
     }
   }
   return result;
@@ -261,6 +270,8 @@ Server:
 
 Behaviour:
   --scenarios PATH          scenario file or directory, repeatable (default: bundled default.yaml)
+  --scenarios-root DIR      a directory whose files a reload may name, repeatable (besides the
+                            --scenarios paths; anything else answers 403)
   --config FILE             accounts, users, OAuth clients, per-account switches (YAML)
   --clock real|manual|scale=N   simulated clock (default real)
   --seed N                  reproducible ids, generated data and random choices

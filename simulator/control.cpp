@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <initializer_list>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "control_internal.hpp"
 #include "csrsim/api.hpp"
 #include "csrsim/dashboard.hpp"
+#include "csrsim/encoding.hpp"
 #include "csrsim/error.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/wire.hpp"
@@ -110,10 +112,12 @@ Json JsonObjectBody(const HttpRequest& request) {
   Json body;
   try {
     body = Json::parse(request.body);
-  } catch (const Json::parse_error& error) {
-    std::string_view what = error.what();  // "[json.exception.parse_error.101] parse error at ..."
+  } catch (const Json::exception& error) {
+    // parse_error, or out_of_range for a number too large (1e400):
+    // "[json.exception.parse_error.101] parse error at ..."
+    std::string_view what = error.what();
     if (auto end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
-    throw BadRequest("malformed JSON body: " + std::string(what));
+    throw BadRequest("malformed JSON body: " + EchoToken(what, 200));
   }
   if (!body.is_object()) throw BadRequest("the body must be a JSON object");
   return body;
@@ -390,6 +394,7 @@ HttpResponse Health(Runtime& runtime, const HttpRequest& request) {
                                 {"clock", runtime.clock.Describe()},
                                 {"now", TimeJson(runtime.clock.Now())},
                                 {"orders", runtime.store.OrderCount()},
+                                {"accounts", runtime.store.AccountCount()},
                                 {"eventStreams", runtime.events.subscriber_count()},
                                 {"droppedEventStreams", runtime.events.dropped_subscribers()}});
 }
@@ -544,27 +549,79 @@ HttpResponse ListScenarios(Runtime& runtime, const HttpRequest& request) {
   return JsonResponse(200, ScenariosJson(*runtime.scenarios.Current()));
 }
 
+// `path` as the process sees it, symbolic links resolved ("" when that fails).
+std::filesystem::path Resolved(const std::string& path) {
+  std::error_code error;
+  auto resolved = std::filesystem::weakly_canonical(std::filesystem::absolute(path, error), error);
+  return error ? std::filesystem::path() : resolved;
+}
+
+bool IsWithin(const std::filesystem::path& path, const std::filesystem::path& root) {
+  if (path.empty() || root.empty()) return false;
+  auto [root_end, path_at] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+  return root_end == root.end() || (std::next(root_end) == root.end() && root_end->empty());
+}
+
+// A reload names files by path, so it could read anything the process can:
+// only files under the --scenarios paths (a file: itself; a directory: its
+// tree) and the --scenarios-root directories are read; anything else is 403.
+// Checked on each file a path expands to, after resolving symbolic links.
+void CheckReloadable(const Config& config, const std::vector<std::string>& files) {
+  std::vector<std::filesystem::path> roots;
+  for (const auto& root : config.scenario_paths) roots.push_back(Resolved(root));
+  for (const auto& root : config.scenarios_roots) roots.push_back(Resolved(root));
+  for (const std::string& file : files) {
+    const auto resolved = Resolved(file);
+    if (std::none_of(roots.begin(), roots.end(), [&](const auto& root) { return IsWithin(resolved, root); })) {
+      throw Error(ErrorKind::kForbidden,
+                  {{0, "'" + EchoToken(file, 256) +
+                           "' is outside the scenario files; a reload reads only files under the --scenarios "
+                           "paths or a --scenarios-root directory"}});
+    }
+  }
+}
+
+// "file:line:col: message" with the path bounded and escaped (it came from the client).
+std::string LoadErrorText(const ScenarioLoadError& error) {
+  std::string text = EchoToken(error.file(), 256);
+  if (error.line() > 0) text += ":" + std::to_string(error.line()) + ":" + std::to_string(error.column());
+  return text + ": " + error.message();
+}
+
+std::vector<std::string> ReloadPaths(const Runtime& runtime, const Json& body) {
+  const Json* given = FindKey(body, "paths");
+  if (!given) return runtime.config.scenario_paths;
+  if (!given->is_array() || given->empty() ||
+      !std::all_of(given->begin(), given->end(), [](const Json& path) { return path.is_string(); })) {
+    throw BadRequest("'paths' must be a non-empty list of file or directory paths");
+  }
+  return given->get<std::vector<std::string>>();
+}
+
 // Loads every file first; only a complete, valid set replaces the scenarios in force.
 HttpResponse ReloadScenarios(Runtime& runtime, const HttpRequest& request) {
-  Json body = JsonObjectBody(request, {"paths"});
-  std::vector<std::string> paths = runtime.config.scenario_paths;
-  if (const Json* given = FindKey(body, "paths")) {
-    if (!given->is_array() || given->empty() ||
-        !std::all_of(given->begin(), given->end(), [](const Json& path) { return path.is_string(); })) {
-      throw BadRequest("'paths' must be a non-empty list of file or directory paths");
-    }
-    paths = given->get<std::vector<std::string>>();
-  }
-  if (paths.empty()) {
-    throw Error::Conflict(0,
-                          "nothing to reload: the simulator runs its bundled scenarios; start it with "
-                          "--scenarios PATH or pass {\"paths\": [...]}");
-  }
+  Json body = JsonObjectBody(request, {"paths", "default"});
   std::shared_ptr<const ScenarioSet> loaded;
-  try {
-    loaded = std::make_shared<const ScenarioSet>(LoadScenarioPaths(paths));
-  } catch (const ScenarioLoadError& error) {
-    return JsonError(400, error.what());
+  if (const Json* bundled = FindKey(body, "default")) {
+    if (!bundled->is_boolean() || !bundled->get<bool>()) throw BadRequest("'default' must be true");
+    if (body.contains("paths")) throw BadRequest("give 'paths' or 'default', not both");
+    loaded = std::make_shared<const ScenarioSet>(LoadBundledScenarios());
+  } else {
+    std::vector<std::string> paths = ReloadPaths(runtime, body);
+    if (paths.empty()) {
+      throw Error::Conflict(0,
+                            "nothing to reload: the simulator runs its bundled scenarios; start it with "
+                            "--scenarios PATH or pass {\"paths\": [...]}");
+    }
+    const bool named = body.contains("paths");
+    if (named) CheckReloadable(runtime.config, paths);  // before anything is read, or even looked up
+    try {
+      std::vector<std::string> files = ScenarioFilesOf(paths);
+      if (named) CheckReloadable(runtime.config, files);  // links inside a root that lead out of it
+      loaded = std::make_shared<const ScenarioSet>(LoadScenarioPaths(files));
+    } catch (const ScenarioLoadError& error) {
+      return JsonError(400, LoadErrorText(error));
+    }
   }
   runtime.scenarios.Replace(loaded);
   EmitScenariosReloaded(&runtime.events, loaded->scenarios().size());
@@ -713,6 +770,14 @@ void ControlApi::AddRoutes() {
         return body(runtime_, request);
       } catch (const Error& error) {
         return JsonError(error);
+      } catch (const Json::exception&) {
+        return JsonError(400, "a value in the body has the wrong type or is out of range; see docs/control-api.md");
+      } catch (const std::exception& error) {
+        LogInternalError(request, error.what());
+        return JsonError(500, "internal error; the simulator logged it");
+      } catch (...) {
+        LogInternalError(request, "unknown exception");
+        return JsonError(500, "internal error; the simulator logged it");
       }
     });
   };

@@ -121,4 +121,59 @@ std::vector<std::pair<std::string, std::string>> ParseFormUrlEncoded(std::string
   return fields;
 }
 
+std::string EchoToken(std::string_view text, std::size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const std::string_view shown = text.substr(0, max_bytes);
+  std::string out;
+  out.reserve(shown.size() + 16);
+  for (char c : shown) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7F) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0F];
+    }
+  }
+  if (shown.size() < text.size()) out += "...(" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+bool IsXmlSafeUtf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) {
+      if (lead < 0x20 && lead != '\t' && lead != '\n' && lead != '\r') return false;
+      if (lead == 0x7F) return false;  // DEL: legal XML, but never meant as text
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    std::uint32_t min = 0;
+    if ((lead & 0xE0) == 0xC0) {
+      length = 2, code = lead & 0x1Fu, min = 0x80;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3, code = lead & 0x0Fu, min = 0x800;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4, code = lead & 0x07u, min = 0x10000;
+    } else {
+      return false;  // a continuation byte or 0xF8..0xFF as a lead
+    }
+    if (i + length > text.size()) return false;
+    for (std::size_t j = 1; j < length; ++j) {
+      const auto next = static_cast<unsigned char>(text[i + j]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3Fu);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    if (code >= 0x80 && code <= 0x9F) return false;  // C1 control characters
+    if (code == 0xFFFE || code == 0xFFFF) return false;
+    i += length;
+  }
+  return true;
+}
+
 }  // namespace csrsim

@@ -53,6 +53,10 @@ Error Error::RateLimited(std::int64_t reset_epoch_seconds) {
   return error;
 }
 
+Error Error::Internal() {
+  return Error(ErrorKind::kInternal, {{1000, "Internal error; the simulator logged the cause"}});
+}
+
 Error Error::Injected(int http_status, SimTime now) {
   if (http_status == 429) {
     return RateLimited(std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count() + 1);

@@ -1,6 +1,9 @@
 #include "csrsim/http.hpp"
 
 #include <cctype>
+#include <cstdio>
+
+#include "csrsim/encoding.hpp"
 
 namespace csrsim {
 
@@ -24,6 +27,11 @@ std::optional<std::string> HttpRequest::Query(const std::string& name) const {
   auto it = query.find(name);
   if (it == query.end()) return std::nullopt;
   return it->second;
+}
+
+void LogInternalError(const HttpRequest& request, std::string_view what) {
+  std::fprintf(stderr, "csr-simulator: internal error on %s %s: %s\n", EchoToken(request.method).c_str(),
+               EchoToken(request.path, 200).c_str(), EchoToken(what, 200).c_str());
 }
 
 HttpResponse HttpResponse::Xml(int status, std::string body) {

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "csrsim/clock.hpp"
+#include "csrsim/encoding.hpp"
 
 namespace csrsim {
 
@@ -62,17 +63,28 @@ std::string CsrFieldNames() {
   return names;
 }
 
+// Text from the file as an error message quotes it: bounded and escaped
+// (encoding.hpp), so an error never carries more of a file than a short token.
+std::string Quoted(std::string_view word) { return "`" + EchoToken(word) + "`"; }
+
+constexpr std::size_t kMaxQuotedValueBytes = 32;
+
 // How a node reads in an error message: "a list", "`soon`", ...
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Scalar: return "`" + node.Scalar() + "`";
+    case YAML::NodeType::Scalar: {
+      // A value where a list or mapping belongs may be a whole file that is
+      // not a scenario file at all (a reload naming a secret): only a short,
+      // one-line value is quoted.
+      const std::string& text = node.Scalar();
+      if (text.size() <= kMaxQuotedValueBytes && text.find('\n') == std::string::npos) return Quoted(text);
+      return "a text of " + std::to_string(text.size()) + " bytes";
+    }
     case YAML::NodeType::Sequence: return "a list";
     case YAML::NodeType::Map: return "a mapping";
     default: return "an empty value";
   }
 }
-
-std::string Quoted(std::string_view word) { return "`" + std::string(word) + "`"; }
 
 struct Entry {
   YAML::Node key;
@@ -87,6 +99,90 @@ using Entries = std::map<std::string, Entry, std::less<>>;
 const Entry* Find(const Entries& entries, std::string_view key) {
   auto it = entries.find(key);
   return it == entries.end() ? nullptr : &it->second;
+}
+
+// std::regex compiles and matches by recursion, one frame per nested group,
+// per term of a sequence and per state a repeat count copies: a long or deeply
+// nested pattern overflows the stack. A TN has at most 12 characters, so
+// these limits take nothing a TN pattern needs. Checked before compiling.
+constexpr std::size_t kMaxRegexLength = 256;
+constexpr std::size_t kMaxRegexDepth = 16;
+constexpr std::uint64_t kMaxRegexRepeat = 100;
+constexpr std::uint64_t kMaxRegexSize = 2'000;  // atoms after expanding repeat counts
+
+// Why `source` is refused, or nullopt. Brackets, escapes and counts are read
+// the way ECMAScript does; anything else malformed is left to std::regex.
+std::optional<std::string> RegexTooComplex(std::string_view source) {
+  if (source.size() > kMaxRegexLength) {
+    return "is " + std::to_string(source.size()) + " characters long; at most " +
+           std::to_string(kMaxRegexLength) + " are allowed";
+  }
+  struct Group {
+    std::uint64_t size = 0;  // atoms in the group so far, repeats expanded
+    std::uint64_t last = 0;  // size of the last atom or group, for a repeat count
+  };
+  std::vector<Group> groups(1);
+  auto add = [&groups](std::uint64_t size) {
+    groups.back().size += size;
+    groups.back().last = size;
+  };
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    const char c = source[i];
+    if (c == '\\') {
+      ++i;
+      add(1);
+    } else if (c == '[') {
+      for (++i; i < source.size() && source[i] != ']'; ++i) {
+        if (source[i] == '\\') ++i;
+      }
+      add(1);
+    } else if (c == '(') {
+      groups.emplace_back();
+      if (groups.size() > kMaxRegexDepth + 1) {
+        return "nests groups more than " + std::to_string(kMaxRegexDepth) + " deep";
+      }
+    } else if (c == ')' && groups.size() > 1) {
+      const std::uint64_t size = groups.back().size + 1;
+      groups.pop_back();
+      add(size);
+    } else if (c == '{') {
+      std::size_t j = i + 1;
+      while (j < source.size() && (std::isdigit(static_cast<unsigned char>(source[j])) || source[j] == ',')) ++j;
+      if (j == i + 1 || j >= source.size() || source[j] != '}') {
+        add(1);  // a literal '{'
+        continue;
+      }
+      // The largest number in the braces bounds the copies.
+      std::uint64_t largest = 0;
+      std::uint64_t current = 0;
+      for (std::size_t k = i + 1; k < j; ++k) {
+        if (source[k] == ',') {
+          largest = std::max(largest, current);
+          current = 0;
+        } else {
+          current = std::min<std::uint64_t>(current * 10 + static_cast<std::uint64_t>(source[k] - '0'),
+                                            kMaxRegexRepeat + 1);
+        }
+      }
+      largest = std::max(largest, current);
+      if (largest > kMaxRegexRepeat) {
+        return "repeats more than " + std::to_string(kMaxRegexRepeat) + " times (a TN has at most 12 characters)";
+      }
+      Group& group = groups.back();
+      group.size += group.last * largest;
+      group.last *= largest + 1;
+      i = j;
+    } else {
+      add(1);
+    }
+    for (const Group& group : groups) {
+      if (group.size > kMaxRegexSize) {
+        return "is too complex: its groups and repeat counts expand to more than " +
+               std::to_string(kMaxRegexSize) + " elements";
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 // A location in a file, kept to report errors found after parsing.
@@ -301,6 +397,7 @@ class FileParser {
     if (const Entry* e = Find(entries, "tn_suffix")) matcher.tn_suffix = ReadString(*e);
     if (const Entry* e = Find(entries, "tn_regex")) {
       std::string source = ReadString(*e);
+      if (auto problem = RegexTooComplex(source)) Fail(e->where(), "`tn_regex` " + *problem);
       try {
         matcher.tn_regex.emplace(source, std::regex::ECMAScript);
       } catch (const std::regex_error& error) {
@@ -556,7 +653,7 @@ ScenarioSet Assemble(std::vector<ParsedFile> files) {
   return ScenarioSet(std::move(scenarios), std::move(default_name));
 }
 
-std::vector<std::string> ScenarioFilesOf(const std::string& path) {
+std::vector<std::string> FilesOfPath(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code error;
   fs::file_status status = fs::status(path, error);
@@ -570,6 +667,8 @@ std::vector<std::string> ScenarioFilesOf(const std::string& path) {
     }
   }
   if (error) throw ScenarioLoadError(path, 0, 0, "cannot read: " + error.message());
+  // An empty directory would replace every scenario with none: surely a mistake.
+  if (found.empty()) throw ScenarioLoadError(path, 0, 0, "no scenario files in " + path + " (expected *.yaml or *.yml)");
   std::sort(found.begin(), found.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
   std::vector<std::string> files;
@@ -684,14 +783,22 @@ ScenarioSet LoadScenarioText(std::string_view yaml, std::string_view file_name) 
   return Assemble(std::move(files));
 }
 
+std::vector<std::string> ScenarioFilesOf(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    for (std::string& file : FilesOfPath(path)) files.push_back(std::move(file));
+  }
+  return files;
+}
+
 ScenarioSet LoadScenarioPaths(const std::vector<std::string>& paths) {
   std::vector<ParsedFile> files;
-  for (const std::string& path : paths) {
-    for (const std::string& file : ScenarioFilesOf(path)) {
-      files.push_back(FileParser(file).Parse(ReadFileText(file)));
-    }
+  for (const std::string& file : ScenarioFilesOf(paths)) {
+    files.push_back(FileParser(file).Parse(ReadFileText(file)));
   }
   return Assemble(std::move(files));
 }
+
+ScenarioSet LoadBundledScenarios() { return LoadScenarioText(kDefaultScenariosYaml, "default.yaml"); }
 
 }  // namespace csrsim

@@ -81,6 +81,14 @@ int HttpServer::Start() {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     listen_fd = sock;
   });
+  // Never httplib's default, which copies what() into an EXCEPTION_WHAT header.
+  // The application's handler catches everything; this is for httplib's own throws.
+  server.set_exception_handler([](const httplib::Request& in, httplib::Response& out, std::exception_ptr) {
+    std::fprintf(stderr, "csr-simulator: internal error in the HTTP server on %s %s\n",
+                 EchoToken(in.method).c_str(), EchoToken(in.path, 200).c_str());
+    out.status = 500;
+    out.set_content(R"({"error":"internal error; the simulator logged it"})", "application/json");
+  });
   server.set_keep_alive_max_count(100000);
   server.set_keep_alive_timeout(5);
   // A hard cap well above the API's own limit, which answers with its envelope.

@@ -48,6 +48,11 @@ std::size_t Store::OrderCount() const {
   return orders_by_id_.size();
 }
 
+std::size_t Store::AccountCount() const {
+  std::shared_lock lock(mu_);
+  return accounts_.size();
+}
+
 std::optional<Subscription> Store::FindSubscription(std::string_view account_id,
                                                     std::string_view id) const {
   std::shared_lock lock(mu_);
@@ -68,7 +73,17 @@ std::vector<Subscription> Store::Subscriptions(std::string_view account_id) cons
 void Store::EditSubscriptions(std::string_view account_id,
                               const std::function<void(std::vector<Subscription>&)>& edit) {
   std::unique_lock lock(mu_);
-  edit(accounts_[std::string(account_id)].subscriptions);
+  auto it = accounts_.find(std::string(account_id));
+  if (it == accounts_.end()) {
+    // A call that fails (or changes nothing) on an unknown account must not
+    // create it: the account appears only once it holds something.
+    std::vector<Subscription> fresh;
+    edit(fresh);
+    if (!fresh.empty()) accounts_[std::string(account_id)].subscriptions = std::move(fresh);
+    return;
+  }
+  edit(it->second.subscriptions);
+  if (it->second.subscriptions.empty() && it->second.orders.empty()) accounts_.erase(it);
 }
 
 void Store::Reset(const std::optional<std::string>& account_id) {

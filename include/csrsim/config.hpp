@@ -55,6 +55,9 @@ struct Config {
 
   // behaviour
   std::vector<std::string> scenario_paths;  // empty: the bundled default.yaml
+  // Directories whose files POST /_sim/scenarios/reload may read, besides the
+  // scenario_paths themselves (a file path: that file; a directory: its tree).
+  std::vector<std::string> scenarios_roots;
   std::string clock = "real";               // "real", "manual", "scale=N"
   std::optional<std::uint64_t> seed;
   int create_status = 200;                  // POST /csrs: 200 (guide) or 201 (OpenAPI)

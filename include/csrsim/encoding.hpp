@@ -1,5 +1,5 @@
 // encoding: small text codecs shared by several modules (Base64, URL form
-// decoding). Pure functions; safe from any thread.
+// decoding, bounded echoes of client input). Pure functions; safe from any thread.
 #pragma once
 
 #include <optional>
@@ -17,5 +17,19 @@ std::optional<std::string> Base64Decode(std::string_view text);
 std::string UrlEncode(std::string_view text);
 // "a=1&b=x%20y" -> {("a","1"),("b","x y")}; '+' decodes to a space.
 std::vector<std::pair<std::string, std::string>> ParseFormUrlEncoded(std::string_view body);
+
+// At most this many bytes of client input are echoed into an error message.
+inline constexpr std::size_t kMaxEchoBytes = 64;
+// `text` made safe to quote in an error message, a log line or a header:
+// printable ASCII is kept, every other byte (control characters, bytes of
+// UTF-8 sequences, invalid bytes) becomes \xNN, and input beyond `max_bytes`
+// is cut and replaced by "...(N bytes)". The result is ASCII and well-formed
+// in XML and JSON.
+std::string EchoToken(std::string_view text, std::size_t max_bytes = kMaxEchoBytes);
+
+// Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates, at
+// most U+10FFFF) holding only characters XML 1.0 allows (no C0 control
+// characters other than tab, line feed and carriage return; no U+FFFE/U+FFFF).
+bool IsXmlSafeUtf8(std::string_view text);
 
 }  // namespace csrsim

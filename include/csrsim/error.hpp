@@ -28,6 +28,7 @@ enum class ErrorKind {
   kPayloadTooLarge,  // 413, ResponseStatus
   kRateLimited,      // 429, empty body, X-RateLimit-Reset
   kInjected,         // an injected fault: status chosen by the fault
+  kInternal,         // 500, ResponseStatus 1000: a bug, logged where it was caught
 };
 
 class Error : public std::runtime_error {
@@ -46,6 +47,8 @@ class Error : public std::runtime_error {
   // An injected failure answering `http_status`; a 429 carries
   // X-RateLimit-Reset one second after `now`, like a real rate limit.
   static Error Injected(int http_status, SimTime now);
+  // An unexpected exception turned into an answer (the cause goes to the log only).
+  static Error Internal();
 
   ErrorKind kind() const { return kind_; }
   const std::vector<ErrorDetail>& details() const { return details_; }

@@ -65,6 +65,12 @@ struct HttpResponse {
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
+// One stderr line for an exception a handler did not expect (a bug): method,
+// path and what(), each bounded and escaped (encoding.hpp). The client gets a
+// 500 with a body from the module that caught it; exception text never goes
+// into a response.
+void LogInternalError(const HttpRequest& request, std::string_view what);
+
 // An ordered list of (method, path pattern, handler). A pattern is a path whose
 // segments are literals or "*" (any one non-empty segment), e.g.
 // "/accounts/*/csrs/*". The first route whose pattern matches the whole path

@@ -54,12 +54,16 @@ class Store {
   // One account's orders (or every account's when nullopt), in creation order.
   std::vector<std::shared_ptr<OrderSlot>> Orders(const std::optional<std::string>& account_id) const;
   std::size_t OrderCount() const;
+  // Accounts holding any order or subscription.
+  std::size_t AccountCount() const;
 
   std::optional<Subscription> FindSubscription(std::string_view account_id, std::string_view id) const;
   std::vector<Subscription> Subscriptions(std::string_view account_id) const;
   // Runs `edit` on one account's subscriptions (creation order) under the
   // exclusive lock, so a check and the change it guards are one step (the
   // duplicate rule). `edit` must not call back into the Store; it may throw.
+  // An account is kept only while it holds orders or subscriptions, so a
+  // failed call on an unknown account leaves no state behind.
   void EditSubscriptions(std::string_view account_id,
                          const std::function<void(std::vector<Subscription>&)>& edit);
 

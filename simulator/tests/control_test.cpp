@@ -323,6 +323,9 @@ TEST_CASE("scenarios are listed with their match and a broken reload keeps them"
   TempDir dir;
   Config config = ManualConfig();
   config.scenario_paths = {dir.Write("mine.yaml", kOneScenario)};
+  // A reload may name files in these directories (and the --scenarios file itself).
+  config.scenarios_roots = {std::filesystem::path(config.scenario_paths[0]).parent_path().string(),
+                            std::string(CSRSIM_SOURCE_DIR) + "/scenarios"};
   TestSimulator sim(config);
 
   Json listed = sim.Control("GET", "/_sim/scenarios");
