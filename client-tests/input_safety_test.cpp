@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <pugixml.hpp>
 #include <string>
 #include <vector>
 
@@ -241,4 +242,260 @@ TEST_CASE("a reload of a directory without YAML keeps the scenarios and default:
   CHECK(CheckedJson(control->Get("/_sim/scenarios"), 200) == bundled);
   CheckedJson(control->Post("/_sim/scenarios/reload", R"({"default":false})", "application/json"), 400);
   CheckedJson(control->Post("/_sim/scenarios/reload", R"({"default":true,"paths":["x"]})", "application/json"), 400);
+}
+
+namespace {
+
+// Whether `xml` is well-formed (an empty body counts: 201/204 answers have none).
+bool WellFormed(const std::string& xml) {
+  if (xml.empty()) return true;
+  pugi::xml_document doc;
+  return doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8) &&
+         doc.document_element();
+}
+
+std::string CsrWith(const std::string& element, const std::string& text) {
+  return "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber><" + element + ">" +
+         text + "</" + element + "></Csr>";
+}
+
+}  // namespace
+
+TEST_CASE("invalid UTF-8 and control characters in free-text fields are refused with 1010") {
+  SimulatorProcess sim(kManual);
+  auto api = sim.Client();
+  CallbackReceiver receiver;
+  auto subscribed = api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(),
+                              "application/xml");
+  REQUIRE(subscribed);
+  REQUIRE(subscribed->status == 201);
+  auto created = api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml");
+  REQUIRE(created);
+  const std::string order = kAccount + "/csrs/" + XmlText(created->body, "OrderId").value_or("");
+
+  const std::vector<std::string> bad_texts = {"Mick\xff", "\xc3\x28", "\xed\xa0\x80", "\xc0\xaf", "a&#1;b",
+                                              "a\x01z", "&#xFFFE;", "\xf4\x90\x80\x80"};
+  for (const std::string& text : bad_texts) {
+    INFO(text);
+    for (const std::string field : {"EndUserName", "AuthorizingUserName", "AddressLine1", "City"}) {
+      auto refused = api->Post((kAccount + "/csrs").c_str(), CsrWith(field, text), "application/xml");
+      REQUIRE(refused);
+      CHECK(refused->status == 400);
+      CHECK(XmlText(refused->body, "Code") == "1010");
+      CHECK(XmlText(refused->body, "Description").value_or("").find(field + " contains invalid characters") == 0);
+      CHECK(WellFormed(refused->body));
+      auto updated = api->Put(order.c_str(), "<Csr><" + field + ">" + text + "</" + field + "></Csr>", "application/xml");
+      REQUIRE(updated);
+      CHECK(updated->status == 400);
+      CHECK(WellFormed(updated->body));
+    }
+    for (const std::string& note : {"<Note><UserId>" + text + "</UserId><Description>d</Description></Note>",
+                                    "<Note><UserId>u</UserId><Description>" + text + "</Description></Note>"}) {
+      auto refused = api->Post((order + "/notes").c_str(), note, "application/xml");
+      REQUIRE(refused);
+      CHECK(refused->status == 400);
+      CHECK(XmlText(refused->body, "ErrorCode") == "1010");
+      CHECK(WellFormed(refused->body));
+    }
+    auto subscription = api->Post((kAccount + "/subscriptions").c_str(),
+                                  SubscriptionRequest(receiver.Url("/x")).WithCredentials("cb" + text, "pw").Xml(),
+                                  "application/xml");
+    REQUIRE(subscription);
+    CHECK(subscription->status == 400);
+    CHECK(XmlText(subscription->body, "ErrorCode") == "1010");
+  }
+  // Good UTF-8 passes, and everything the account answers still parses.
+  auto accented = api->Put(order.c_str(), "<Csr><EndUserName>Zo\xc3\xab M\xc3\xbcller \xe2\x82\xac</EndUserName></Csr>",
+                           "application/xml");
+  REQUIRE(accented);
+  CHECK(accented->status == 200);
+  REQUIRE(api->Post((order + "/notes").c_str(), "<Note><UserId>u</UserId><Description>caf\xc3\xa9</Description></Note>",
+                    "application/xml")->status == 201);
+  REQUIRE(AdvanceClock(sim, "5s"));
+  for (const std::string& path : {order, order + "/notes", kAccount + "/csrs", kAccount + "/subscriptions"}) {
+    auto answer = api->Get(path.c_str());
+    REQUIRE(answer);
+    INFO(path << " " << answer->body);
+    CHECK(answer->status == 200);
+    CHECK(WellFormed(answer->body));
+  }
+  for (const auto& callback : receiver.Requests()) CHECK(WellFormed(callback.body));
+}
+
+TEST_CASE("echoes of client input are bounded and escaped in error bodies, Location and Links") {
+  SimulatorProcess sim(kManual);
+  auto api = sim.Client();
+
+  const std::string long_name(900 * 1024, 'A');
+  auto refused = api->Post((kAccount + "/csrs").c_str(), "<" + long_name + "/>", "application/xml");
+  REQUIRE(refused);
+  CHECK(refused->status == 400);
+  CHECK(refused->body.size() < 1000);
+  INFO(refused->body);
+  CHECK(refused->body.find("got &lt;" + std::string(64, 'A') + "...(921600 bytes)&gt;") != std::string::npos);
+  CHECK(WellFormed(refused->body));
+
+  for (const std::string& query : std::vector<std::string>{"page=%00", "size=%FF%FE", "status=%01%02", "modifiedDateFrom=" + std::string(3000, 'x')}) {
+    INFO(query);
+    auto listed = api->Get((kAccount + "/csrs?" + query).c_str());
+    REQUIRE(listed);
+    CHECK(listed->status == 400);
+    CHECK(XmlText(listed->body, "Code") == "1010");
+    CHECK(listed->body.size() < 1000);
+    CHECK(WellFormed(listed->body));
+  }
+  auto page = api->Get((kAccount + "/csrs?page=%00").c_str());
+  REQUIRE(page);
+  CHECK(XmlText(page->body, "Description").value_or("").find("'\\x00' is not a valid value for page") == 0);
+
+  // An account id that is not a plain id never comes back.
+  for (const std::string& account : {std::string("%FF"), std::string("a%00b"), std::string(65, '9'), std::string("x%3Cy")}) {
+    INFO(account);
+    auto answer = api->Post(("/api/accounts/" + account + "/csrs").c_str(), kGuideCsrBody, "application/xml");
+    REQUIRE(answer);
+    CHECK(answer->status == 400);
+    CHECK(XmlText(answer->body, "Code") == "4000");
+    CHECK(WellFormed(answer->body));
+    auto missing = api->Delete(("/api/accounts/" + account + "/subscriptions/x").c_str());
+    REQUIRE(missing);
+    CHECK(missing->status == 400);
+    CHECK(WellFormed(missing->body));
+  }
+  // <Links> carry the list's own filters only; a Host that is not a plain host is left out.
+  api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml");
+  auto listed = api->Get((kAccount + "/csrs?size=1&junk=%FF%00&status=RECEIVED").c_str(),
+                         {{"Host", "evil<host>"}});
+  REQUIRE(listed);
+  INFO(listed->body);
+  CHECK(listed->status == 200);
+  CHECK(WellFormed(listed->body));
+  CHECK(listed->body.find("junk") == std::string::npos);
+  CHECK(listed->body.find("evil") == std::string::npos);
+  CHECK(listed->body.find("Link=&lt;" + kAccount + "/csrs?status=RECEIVED&amp;page=1&amp;size=1&gt;") != std::string::npos);
+  auto created = api->Post((kAccount + "/csrs").c_str(), {{"Host", "a b"}}, kGuideCsrBody, "application/xml");
+  REQUIRE(created);
+  CHECK(created->get_header_value("Location").rfind(kAccount + "/csrs/", 0) == 0);
+}
+
+TEST_CASE("note UserId and subscription fields are length-limited with Bandwidth-shaped 400s") {
+  SimulatorProcess sim(kManual);
+  auto api = sim.Client();
+  auto created = api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml");
+  REQUIRE(created);
+  const std::string notes = kAccount + "/csrs/" + XmlText(created->body, "OrderId").value_or("") + "/notes";
+  auto note = [&](const std::string& user, const std::string& description) {
+    return api->Post(notes.c_str(), "<Note><UserId>" + user + "</UserId><Description>" + description + "</Description></Note>",
+                     "application/xml");
+  };
+  auto huge = note(std::string(900 * 1024, 'u'), "d");
+  REQUIRE(huge);
+  CHECK(huge->status == 400);
+  CHECK(XmlRoot(huge->body) == "NoteResponse");
+  CHECK(XmlText(huge->body, "ErrorCode") == "1011");
+  CHECK(XmlText(huge->body, "Description") == "UserId is too long. Max length 100 characters");
+  CHECK(note(std::string(101, 'u'), "d")->status == 400);
+  CHECK(note(std::string(100, 'u'), std::string(500, 'd'))->status == 201);
+  CHECK(note("u", std::string(501, 'd'))->status == 400);
+  for (int i = 0; i < 200; ++i) REQUIRE(note("u", "note " + std::to_string(i))->status == 201);
+  auto listed = api->Get(notes.c_str());
+  REQUIRE(listed);
+  CHECK(XmlCount(listed->body, "Note") == 201);
+
+  auto subscribe = [&](const SubscriptionRequest& request) {
+    return api->Post((kAccount + "/subscriptions").c_str(), request.Xml(), "application/xml");
+  };
+  auto long_url = subscribe(SubscriptionRequest("http://127.0.0.1:9/" + std::string(3000, 'p')));
+  REQUIRE(long_url);
+  CHECK(long_url->status == 400);
+  CHECK(XmlText(long_url->body, "Description") == "URL is too long. Max length 2048 characters");
+  auto long_user = subscribe(SubscriptionRequest("http://127.0.0.1:9/cb").WithCredentials(std::string(101, 'u'), "p"));
+  REQUIRE(long_user);
+  CHECK(long_user->status == 400);
+  CHECK(XmlText(long_user->body, "ErrorCode") == "1011");
+  CHECK(subscribe(SubscriptionRequest("http://127.0.0.1:9/cb").WithCredentials(std::string(100, 'u'), "p"))->status == 201);
+}
+
+TEST_CASE("GET /_sim/orders answers a page at a time with a next cursor") {
+  SimulatorProcess sim(kManual);
+  auto api = sim.Client();
+  auto control = sim.Client("");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 250; ++i) {
+    const std::string account = i % 2 == 0 ? kAccount : "/api/accounts/9900001";
+    const std::string tn = i % 5 == 0 ? "9195550000" : "9195551234";
+    auto created = api->Post((account + "/csrs").c_str(),
+                             "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>",
+                             "application/xml");
+    REQUIRE(created);
+    ids.push_back(XmlText(created->body, "OrderId").value_or(""));
+  }
+  REQUIRE(AdvanceClock(sim, "5s"));
+  auto walk = [&](const std::string& query, std::size_t limit) {
+    std::vector<std::string> seen;
+    std::string cursor;
+    do {
+      Json page = CheckedJson(
+          control->Get(("/_sim/orders?" + query + (cursor.empty() ? "" : "&cursor=" + cursor)).c_str()), 200);
+      CHECK(page["orders"].size() <= limit);
+      for (const auto& order : page["orders"]) seen.push_back(order["id"]);
+      cursor = page["next"].is_null() ? "" : page["next"].get<std::string>();
+      if (!cursor.empty()) CHECK(page["orders"].size() == limit);
+    } while (!cursor.empty());
+    return seen;
+  };
+  Json first = CheckedJson(control->Get("/_sim/orders"), 200);
+  CHECK(first["orders"].size() == 100);
+  CHECK(first["next"].is_string());
+  CHECK(walk("limit=100", 100) == ids);  // every order once, in creation order
+  CHECK(walk("limit=1000", 1000) == ids);
+  CHECK(walk("limit=7", 7) == ids);
+  std::vector<std::string> failed;
+  for (std::size_t i = 0; i < ids.size(); i += 5) failed.push_back(ids[i]);
+  CHECK(walk("limit=9&status=FAILED", 9) == failed);
+  std::vector<std::string> one_account;
+  for (std::size_t i = 0; i < ids.size(); i += 2) one_account.push_back(ids[i]);
+  CHECK(walk("limit=10&account=9900000", 10) == one_account);
+  Json last = CheckedJson(control->Get("/_sim/orders?limit=50&cursor=200"), 200);
+  CHECK(last["orders"].size() == 50);
+  CHECK(last["next"].is_null());
+  for (const std::string bad : {"limit=0", "limit=1001", "limit=x", "cursor=-1", "cursor=abc", "cursor=%FF"}) {
+    INFO(bad);
+    CheckedJson(control->Get(("/_sim/orders?" + bad).c_str()), 400);
+  }
+}
+
+TEST_CASE("a /_sim POST needs a JSON Content-Type, so a callback cannot drive the control API") {
+  SimulatorProcess target(kManual);
+  SimulatorProcess caller(kManual);
+  auto target_api = target.Client();
+  auto target_control = target.Client("");
+  REQUIRE(target_api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml")->status == 200);
+
+  // Another simulator's callbacks (XML) posted at this one's /_sim/reset are refused.
+  auto caller_api = caller.Client();
+  REQUIRE(caller_api->Post((kAccount + "/subscriptions").c_str(),
+                           SubscriptionRequest(target.BaseUrl() + "/_sim/reset").Xml(), "application/xml")
+              ->status == 201);
+  REQUIRE(caller_api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml")->status == 200);
+  REQUIRE(AdvanceClock(caller, "5s"));
+  Json journal = CheckedJson(caller.Client("")->Get("/_sim/callbacks"), 200);
+  REQUIRE(journal["entries"].size() == 1);
+  CHECK(journal["entries"][0]["responseStatus"] == 415);
+  CHECK(CheckedJson(target_control->Get("/_sim/health"), 200)["orders"] == 1);
+
+  for (const std::string type : {"application/xml", "text/plain", "application/x-www-form-urlencoded", ""}) {
+    INFO(type);
+    auto refused = type.empty() ? target_control->Post("/_sim/reset") : target_control->Post("/_sim/reset", "<a/>", type.c_str());
+    Json error = CheckedJson(refused, 415);
+    CHECK(error["error"].get<std::string>().find("application/json") != std::string::npos);
+  }
+  CheckedJson(target_control->Post("/_sim/clock/advance", R"({"by":"1s"})", "text/plain"), 415);
+  CHECK(CheckedJson(target_control->Get("/_sim/health"), 200)["orders"] == 1);
+  CheckedJson(target_control->Post("/_sim/reset", "", "Application/JSON; charset=utf-8"), 200);
+  CHECK(CheckedJson(target_control->Get("/_sim/health"), 200)["orders"] == 0);
+
+  // With --control-token, the token vouches for the call whatever its Content-Type.
+  SimulatorProcess guarded({"--clock", "manual", "--log-level", "off", "--control-token", "T"});
+  CheckedJson(guarded.Client("Bearer T")->Post("/_sim/reset", "", "text/plain"), 200);
+  CheckedJson(guarded.Client("")->Post("/_sim/reset", "", "application/json"), 401);
 }

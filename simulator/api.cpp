@@ -1,6 +1,7 @@
 #include "csrsim/api.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
 #include <thread>
@@ -18,6 +19,7 @@ constexpr std::string_view kCsrRoot = "CsrResponse";
 constexpr std::string_view kNoteRoot = "NoteResponse";
 constexpr std::string_view kSubscriptionRoot = "SubscriptionsResponse";
 constexpr int kInvalidQueryParameter = 1010;
+constexpr int kInvalidAccount = 4000;
 constexpr std::int64_t kTokenLifetimeSeconds = 3600;
 constexpr std::string_view kTokenPath = "/api/v1/oauth2/token";
 
@@ -72,7 +74,7 @@ std::size_t PositiveQueryNumber(const HttpRequest& request, const std::string& n
   std::size_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc() || end != text->data() + text->size() || value < 1 || value > max) {
-    throw Error::Invalid(kInvalidQueryParameter, "'" + *text + "' is not a valid value for " + name +
+    throw Error::Invalid(kInvalidQueryParameter, "'" + EchoToken(*text) + "' is not a valid value for " + name +
                                                      ": expected a whole number from 1 to " +
                                                      std::to_string(max));
   }
@@ -85,16 +87,34 @@ std::optional<SimTime> QueryTime(const HttpRequest& request, const std::string& 
   auto time = wire::ParseTimestamp(*text);
   if (!time) {
     throw Error::Invalid(kInvalidQueryParameter,
-                         "'" + *text + "' is not a valid value for " + name +
+                         "'" + EchoToken(*text) + "' is not a valid value for " + name +
                              ": expected an ISO-8601 date or time such as 2020-02-25T15:39:22.079Z");
   }
   return time;
 }
 
-// Absolute URL of a resource under the prefix the client used.
+// A Host header fit to be repeated in a Location header or a <Links> URL:
+// a name or address and a port, at most 261 characters.
+bool IsPlainHost(std::string_view host) {
+  return !host.empty() && host.size() <= 261 && std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':' ||
+           c == '[' || c == ']';
+  });
+}
+
+// Absolute URL of a resource under the prefix the client used (a path only
+// when the Host header is missing or not a plain host).
 std::string LocationOf(const HttpRequest& request, const std::string& path) {
   auto host = request.Header("Host");
-  return (host ? "http://" + *host : std::string()) + request.prefix + path;
+  return (host && IsPlainHost(*host) ? "http://" + *host : std::string()) + request.prefix + path;
+}
+
+// Account ids are repeated in every answer about the account (AccountId,
+// Location, <Links>): letters, digits, '-', '_' and '.', at most 64.
+bool IsPlainAccountId(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxEchoBytes && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
 }
 
 void RequireBodyWithin(const HttpRequest& request, std::size_t limit) {
@@ -375,6 +395,7 @@ void BandwidthApi::AddRoutes() {
                     }
                     if (fault.status) throw Error::Injected(*fault.status, engine_.clock().Now());
                     const std::string user = auth_.Authorize(request, account_id);
+                    if (!IsPlainAccountId(account_id)) throw Error::Invalid(kInvalidAccount, "Invalid account specified");
                     const AccountConfig* account = auth_.FindAccount(account_id);
                     if (csr_feature && account && !account->csr_enabled) {
                       throw Error::CsrFeatureDisabled(account_id);
@@ -412,7 +433,7 @@ void BandwidthApi::AddRoutes() {
     if (auto status = call.request.Query("status")) {
       query.status = ParseOrderStatus(*status);
       if (!query.status) {
-        throw Error::Invalid(kInvalidQueryParameter, "'" + *status + "' is not a valid value for status");
+        throw Error::Invalid(kInvalidQueryParameter, "'" + EchoToken(*status) + "' is not a valid value for status");
       }
     }
     query.page = PositiveQueryNumber(call.request, "page", 1, 1'000'000'000);
@@ -420,8 +441,11 @@ void BandwidthApi::AddRoutes() {
     OrderPage page = engine_.ListOrders(call.account_id, query);
 
     std::string base = LocationOf(call.request, "/accounts/" + call.account_id + "/csrs") + "?";
+    // Only the filters this call read (and validated), each short: the links
+    // never repeat arbitrary client input.
     for (const auto& [name, value] : call.request.query) {
-      if (name != "page" && name != "size") base += UrlEncode(name) + "=" + UrlEncode(value) + "&";
+      const bool filter = name == "modifiedDateFrom" || name == "modifiedDateTo" || name == "status";
+      if (filter && value.size() <= kMaxEchoBytes) base += name + "=" + UrlEncode(value) + "&";
     }
     auto link = [&](std::size_t number) {
       return base + "page=" + std::to_string(number) + "&size=" + std::to_string(query.size);
@@ -434,7 +458,7 @@ void BandwidthApi::AddRoutes() {
     return HttpResponse::Xml(200, wire::EncodeCsrResponse(engine_.GetOrder(call.account_id, call.Param(1))));
   });
   route("PUT", "/accounts/*/csrs/*", kCsrRoot, true, [this](const Call& call) {
-    engine_.GetOrder(call.account_id, call.Param(1));  // unknown id: 404 before any body error
+    engine_.RequireOrder(call.account_id, call.Param(1));  // unknown id: 404 before any body error
     auto csr = wire::DecodeCsr(call.request.body);
     if (auto errors = ValidateCsrFields(csr.fields, false); !errors.empty()) {
       throw Error::Invalid(std::move(errors));
@@ -450,7 +474,7 @@ void BandwidthApi::AddRoutes() {
     return HttpResponse::Xml(200, wire::EncodeNotes(notes));
   });
   route("POST", "/accounts/*/csrs/*/notes", kNoteRoot, true, [this](const Call& call) {
-    engine_.GetOrder(call.account_id, call.Param(1));
+    engine_.RequireOrder(call.account_id, call.Param(1));
     auto note = wire::DecodeNote(call.request.body);
     if (auto errors = ValidateNote(note.user_id, note.description); !errors.empty()) {
       throw Error::Invalid(std::move(errors));
@@ -462,7 +486,7 @@ void BandwidthApi::AddRoutes() {
                                                  "/notes/" + std::to_string(added.id)));
   });
   auto update_note = [this](const Call& call) {
-    engine_.GetOrder(call.account_id, call.Param(1));
+    engine_.RequireOrder(call.account_id, call.Param(1));
     std::int64_t note_id = 0;
     const std::string& id_text = call.Param(2);
     auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), note_id);

@@ -35,6 +35,8 @@ constexpr auto kDefaultWaitTimeout = std::chrono::seconds(5);
 constexpr auto kMaxWaitTimeout = std::chrono::seconds(60);
 constexpr std::int64_t kMaxLatencyMs = 60'000;
 constexpr int kMaxCallbackAttempts = 10;
+constexpr std::uint64_t kDefaultOrdersPage = 100;
+constexpr std::uint64_t kMaxOrdersPage = 1000;
 
 // The fault kinds' names (model.hpp).
 constexpr auto kCallbackFaultNames = [] {
@@ -71,7 +73,8 @@ HttpResponse JsonError(const Error& error) {
 
 Error BadRequest(std::string message) { return Error::Invalid(0, std::move(message)); }
 
-std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+// Client input quoted in an error: bounded and escaped (encoding.hpp).
+std::string Quoted(std::string_view text) { return "'" + EchoToken(text) + "'"; }
 
 template <typename Names>
 std::string JoinNames(const Names& names) {
@@ -423,17 +426,50 @@ HttpResponse AdvanceClockBy(Runtime& runtime, const HttpRequest& request) {
   return JsonResponse(200, ClockJson(runtime.clock));
 }
 
+// A whole-number query parameter within [min, max]; `fallback` when absent.
+std::uint64_t WholeQuery(const HttpRequest& request, const std::string& name, std::uint64_t min, std::uint64_t max,
+                         std::uint64_t fallback) {
+  auto text = request.Query(name);
+  if (!text) return fallback;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
+    throw BadRequest(Quoted(name) + " must be a whole number from " + std::to_string(min) + " to " +
+                     std::to_string(max) + ", not " + Quoted(*text));
+  }
+  return value;
+}
+
+// One page of orders in creation order: at most `limit`, then `next`, the
+// cursor to pass as `cursor` for the following page (null on the last). Reads
+// the store a chunk at a time, so neither the answer nor the work in hand
+// grows with the number of orders.
 HttpResponse ListOrders(Runtime& runtime, const HttpRequest& request) {
-  CheckQuery(request, {"account", "status"});
+  CheckQuery(request, {"account", "status", "limit", "cursor"});
   auto account = AccountQuery(request);
   std::optional<OrderStatus> status;
   if (auto text = request.Query("status")) status = ParseStatus(*text);
+  const std::size_t limit = WholeQuery(request, "limit", 1, kMaxOrdersPage, kDefaultOrdersPage);
+  std::uint64_t position = WholeQuery(request, "cursor", 0, UINT64_MAX, 0);
   Json orders = Json::array();
-  for (const auto& slot : runtime.store.Orders(account)) {
-    std::lock_guard lock(slot->mu);
-    if (!status || slot->order.status == *status) orders.push_back(OrderJson(*slot));
+  std::uint64_t last_listed = 0;
+  Json next = nullptr;
+  for (bool more = true; more && next.is_null();) {
+    auto chunk = runtime.store.OrdersAfter(account, position, limit + 1);
+    more = !chunk.empty();
+    for (const auto& slot : chunk) {
+      position = slot->sequence;
+      std::lock_guard lock(slot->mu);
+      if (status && slot->order.status != *status) continue;
+      if (orders.size() == limit) {  // one more exists: this page ends here
+        next = std::to_string(last_listed);
+        break;
+      }
+      orders.push_back(OrderJson(*slot));
+      last_listed = slot->sequence;
+    }
   }
-  return JsonResponse(200, Json{{"orders", orders}});
+  return JsonResponse(200, Json{{"orders", orders}, {"next", next}});
 }
 
 std::shared_ptr<OrderSlot> FindOrder(Runtime& runtime, const std::string& order_id) {
@@ -747,6 +783,17 @@ bool HasBearerToken(const HttpRequest& request, const std::string& token) {
   return std::string_view(*header).substr(kScheme.size()) == token;
 }
 
+// Content-Type application/json (any case, parameters allowed).
+bool HasJsonContentType(const HttpRequest& request) {
+  auto type = request.Header("Content-Type");
+  if (!type) return false;
+  std::string media = type->substr(0, type->find(';'));
+  media.erase(media.find_last_not_of(" \t") + 1);
+  std::transform(media.begin(), media.end(), media.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return media == "application/json";
+}
+
 }  // namespace
 
 ControlApi::ControlApi(Runtime& runtime) : runtime_(runtime) { AddRoutes(); }
@@ -758,8 +805,14 @@ std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
     return JsonError(401, "the control API needs \"Authorization: Bearer <token>\" (the --control-token value)")
         .WithHeader("WWW-Authenticate", "Bearer realm=\"csr-simulator control API\"");
   }
+  // A callback posts XML, a browser form posts a form: neither can steer the
+  // simulator (a subscription pointed at /_sim/reset). A POST needs a JSON
+  // Content-Type, unless the control token already vouched for it.
+  if (request.method == "POST" && token.empty() && !HasJsonContentType(request)) {
+    return JsonError(415, "the control API takes JSON: send \"Content-Type: application/json\" (see docs/control-api.md)");
+  }
   if (auto response = router_.Dispatch(request)) return response;
-  return JsonError(404, "no control API call " + request.path + "; see docs/control-api.md");
+  return JsonError(404, "no control API call " + EchoToken(request.path) + "; see docs/control-api.md");
 }
 
 void ControlApi::AddRoutes() {
@@ -782,7 +835,7 @@ void ControlApi::AddRoutes() {
     });
   };
   router_.set_method_not_allowed([](const HttpRequest& request) {
-    return JsonError(405, "method " + request.method + " is not allowed on " + request.path);
+    return JsonError(405, "method " + EchoToken(request.method) + " is not allowed on " + EchoToken(request.path));
   });
 
   route("GET", "/_sim/health", Health);

@@ -1,5 +1,7 @@
 #include "csrsim/engine.hpp"
 
+#include "csrsim/encoding.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -70,7 +72,7 @@ bool SameTarget(const SubscriptionSpec& a, const SubscriptionSpec& b) {
 
 Error SubscriptionNotFound(const std::string& account_id, const std::string& id) {
   return Error::NotFound(kSubscriptionNotFound,
-                         "Subscription " + id + " not found for accountId " + account_id);
+                         "Subscription " + EchoToken(id) + " not found for accountId " + EchoToken(account_id));
 }
 
 Subscription* FindById(std::vector<Subscription>& subscriptions, const std::string& id) {
@@ -200,6 +202,10 @@ std::shared_ptr<OrderSlot> Engine::FindSlot(const std::string& account_id,
   auto slot = store_.FindOrder(account_id, order_id);
   if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
   return slot;
+}
+
+void Engine::RequireOrder(const std::string& account_id, const std::string& order_id) const {
+  FindSlot(account_id, order_id);
 }
 
 Order Engine::GetOrder(const std::string& account_id, const std::string& order_id) const {

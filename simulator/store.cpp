@@ -1,5 +1,6 @@
 #include "csrsim/store.hpp"
 
+#include <algorithm>
 
 namespace csrsim {
 
@@ -11,8 +12,10 @@ std::shared_ptr<OrderSlot> Store::AddOrder(Order order, ScenarioProgress progres
   slot->order = std::move(order);
   slot->progress = std::move(progress);
   std::unique_lock lock(mu_);
+  slot->sequence = next_sequence_++;
   orders_by_id_.emplace(std::string_view(slot->order.id), slot);
   accounts_[slot->order.account_id].orders.push_back(slot);
+  all_orders_.push_back(slot);
   return slot;
 }
 
@@ -35,12 +38,23 @@ std::vector<std::shared_ptr<OrderSlot>> Store::Orders(const std::optional<std::s
     auto it = accounts_.find(*account_id);
     return it == accounts_.end() ? std::vector<std::shared_ptr<OrderSlot>>{} : it->second.orders;
   }
-  std::vector<std::shared_ptr<OrderSlot>> all;
-  all.reserve(orders_by_id_.size());
-  for (const auto& [id, account] : accounts_) {
-    all.insert(all.end(), account.orders.begin(), account.orders.end());
+  return all_orders_;
+}
+
+std::vector<std::shared_ptr<OrderSlot>> Store::OrdersAfter(const std::optional<std::string>& account_id,
+                                                           std::uint64_t after, std::size_t max) const {
+  std::shared_lock lock(mu_);
+  const std::vector<std::shared_ptr<OrderSlot>>* orders = &all_orders_;
+  if (account_id) {
+    auto it = accounts_.find(*account_id);
+    if (it == accounts_.end()) return {};
+    orders = &it->second.orders;
   }
-  return all;
+  // Sequences rise along each list, so the page starts where a binary search says.
+  auto first = std::upper_bound(orders->begin(), orders->end(), after,
+                                [](std::uint64_t value, const auto& slot) { return value < slot->sequence; });
+  auto last = first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(max, static_cast<std::size_t>(orders->end() - first)));
+  return {first, last};
 }
 
 std::size_t Store::OrderCount() const {
@@ -91,11 +105,15 @@ void Store::Reset(const std::optional<std::string>& account_id) {
   if (!account_id) {
     accounts_.clear();
     orders_by_id_.clear();
+    all_orders_.clear();
     return;
   }
   auto it = accounts_.find(*account_id);
   if (it == accounts_.end()) return;
   for (const auto& slot : it->second.orders) orders_by_id_.erase(std::string_view(slot->order.id));
+  if (!it->second.orders.empty()) {
+    std::erase_if(all_orders_, [&](const auto& slot) { return slot->order.account_id == *account_id; });
+  }
   accounts_.erase(it);
 }
 

@@ -2,6 +2,7 @@
 //
 // Codes and descriptions (every description names the field by its wire name):
 //   1003  "<Field> is required"
+//   (values from the request are echoed bounded and escaped, encoding.hpp)
 //   1008  "'<value>' is not a valid UUID (OrderId)"
 //   1010  "<Field> contains invalid characters. Allowed: <class>"
 //   1010  "State must be exactly 2 characters long"
@@ -40,6 +41,12 @@ constexpr int kInvalidEventTypeCode = 14507;
 constexpr int kTypeRequiredCode = 14508;
 
 constexpr std::size_t kNoteDescriptionMaxLength = 500;
+// Bandwidth documents no limit for these; the simulator's caps (docs/wire-contract.md).
+constexpr std::size_t kNoteUserIdMaxLength = 100;
+constexpr std::size_t kCallbackUrlMaxLength = 2048;
+constexpr std::size_t kEmailMaxLength = 254;
+constexpr std::size_t kCallbackCredentialMaxLength = 100;
+constexpr std::size_t kPublicKeyMaxLength = 16384;
 
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -177,15 +184,27 @@ bool PointsAt(const HttpUrl& url, const OwnListener& self) {
 
 void CheckCallback(const CallbackSubscription& callback, const OwnListener& self,
                    std::vector<ErrorDetail>& out) {
-  if (callback.url.empty()) {
+  auto too_long = [&out](std::string_view name, std::string_view value, std::size_t max) {
+    if (CharacterCount(value) <= max) return false;
+    out.push_back({kTooLongCode, TooLong(name, max)});
+    return true;
+  };
+  if (callback.basic) {
+    too_long("Username", callback.basic->username, kCallbackCredentialMaxLength);
+    too_long("Password", callback.basic->password, kCallbackCredentialMaxLength);
+  }
+  if (callback.public_key) too_long("PublicKey", *callback.public_key, kPublicKeyMaxLength);
+  if (too_long("URL", callback.url, kCallbackUrlMaxLength)) {
+    // too long to check further
+  } else if (callback.url.empty()) {
     out.push_back({kEmptyCallbackUrlCode, "Callback URL is required"});
   } else if (auto url = ParseHttpUrl(callback.url); !url) {  // the dispatcher's parser
     out.push_back({kInvalidCallbackUrlCode,
-                   "Callback URL '" + callback.url +
+                   "Callback URL '" + EchoToken(callback.url) +
                        "' is invalid: expected http:// or https:// followed by a host"});
   } else if (PointsAt(*url, self)) {
     out.push_back({kInvalidCallbackUrlCode,
-                   "Callback URL '" + callback.url + "' is invalid: it points at the simulator itself"});
+                   "Callback URL '" + EchoToken(callback.url) + "' is invalid: it points at the simulator itself"});
   }
   // 10,000 years: far beyond the guide's 3153600000 (100 years), and small
   // enough that the simulated clock can add it without overflow.
@@ -231,6 +250,9 @@ std::vector<ErrorDetail> ValidateNote(const std::optional<std::string>& user_id,
   if (!user_id || std::all_of(user_id->begin(), user_id->end(), IsSpace)) {
     violations.push_back({kUsernameRequiredCode, "Username is required"});
   }
+  if (user_id && CharacterCount(*user_id) > kNoteUserIdMaxLength) {
+    violations.push_back({kTooLongCode, TooLong("UserId", kNoteUserIdMaxLength)});
+  }
   if (description && CharacterCount(*description) > kNoteDescriptionMaxLength) {
     violations.push_back({kTooLongCode, TooLong("Description", kNoteDescriptionMaxLength)});
   }
@@ -243,15 +265,15 @@ std::vector<ErrorDetail> ValidateSubscription(const SubscriptionSpec& spec, cons
     violations.push_back({kTypeRequiredCode, "OrderType or EventType is required"});
   }
   if (spec.order_type && !OneOf(*spec.order_type, kOrderTypes)) {
-    violations.push_back({kInvalidOrderTypeCode, "Incorrect OrderType '" + *spec.order_type +
+    violations.push_back({kInvalidOrderTypeCode, "Incorrect OrderType '" + EchoToken(*spec.order_type) +
                                                      "'. Valid values: " + Join(kOrderTypes)});
   }
   if (spec.event_type && !OneOf(*spec.event_type, kEventTypes)) {
-    violations.push_back({kInvalidEventTypeCode, "Incorrect EventType '" + *spec.event_type +
+    violations.push_back({kInvalidEventTypeCode, "Incorrect EventType '" + EchoToken(*spec.event_type) +
                                                      "'. Valid values: " + Join(kEventTypes)});
   }
   if (spec.order_id && !IsUuid(*spec.order_id)) {
-    violations.push_back({kInvalidUuidCode, "'" + *spec.order_id + "' is not a valid UUID (OrderId)"});
+    violations.push_back({kInvalidUuidCode, "'" + EchoToken(*spec.order_id) + "' is not a valid UUID (OrderId)"});
   }
   if (!spec.email && !spec.callback) {
     violations.push_back({kInvalidSubscriptionCode,
@@ -260,9 +282,12 @@ std::vector<ErrorDetail> ValidateSubscription(const SubscriptionSpec& spec, cons
   }
   if (spec.email) {
     if (spec.email->email.empty()) violations.push_back({kRequiredCode, "Email is required"});
+    if (CharacterCount(spec.email->email) > kEmailMaxLength) {
+      violations.push_back({kTooLongCode, TooLong("Email", kEmailMaxLength)});
+    }
     if (!OneOf(spec.email->digest_requested, kDigestTypes)) {
       violations.push_back({kInvalidDigestCode, "Incorrect DigestRequested '" +
-                                                    spec.email->digest_requested +
+                                                    EchoToken(spec.email->digest_requested) +
                                                     "'. Valid values: " + Join(kDigestTypes)});
     }
   }

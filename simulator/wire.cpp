@@ -8,6 +8,9 @@
 //   1002  "Expected root element <Csr>, got <Foo>"
 //   1002  "Element <City> must contain text, not child elements"
 //   14501 "Subscription object is invalid: Expiry 'abc' is not a whole number of seconds"
+//   1010  "<Field> contains invalid characters: ..."   text that is not UTF-8, or holds a
+//         control character XML 1.0 does not allow (it could not be answered as XML)
+// Names and values from the request are echoed bounded and escaped (encoding.hpp).
 // Field constraints are not checked here (validation.cpp).
 #include "csrsim/wire.hpp"
 
@@ -19,6 +22,7 @@
 
 #include <pugixml.hpp>
 
+#include "csrsim/encoding.hpp"
 #include "csrsim/error.hpp"
 
 namespace csrsim::wire {
@@ -28,6 +32,7 @@ namespace {
 constexpr int kBodyRequiredCode = 1003;
 constexpr int kMalformedBodyCode = 1002;
 constexpr int kSubscriptionInvalidCode = 14501;
+constexpr int kInvalidCharactersCode = 1010;
 
 constexpr std::string_view kProlog =
     R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?>)";
@@ -74,7 +79,7 @@ pugi::xml_node ParseRoot(pugi::xml_document& doc, std::string_view body,
   }
   if (!NameIs(root, root_name)) {
     throw Error::Invalid(kMalformedBodyCode, "Expected root element <" + std::string(root_name) +
-                                                 ">, got <" + std::string(LocalName(root)) + ">");
+                                                 ">, got <" + EchoToken(LocalName(root)) + ">");
   }
   return root;
 }
@@ -95,9 +100,15 @@ std::string Text(pugi::xml_node element) {
     if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
       text += child.value();
     } else if (child.type() == pugi::node_element) {
-      throw Error::Invalid(kMalformedBodyCode, "Element <" + std::string(LocalName(element)) +
+      throw Error::Invalid(kMalformedBodyCode, "Element <" + EchoToken(LocalName(element)) +
                                                    "> must contain text, not child elements");
     }
+  }
+  // Every field ends up in XML answers and callbacks: refuse what XML cannot carry.
+  if (!IsXmlSafeUtf8(text)) {
+    throw Error::Invalid(kInvalidCharactersCode,
+                         EchoToken(LocalName(element)) +
+                             " contains invalid characters: text must be UTF-8 without control characters");
   }
   return std::string(Trim(text));
 }
@@ -117,7 +128,7 @@ std::int64_t DecodeExpiry(pugi::xml_node callback) {
   auto [parsed_end, error] = std::from_chars(text->data(), end, seconds);
   if (error != std::errc() || parsed_end != end) {
     throw Error::Invalid(kSubscriptionInvalidCode, "Subscription object is invalid: Expiry '" +
-                                                       *text +
+                                                       EchoToken(*text) +
                                                        "' is not a whole number of seconds");
   }
   return seconds;

@@ -87,6 +87,8 @@ class Engine {
   // ---- orders
   Order CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields);
   Order GetOrder(const std::string& account_id, const std::string& order_id) const;
+  // Throws the 404 GetOrder would, without copying the order (and its notes).
+  void RequireOrder(const std::string& account_id, const std::string& order_id) const;
   // Merges fields, or cancels on REQUESTED_CANCEL; resumes a waiting on_update step.
   Order UpdateOrder(const std::string& account_id, const std::string& user,
                     const std::string& order_id, const wire::CsrRequest& request);

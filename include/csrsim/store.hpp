@@ -38,6 +38,7 @@ struct ScenarioProgress {
 };
 
 struct OrderSlot {
+  std::uint64_t sequence = 0;  // creation order across accounts, from 1; set by AddOrder, then constant
   mutable std::mutex mu;
   Order order;                // guarded by mu
   ScenarioProgress progress;  // guarded by mu
@@ -53,6 +54,10 @@ class Store {
   std::shared_ptr<OrderSlot> FindOrderAnyAccount(std::string_view order_id) const;
   // One account's orders (or every account's when nullopt), in creation order.
   std::vector<std::shared_ptr<OrderSlot>> Orders(const std::optional<std::string>& account_id) const;
+  // At most `max` of those orders created after the one with sequence `after`
+  // (0: from the first), in creation order: a page read in O(log n + max).
+  std::vector<std::shared_ptr<OrderSlot>> OrdersAfter(const std::optional<std::string>& account_id,
+                                                      std::uint64_t after, std::size_t max) const;
   std::size_t OrderCount() const;
   // Accounts holding any order or subscription.
   std::size_t AccountCount() const;
@@ -78,6 +83,8 @@ class Store {
 
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, AccountData> accounts_;                 // guarded by mu_
+  std::vector<std::shared_ptr<OrderSlot>> all_orders_;  // creation order; guarded by mu_
+  std::uint64_t next_sequence_ = 1;                     // guarded by mu_
   // Keyed by a view of the slot's own (immutable) id: no second copy per order.
   std::unordered_map<std::string_view, std::shared_ptr<OrderSlot>> orders_by_id_;  // guarded by mu_
 };

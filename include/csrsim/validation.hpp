@@ -18,7 +18,8 @@ namespace csrsim {
 // `for_create`: the TN is required on create; a PUT may omit it.
 std::vector<ErrorDetail> ValidateCsrFields(const CsrFields& fields, bool for_create);
 
-// UserId required (12501 "Username is required"), Description max 500.
+// UserId required (12501 "Username is required") and at most 100 characters,
+// Description at most 500 (1011).
 std::vector<ErrorDetail> ValidateNote(const std::optional<std::string>& user_id,
                                       const std::optional<std::string>& description);
 

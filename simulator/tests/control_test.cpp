@@ -51,6 +51,7 @@ class TestSimulator {
     }
     request.body = body;
     request.remote_addr = "127.0.0.1";
+    if (request.path.rfind("/_sim", 0) == 0) request.headers.emplace("Content-Type", "application/json");
     if (!authorization.empty()) request.headers.emplace("Authorization", authorization);
     return sim_.Handle(request);
   }
