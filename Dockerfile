@@ -9,12 +9,15 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCSRSIM_TESTS=OFF \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libcpp-httplib0.11 libpugixml1v5 libyaml-cpp0.7 curl \
+ && apt-get install -y --no-install-recommends libcpp-httplib0.11 libpugixml1v5 libyaml-cpp0.7 libsqlite3-0 curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 csrsim
+ && useradd --system --uid 10001 csrsim \
+ && install -d -o csrsim -g csrsim /var/lib/csr-simulator
 COPY --from=build /src/build/csr-simulator /usr/local/bin/csr-simulator
 COPY --from=build /src/scenarios /usr/local/share/csr-simulator/scenarios
 USER csrsim
+# --state /var/lib/csr-simulator/state.db keeps state on a volume (README.md, Durable state).
+VOLUME /var/lib/csr-simulator
 EXPOSE 8080
 HEALTHCHECK --interval=5s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8080/_sim/health || exit 1
 ENTRYPOINT ["csr-simulator", "--host", "0.0.0.0", "--port", "8080"]

@@ -147,9 +147,9 @@ std::unique_ptr<httplib::Client> SimulatorProcess::Client(const std::string& aut
   return client;
 }
 
-int SimulatorProcess::Stop() {
+int SimulatorProcess::Stop(int signal) {
   if (pid_ > 0) {
-    kill(pid_, SIGTERM);
+    kill(pid_, signal);
     int status = 0;
     waitpid(pid_, &status, 0);
     exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

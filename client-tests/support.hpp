@@ -49,8 +49,9 @@ class SimulatorProcess {
   // A client with 10 s timeouts and, when `authorization` is non-empty, that
   // Authorization header on every request.
   std::unique_ptr<httplib::Client> Client(const std::string& authorization = GuideAuthorization()) const;
-  // SIGTERM, wait; returns the exit code (or 128+signal). Idempotent.
-  int Stop();
+  // Sends `signal` (SIGTERM: a graceful stop; 9: a crash), waits; returns the
+  // exit code (or 128+signal). Idempotent.
+  int Stop(int signal = 15);
   // Everything the process wrote to stderr so far (after Stop: all of it).
   std::string Stderr() const;
 

@@ -4,7 +4,7 @@
 # Idempotent; uses sudo when not root. Node.js/npm are installed only if absent.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libcpp-httplib-dev libssl-dev libpugixml-dev
-          libyaml-cpp-dev nlohmann-json3-dev catch2 curl chromium)
+          libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev catch2 curl chromium)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

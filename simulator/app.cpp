@@ -15,6 +15,7 @@
 #include "csrsim/scenario.hpp"
 #include "csrsim/scheduler.hpp"
 #include "csrsim/server.hpp"
+#include "csrsim/state_store.hpp"
 #include "csrsim/store.hpp"
 
 namespace csrsim {
@@ -50,6 +51,7 @@ struct Simulator::Parts {
   explicit Parts(Config c)
       : config(std::move(c)),
         clock(MakeConfiguredClock(config)),
+        state(config.state_file.empty() ? nullptr : std::make_unique<StateStore>(config.state_file)),
         events(*clock),
         scenarios(LoadScenarios(config)),
         journal(config.journal_capacity, [this](const JournalEntry& entry) { EmitCallbackAttempt(&events, entry); }),
@@ -65,12 +67,18 @@ struct Simulator::Parts {
         auth(config, *clock, ids),
         requests(config.request_journal_capacity),
         runtime{config, *clock, scheduler, store, journal, dispatcher, scenarios, ids, faults,
-                engine, auth, events, requests, CSRSIM_VERSION, [this] { return started.load(); }},
+                engine, auth, events, requests, CSRSIM_VERSION, [this] { return started.load(); }, state.get()},
         bandwidth(config, engine, auth, faults),
-        control(runtime) {}
+        control(runtime) {
+    if (state) {  // restored before serving; every later change is written through
+      state->Restore(engine, store, *clock, ids);
+      engine.SetStateSink(state.get());
+    }
+  }
 
   Config config;
   std::unique_ptr<Clock> clock;
+  std::unique_ptr<StateStore> state;  // --state FILE: locked from here until destruction
   EventBus events;
   ScenarioLibrary scenarios;
   Store store;

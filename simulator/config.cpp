@@ -154,6 +154,7 @@ const std::vector<FlagSpec>& Flags() {
          else return false;
          return true;
        }},
+      {"--state", true, [](auto v, Config& c) { c.state_file = std::string(v); return !v.empty(); }},
       {"--control-token", true, [](auto v, Config& c) { c.control_token = std::string(v); return !v.empty(); }},
       {"--create-status", true, [](auto v, Config& c) {
          return ParseInt(v, c.create_status, 200, 201);
@@ -213,6 +214,12 @@ CommandLine ParseCommandLine(int argc, const char* const* argv) {
     if (result.validate_paths.empty()) return error("validate: name at least one scenario file or directory");
     return result;
   }
+  if (argc > 1 && std::string_view(argv[1]) == "state") {
+    if (argc != 4 || std::string_view(argv[2]) != "dump") return error("state: usage is 'state dump FILE'");
+    result.action = CliAction::kStateDump;
+    result.state_dump_file = argv[3];
+    return result;
+  }
   for (int i = first; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") { result.action = CliAction::kHelp; return result; }
@@ -258,6 +265,7 @@ std::string HelpText() {
 Usage:
   csr-simulator [options]
   csr-simulator validate PATH...     lint scenario files or directories (exit 0 valid, 1 invalid)
+  csr-simulator state dump FILE      print a --state file as JSON (exit 2 when unusable or in use)
   csr-simulator --help | --version
 
 Server:
@@ -277,6 +285,8 @@ Behaviour:
   --seed N                  reproducible ids, generated data and random choices
   --auth basic|oauth|both   accepted credentials (default both; oauth = after Basic retirement)
   --create-status 200|201   status of POST /csrs (default 200, as the CSR guide)
+  --state FILE              keep orders, subscriptions and the manual clock in FILE (SQLite)
+                            across restarts; created when absent (README.md, Durable state)
   --control-token T         require "Authorization: Bearer T" on /_sim control routes
 
 Callbacks:

@@ -106,6 +106,12 @@ void IdGenerator::Reseed(std::optional<std::uint64_t> seed) {
   next_note_id_ = 11299;  // the guide's first note id
 }
 
+void IdGenerator::Resume(std::uint64_t restart, std::int64_t next_note_id) {
+  std::lock_guard lock(mu_);
+  if (restart > 0) rng_.seed(rng_() ^ (restart * 0x9E3779B97F4A7C15ull));
+  next_note_id_ = std::max(next_note_id_, next_note_id);
+}
+
 std::string IdGenerator::NewUuid() {
   std::uint64_t high = 0;
   std::uint64_t low = 0;
@@ -194,6 +200,7 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   std::lock_guard lock(slot->mu);
   EmitOrderCreated(events_, slot->order);
   ScheduleNextStep(slot, now);
+  Persist(*slot);
   return slot->order;
 }
 
@@ -237,24 +244,31 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
   if (request.requested_cancel) {
     ++progress.generation;  // pending steps become stale
     progress.waiting_for_update = false;
+    progress.due.reset();
     Transition(*slot, OrderStatus::kCancelled, DefaultMessage(OrderStatus::kCancelled, {}), "cancel",
                {}, NotifiesByDefault(OrderStatus::kCancelled));
+    Persist(*slot);
     return order;
   }
-  if (!progress.waiting_for_update) return order;
+  if (!progress.waiting_for_update) {
+    Persist(*slot);
+    return order;
+  }
 
   const Step& step = progress.variant->steps[progress.next_step];
   bool satisfied = std::all_of(step.requires_fields.begin(), step.requires_fields.end(),
                                [&order](CsrField field) { return order.fields.Has(field); });
-  if (!satisfied) return order;
-  progress.waiting_for_update = false;
-  if (step.after && step.after->count() > 0) {
-    ScheduleStepAt(slot, now + *step.after);
-    return order;
+  if (satisfied) {
+    progress.waiting_for_update = false;
+    if (step.after && step.after->count() > 0) {
+      ScheduleStepAt(slot, now + *step.after);
+    } else {
+      ++progress.next_step;
+      ApplyStep(*slot, step, "update");
+      ScheduleNextStep(slot, now);
+    }
   }
-  ++progress.next_step;
-  ApplyStep(*slot, step, "update");
-  ScheduleNextStep(slot, now);
+  Persist(*slot);
   return order;
 }
 
@@ -270,6 +284,7 @@ void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime ba
 }
 
 void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due) {
+  slot->progress.due = due;
   scheduler_.ScheduleAt(due, [this, weak = std::weak_ptr(slot), generation = slot->progress.generation, due] {
     RunScheduledStep(weak, generation, due);
   });
@@ -286,9 +301,27 @@ void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_
     return;
   }
   const std::size_t index = progress.next_step++;
+  progress.due.reset();
   ApplyStep(*slot, progress.variant->steps[index], "step " + std::to_string(index + 1));
   // `after` counts from when this step was due, not from when the thread got to it.
   ScheduleNextStep(slot, due);
+  Persist(*slot);
+}
+
+void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
+  // A FAILED order's data-less CsrData is the shared empty one (ForceTransition tells them apart).
+  if (order.csr_data && *order.csr_data == *EmptyCsrData()) order.csr_data = EmptyCsrData();
+  auto slot = store_.AddOrder(std::move(order), std::move(progress));
+  std::lock_guard lock(slot->mu);
+  if (slot->progress.due && !IsTerminal(slot->order.status)) ScheduleStepAt(slot, *slot->progress.due);
+}
+
+void Engine::Persist(const OrderSlot& slot) {
+  if (sink_) sink_->SaveOrder(slot.order, slot.progress);
+}
+
+void Engine::Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions) {
+  if (sink_) sink_->SaveSubscriptions(account_id, subscriptions);
 }
 
 void Engine::ApplyStep(OrderSlot& slot, const Step& step, std::string cause) {
@@ -333,6 +366,7 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status,
   ++progress.generation;  // a forced transition ends the scenario's own progress
   progress.waiting_for_update = false;
   progress.next_step = progress.variant->steps.size();
+  progress.due.reset();
   Step step;
   step.status = status;
   step.message = std::move(message);
@@ -341,6 +375,7 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status,
   step.csr_source = status == OrderStatus::kComplete && !has_data ? CsrSource::kGenerated : CsrSource::kNone;
   step.notify = NotifiesByDefault(status);
   ApplyStep(*slot, step, "forced");
+  Persist(*slot);
   return slot->order;
 }
 
@@ -378,6 +413,7 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
   slot->order.notes.push_back(note);
   EmitNoteAdded(events_, slot->order, note);
   Notify(slot->order, note.description, {});
+  Persist(*slot);
   return note;
 }
 
@@ -392,6 +428,7 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
   if (user_id) note->user_id = std::move(*user_id);
   if (description) note->description = std::move(*description);
   note->last_modified = clock_.Now();
+  Persist(*slot);
 }
 
 // ---------------------------------------------------------------------------
@@ -430,7 +467,10 @@ void Engine::Notify(const Order& order, const std::optional<std::string>& note_t
 void Engine::RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
                                    const std::string& outcome) {
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
-    if (auto* subscription = FindById(subscriptions, subscription_id)) subscription->last_status = outcome;
+    auto* subscription = FindById(subscriptions, subscription_id);
+    if (!subscription || subscription->last_status == outcome) return;
+    subscription->last_status = outcome;
+    Persist(account_id, subscriptions);
   });
 }
 
@@ -446,6 +486,7 @@ Subscription Engine::CreateSubscription(const std::string& account_id, Subscript
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     CheckNoDuplicate(subscriptions, subscription.spec, subscription.id);
     subscriptions.push_back(subscription);
+    Persist(account_id, subscriptions);
   });
   EmitSubscription(events_, "created", account_id, subscription.id, &subscription.spec);
   return subscription;
@@ -479,6 +520,7 @@ void Engine::ReplaceSubscription(const std::string& account_id, const std::strin
     subscription->expires_at = expires_at;
     subscription->last_status = "READY";
     changed = *subscription;
+    Persist(account_id, subscriptions);
   });
   EmitSubscription(events_, "changed", account_id, id, &changed.spec);
 }
@@ -488,6 +530,7 @@ void Engine::DeleteSubscription(const std::string& account_id, const std::string
     Subscription* subscription = FindById(subscriptions, id);
     if (!subscription) throw SubscriptionNotFound(account_id, id);
     subscriptions.erase(subscriptions.begin() + (subscription - subscriptions.data()));
+    Persist(account_id, subscriptions);
   });
   EmitSubscription(events_, "deleted", account_id, id, nullptr);
 }

@@ -9,6 +9,7 @@
 #include "csrsim/app.hpp"
 #include "csrsim/config.hpp"
 #include "csrsim/scenario.hpp"
+#include "csrsim/state_store.hpp"
 
 namespace {
 
@@ -26,6 +27,21 @@ int Validate(const std::vector<std::string>& paths) {
   return invalid;
 }
 
+int DumpState(const std::string& file) {
+  try {
+    if (!std::ifstream(file)) {
+      std::fprintf(stderr, "csr-simulator: state dump: cannot read '%s'\n", file.c_str());
+      return 2;
+    }
+    csrsim::StateStore state(file);
+    std::printf("%s\n", state.DumpJson().c_str());
+    return 0;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "csr-simulator: %s\n", error.what());
+    return 2;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -37,6 +53,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "csr-simulator: %s\n", command.error.c_str());
       return 2;
     case csrsim::CliAction::kValidate: return Validate(command.validate_paths);
+    case csrsim::CliAction::kStateDump: return DumpState(command.state_dump_file);
     case csrsim::CliAction::kRun: break;
   }
 

@@ -14,12 +14,14 @@ bool AdvanceClock(Runtime& runtime, Duration by) {
     }
   };
   if (!runtime.scheduler.Advance(by, settle)) return false;
+  if (runtime.state) runtime.state->SaveClock(runtime.clock.Now());
   EmitClockAdvanced(&runtime.events, by);
   return true;
 }
 
 void ResetState(Runtime& runtime, const std::optional<std::string>& account_id) {
   runtime.store.Reset(account_id);
+  if (runtime.state) runtime.state->Reset(account_id);
   runtime.dispatcher.Reset(account_id);
   runtime.journal.Clear(account_id);
   runtime.requests.Clear(account_id);

@@ -63,6 +63,7 @@ struct Config {
   int create_status = 200;                  // POST /csrs: 200 (guide) or 201 (OpenAPI)
   AuthMode auth = AuthMode::kBoth;
   std::string control_token;                // non-empty: /_sim needs Bearer <token>
+  std::string state_file;                   // --state: durable state (SQLite); empty = in memory
 
   // callbacks
   CallbackAuthMode callback_auth = CallbackAuthMode::kPreemptive;
@@ -86,12 +87,13 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class CliAction { kRun, kValidate, kHelp, kVersion, kError };
+enum class CliAction { kRun, kValidate, kStateDump, kHelp, kVersion, kError };
 
 struct CommandLine {
   CliAction action = CliAction::kRun;
   Config config;
   std::vector<std::string> validate_paths;  // for kValidate
+  std::string state_dump_file;              // for kStateDump
   std::string error;                        // for kError: one line naming the flag
 };
 

@@ -32,6 +32,7 @@
 #include "csrsim/model.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/scheduler.hpp"
+#include "csrsim/state_sink.hpp"
 #include "csrsim/store.hpp"
 #include "csrsim/wire.hpp"
 
@@ -45,6 +46,10 @@ class IdGenerator {
   std::int64_t NewNoteId();
   std::uint64_t NewRandom();  // for variant choices
   void Reseed(std::optional<std::uint64_t> seed);
+  // After a restore (--state): note ids continue from `next_note_id`, and the
+  // uuid stream moves on to the one of `restart` (> 0), so a seeded run does
+  // not hand out the restored ids again while staying reproducible.
+  void Resume(std::uint64_t restart, std::int64_t next_note_id);
 
  private:
   std::mutex mu_;
@@ -120,6 +125,14 @@ class Engine {
 
   Clock& clock() const { return clock_; }
 
+  // ---- durable state (--state)
+  // Every later change is written to `sink` before the call returns. Set
+  // once, before the simulator serves; nullptr (the default) writes nothing.
+  void SetStateSink(StateSink* sink) { sink_ = sink; }
+  // Puts back an order read from the state file and schedules its pending
+  // step at its stored due time (a step already due runs at once).
+  void RestoreOrder(Order order, ScenarioProgress progress);
+
  private:
   std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
   // All below require slot.mu held.
@@ -131,6 +144,8 @@ class Engine {
   void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
   void Notify(const Order& order, const std::optional<std::string>& note_text,
               const CallbackFault& fault);
+  void Persist(const OrderSlot& slot);  // requires slot.mu held; no-op without a sink
+  void Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions);
 
   Store& store_;
   Clock& clock_;
@@ -140,6 +155,7 @@ class Engine {
   IdGenerator& ids_;
   FaultInjector& faults_;
   EventBus* events_;
+  StateSink* sink_ = nullptr;
 };
 
 }  // namespace csrsim

@@ -16,6 +16,7 @@
 #include "csrsim/faults.hpp"
 #include "csrsim/request_journal.hpp"
 #include "csrsim/scheduler.hpp"
+#include "csrsim/state_sink.hpp"
 #include "csrsim/store.hpp"
 
 namespace csrsim {
@@ -36,15 +37,18 @@ struct Runtime {
   RequestJournal& requests;
   std::string version;
   std::function<bool()> ready;  // true once scenarios are loaded and the scheduler runs
+  StateSink* state;             // --state FILE, else nullptr
 };
 
 // Manual clock only (false otherwise): moves time by `by`, then returns once
-// every step due by the new time has run and its callbacks were attempted.
+// every step due by the new time has run and its callbacks were attempted
+// (and, with --state, the new time is in the state file).
 bool AdvanceClock(Runtime& runtime, Duration by);
 
 // Drops orders, notes, subscriptions, journal entries, recorded requests,
 // queued callbacks and fault rules of one account, or of all (then also
-// tokens and rate windows).
+// tokens and rate windows); with --state, the same orders and subscriptions
+// leave the state file.
 void ResetState(Runtime& runtime, const std::optional<std::string>& account_id);
 
 }  // namespace csrsim

@@ -35,6 +35,7 @@ struct ScenarioProgress {
   std::size_t next_step = 0;      // index into variant->steps
   std::uint64_t generation = 0;   // bumped whenever pending timers become stale
   bool waiting_for_update = false;  // next step is an on_update step
+  std::optional<SimTime> due;       // when the scheduled next step runs (none: not scheduled)
 };
 
 struct OrderSlot {

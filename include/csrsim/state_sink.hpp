@@ -1,0 +1,39 @@
+// state_sink: where the engine writes each change of durable state, so that a
+// `--state FILE` run can survive restarts (simulator/state_store.cpp
+// implements it with SQLite). Without --state there is no sink and the
+// engine skips every call: the in-memory default pays one null check.
+//
+// Contract: each method returns only once the change is committed, so the
+// caller may then acknowledge it (a 2xx). A failure throws; the caller's
+// request fails and nothing is acknowledged.
+//
+// Thread-safety: every method is safe from any thread. The engine calls
+// SaveOrder under the order's mutex and SaveSubscriptions under the store's
+// index lock, so changes of one order (or one account's subscriptions) reach
+// the sink in the order they happened; a sink takes only its own lock.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "csrsim/model.hpp"
+#include "csrsim/store.hpp"
+
+namespace csrsim {
+
+class StateSink {
+ public:
+  virtual ~StateSink() = default;
+  // The order as it now is, with where it stands in its scenario.
+  virtual void SaveOrder(const Order& order, const ScenarioProgress& progress) = 0;
+  // All of one account's subscriptions, in creation order.
+  virtual void SaveSubscriptions(const std::string& account_id,
+                                 const std::vector<Subscription>& subscriptions) = 0;
+  // The manual clock's time after an advance.
+  virtual void SaveClock(SimTime now) = 0;
+  // Drops one account's orders and subscriptions, or everything.
+  virtual void Reset(const std::optional<std::string>& account_id) = 0;
+};
+
+}  // namespace csrsim

@@ -1,0 +1,79 @@
+// state_store: the `--state FILE` database — an embedded SQLite file in WAL
+// mode holding orders (with the scenario steps they still have to run and
+// when), subscriptions and the manual clock's time. The only module that
+// links SQLite. README.md ("Durable state") describes the file for users.
+//
+// One simulator owns one file: opening takes SQLite's exclusive lock and
+// holds it until the StateStore is destroyed, so a second simulator (or a
+// `state dump`) on the same file fails with StateFileError instead of sharing it.
+//
+// Schema: table `schema_version` holds kStateSchemaVersion; orders and
+// subscriptions are rows whose `doc` column is a JSON document; the steps an
+// order was given live once per distinct step list in `step_lists`, so an
+// order keeps its steps when scenario files change between runs.
+//
+// Thread-safety: the StateSink methods are safe from any thread (one
+// connection behind one mutex). Open, Restore and Dump run before serving.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "csrsim/clock.hpp"
+#include "csrsim/engine.hpp"
+#include "csrsim/state_sink.hpp"
+#include "csrsim/store.hpp"
+
+struct sqlite3;
+
+namespace csrsim {
+
+inline constexpr int kStateSchemaVersion = 1;
+
+// A state file that cannot be used; what() is one line naming the file.
+class StateFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RestoreCounts {
+  std::size_t orders = 0;
+  std::size_t subscriptions = 0;
+};
+
+class StateStore final : public StateSink {
+ public:
+  // Opens FILE (created when absent) and takes its exclusive lock. Throws
+  // StateFileError when it is not a state file, has a newer schema, is locked
+  // by another simulator, or cannot be written.
+  explicit StateStore(const std::string& path);
+  ~StateStore() override;
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  // Puts the file's contents into a freshly built simulator, before it
+  // serves: the manual clock moves to the stored time, then orders (whose
+  // pending steps are scheduled at their due times) and subscriptions.
+  RestoreCounts Restore(Engine& engine, Store& store, Clock& clock, IdGenerator& ids);
+
+  // The whole file as one JSON document (`csr-simulator state dump FILE`).
+  std::string DumpJson();
+
+  // StateSink
+  void SaveOrder(const Order& order, const ScenarioProgress& progress) override;
+  void SaveSubscriptions(const std::string& account_id,
+                         const std::vector<Subscription>& subscriptions) override;
+  void SaveClock(SimTime now) override;
+  void Reset(const std::optional<std::string>& account_id) override;
+
+ private:
+  struct Impl;
+  std::string path_;
+  std::mutex mu_;
+  std::unique_ptr<Impl> impl_;  // guarded by mu_
+};
+
+}  // namespace csrsim

@@ -1,0 +1,582 @@
+#include "csrsim/state_store.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace csrsim {
+
+namespace {
+
+using json = nlohmann::json;
+
+// ---- SQLite helpers --------------------------------------------------------
+
+// One prepared statement, finalized with its owner.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw StateFileError(std::string("state file: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& Bind(int index, const std::string& text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+  }
+  // True while a row is available.
+  bool Step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    const std::string message = sqlite3_errmsg(db_);
+    sqlite3_reset(stmt_);
+    throw StateFileError("state file: " + message);
+  }
+  void Run() {
+    Step();
+    Reset();
+  }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::string Text(int column) const {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+  }
+  std::int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+std::int64_t Micros(SimTime t) { return t.time_since_epoch().count(); }
+SimTime AtMicros(std::int64_t micros) { return SimTime(Duration(micros)); }
+
+json OptionalText(const std::optional<std::string>& text) { return text ? json(*text) : json(nullptr); }
+std::optional<std::string> OptionalText(const json& value) {
+  if (value.is_null()) return std::nullopt;
+  return value.get<std::string>();
+}
+
+// ---- documents: one JSON shape per stored value -----------------------------
+
+json FieldsDoc(const CsrFields& fields) {
+  json doc = json::object();
+  for (const auto& [field, value] : fields.Items()) doc[std::string(WireName(field))] = value;
+  return doc;
+}
+CsrFields FieldsOf(const json& doc) {
+  CsrFields fields;
+  for (const auto& [name, value] : doc.items()) {
+    if (auto field = CsrFieldByName(name)) fields.Set(*field, value.get<std::string>());
+  }
+  return fields;
+}
+
+json CsrDataDoc(const CsrData& data) {
+  json address = json::array();
+  for (const auto& [name, value] : data.service_address) address.push_back({name, value});
+  return {{"account_number", OptionalText(data.account_number)},
+          {"customer_name", OptionalText(data.customer_name)},
+          {"service_address", address},
+          {"working_telephone_number", OptionalText(data.working_telephone_number)},
+          {"working_telephone_numbers_on_account", data.working_telephone_numbers_on_account}};
+}
+CsrData CsrDataOf(const json& doc) {
+  CsrData data;
+  data.account_number = OptionalText(doc.at("account_number"));
+  data.customer_name = OptionalText(doc.at("customer_name"));
+  for (const auto& pair : doc.at("service_address")) {
+    data.service_address.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+  }
+  data.working_telephone_number = OptionalText(doc.at("working_telephone_number"));
+  data.working_telephone_numbers_on_account =
+      doc.at("working_telephone_numbers_on_account").get<std::vector<std::string>>();
+  return data;
+}
+
+json ErrorsDoc(const std::vector<ErrorDetail>& errors) {
+  json doc = json::array();
+  for (const auto& error : errors) doc.push_back({{"code", error.code}, {"description", error.description}});
+  return doc;
+}
+std::vector<ErrorDetail> ErrorsOf(const json& doc) {
+  std::vector<ErrorDetail> errors;
+  for (const auto& error : doc) {
+    errors.push_back({error.at("code").get<int>(), error.at("description").get<std::string>()});
+  }
+  return errors;
+}
+
+OrderStatus StatusOf(const json& doc) {
+  auto status = ParseOrderStatus(doc.get<std::string>());
+  if (!status) throw StateFileError("state file: unknown status '" + doc.get<std::string>() + "'");
+  return *status;
+}
+
+json StepDoc(const Step& step) {
+  json requires_fields = json::array();
+  for (CsrField field : step.requires_fields) requires_fields.push_back(std::string(WireName(field)));
+  json faults = json::object();
+  for (CallbackFaultKind kind : step.callback_fault.Kinds()) {
+    faults[std::string(ToString(kind))] = step.callback_fault.DurationOf(kind).count();
+  }
+  return {{"after", step.after ? json(step.after->count()) : json(nullptr)},
+          {"on_update", step.on_update},
+          {"requires", requires_fields},
+          {"status", std::string(ToString(step.status))},
+          {"message", OptionalText(step.message)},
+          {"csr_source", static_cast<int>(step.csr_source)},
+          {"csr", step.csr_source == CsrSource::kExplicit ? CsrDataDoc(step.csr) : json(nullptr)},
+          {"errors", ErrorsDoc(step.errors)},
+          {"notify", step.notify},
+          {"callback_fault", faults},
+          {"line", step.line}};
+}
+Step StepOf(const json& doc) {
+  Step step;
+  if (!doc.at("after").is_null()) step.after = Duration(doc.at("after").get<std::int64_t>());
+  step.on_update = doc.at("on_update").get<bool>();
+  for (const auto& name : doc.at("requires")) {
+    if (auto field = CsrFieldByName(name.get<std::string>())) step.requires_fields.push_back(*field);
+  }
+  step.status = StatusOf(doc.at("status"));
+  step.message = OptionalText(doc.at("message"));
+  step.csr_source = static_cast<CsrSource>(doc.at("csr_source").get<int>());
+  if (step.csr_source == CsrSource::kExplicit) step.csr = CsrDataOf(doc.at("csr"));
+  step.errors = ErrorsOf(doc.at("errors"));
+  step.notify = doc.at("notify").get<bool>();
+  for (const auto& [name, micros] : doc.at("callback_fault").items()) {
+    if (auto kind = CallbackFaultKindByName(name)) step.callback_fault.Set(*kind, Duration(micros.get<std::int64_t>()));
+  }
+  step.line = doc.at("line").get<int>();
+  return step;
+}
+
+json StepListDoc(const std::string& scenario, const Variant& variant) {
+  json steps = json::array();
+  for (const auto& step : variant.steps) steps.push_back(StepDoc(step));
+  return {{"scenario", scenario}, {"variant", variant.name}, {"steps", steps}};
+}
+
+// A restored step list: a set of one scenario with one variant, which the
+// orders that run it keep alive (as ScenarioProgress::set).
+std::shared_ptr<const ScenarioSet> StepListSet(const json& doc) {
+  Variant variant;
+  variant.name = doc.at("variant").get<std::string>();
+  for (const auto& step : doc.at("steps")) variant.steps.push_back(StepOf(step));
+  Scenario scenario;
+  scenario.name = doc.at("scenario").get<std::string>();
+  scenario.source = "state file";
+  scenario.variants.push_back(std::move(variant));
+  return std::make_shared<const ScenarioSet>(std::vector<Scenario>{std::move(scenario)}, std::nullopt);
+}
+
+json OrderDoc(const Order& order, const ScenarioProgress& progress) {
+  json notes = json::array();
+  for (const auto& note : order.notes) {
+    notes.push_back({{"id", note.id},
+                     {"user_id", note.user_id},
+                     {"description", note.description},
+                     {"last_modified", Micros(note.last_modified)}});
+  }
+  json history = json::array();
+  for (const auto& entry : order.history) {
+    history.push_back({{"status", std::string(ToString(entry.status))},
+                       {"at", Micros(entry.at)},
+                       {"message", entry.message.str()},
+                       {"cause", entry.cause.str()}});
+  }
+  return {{"id", order.id},
+          {"account_id", order.account_id},
+          {"last_modified_by", order.last_modified_by},
+          {"created", Micros(order.created)},
+          {"last_modified", Micros(order.last_modified)},
+          {"status", std::string(ToString(order.status))},
+          {"message", order.message.str()},
+          {"fields", FieldsDoc(order.fields)},
+          {"csr_data", order.csr_data ? CsrDataDoc(*order.csr_data) : json(nullptr)},
+          {"errors", ErrorsDoc(order.errors)},
+          {"notes", notes},
+          {"scenario", order.scenario_name.str()},
+          {"history", history},
+          {"next_step", progress.next_step},
+          {"waiting_for_update", progress.waiting_for_update},
+          {"due", progress.due ? json(Micros(*progress.due)) : json(nullptr)}};
+}
+Order OrderOf(const json& doc) {
+  Order order;
+  order.id = doc.at("id").get<std::string>();
+  order.account_id = doc.at("account_id").get<std::string>();
+  order.last_modified_by = doc.at("last_modified_by").get<std::string>();
+  order.created = AtMicros(doc.at("created").get<std::int64_t>());
+  order.last_modified = AtMicros(doc.at("last_modified").get<std::int64_t>());
+  order.status = StatusOf(doc.at("status"));
+  order.message = SharedText(doc.at("message").get<std::string>());
+  order.fields = FieldsOf(doc.at("fields"));
+  if (!doc.at("csr_data").is_null()) order.csr_data = std::make_shared<const CsrData>(CsrDataOf(doc.at("csr_data")));
+  order.errors = ErrorsOf(doc.at("errors"));
+  for (const auto& note : doc.at("notes")) {
+    order.notes.push_back({note.at("id").get<std::int64_t>(), note.at("user_id").get<std::string>(),
+                           note.at("description").get<std::string>(),
+                           AtMicros(note.at("last_modified").get<std::int64_t>())});
+  }
+  order.scenario_name = SharedText(doc.at("scenario").get<std::string>());
+  for (const auto& entry : doc.at("history")) {
+    order.history.push_back({StatusOf(entry.at("status")), AtMicros(entry.at("at").get<std::int64_t>()),
+                             SharedText(entry.at("message").get<std::string>()),
+                             SharedText(entry.at("cause").get<std::string>())});
+  }
+  return order;
+}
+
+json SubscriptionDoc(const Subscription& subscription) {
+  const SubscriptionSpec& spec = subscription.spec;
+  json email = nullptr;
+  if (spec.email) email = {{"email", spec.email->email}, {"digest_requested", spec.email->digest_requested}};
+  json callback = nullptr;
+  if (spec.callback) {
+    json basic = nullptr;
+    if (spec.callback->basic) {
+      basic = {{"username", spec.callback->basic->username}, {"password", spec.callback->basic->password}};
+    }
+    callback = {{"url", spec.callback->url},
+                {"expiry_seconds", spec.callback->expiry_seconds},
+                {"basic", basic},
+                {"public_key", OptionalText(spec.callback->public_key)}};
+  }
+  return {{"id", subscription.id},
+          {"account_id", subscription.account_id},
+          {"order_type", OptionalText(spec.order_type)},
+          {"event_type", OptionalText(spec.event_type)},
+          {"order_id", OptionalText(spec.order_id)},
+          {"email", email},
+          {"callback", callback},
+          {"expires_at", Micros(subscription.expires_at)},
+          {"last_status", subscription.last_status}};
+}
+Subscription SubscriptionOf(const json& doc) {
+  Subscription subscription;
+  subscription.id = doc.at("id").get<std::string>();
+  subscription.account_id = doc.at("account_id").get<std::string>();
+  SubscriptionSpec& spec = subscription.spec;
+  spec.order_type = OptionalText(doc.at("order_type"));
+  spec.event_type = OptionalText(doc.at("event_type"));
+  spec.order_id = OptionalText(doc.at("order_id"));
+  if (const auto& email = doc.at("email"); !email.is_null()) {
+    spec.email = EmailSubscription{email.at("email").get<std::string>(), email.at("digest_requested").get<std::string>()};
+  }
+  if (const auto& callback = doc.at("callback"); !callback.is_null()) {
+    CallbackSubscription value;
+    value.url = callback.at("url").get<std::string>();
+    value.expiry_seconds = callback.at("expiry_seconds").get<std::int64_t>();
+    if (const auto& basic = callback.at("basic"); !basic.is_null()) {
+      value.basic = BasicCredentials{basic.at("username").get<std::string>(), basic.at("password").get<std::string>()};
+    }
+    value.public_key = OptionalText(callback.at("public_key"));
+    spec.callback = std::move(value);
+  }
+  subscription.expires_at = AtMicros(doc.at("expires_at").get<std::int64_t>());
+  subscription.last_status = doc.at("last_status").get<std::string>();
+  return subscription;
+}
+
+const char* const kSchema = R"sql(
+CREATE TABLE schema_version(version INTEGER NOT NULL);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE step_lists(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE orders(id TEXT PRIMARY KEY, account TEXT NOT NULL, steps INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX orders_by_account ON orders(account);
+CREATE TABLE subscriptions(account TEXT NOT NULL, position INTEGER NOT NULL, doc TEXT NOT NULL,
+                           PRIMARY KEY(account, position));
+)sql";
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+struct StateStore::Impl {
+  sqlite3* db = nullptr;
+  std::unique_ptr<Statement> upsert_order;
+  std::unique_ptr<Statement> insert_step_list;
+  std::unique_ptr<Statement> delete_subscriptions;
+  std::unique_ptr<Statement> insert_subscription;
+  std::unique_ptr<Statement> set_meta;
+  // Step lists already in the file, by the variant they were written from;
+  // the set is held so that the Variant's address cannot be reused.
+  std::map<const Variant*, std::pair<std::shared_ptr<const ScenarioSet>, std::int64_t>> step_lists;
+
+  ~Impl() {
+    upsert_order.reset();
+    insert_step_list.reset();
+    delete_subscriptions.reset();
+    insert_subscription.reset();
+    set_meta.reset();
+    sqlite3_close(db);
+  }
+
+  void Exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string text = message ? message : sqlite3_errmsg(db);
+      sqlite3_free(message);
+      throw StateFileError("state file: " + text);
+    }
+  }
+
+  std::int64_t StepListId(const ScenarioProgress& progress, const std::string& scenario) {
+    auto it = step_lists.find(progress.variant);
+    if (it != step_lists.end()) return it->second.second;
+    insert_step_list->Bind(1, StepListDoc(scenario, *progress.variant).dump()).Run();
+    const std::int64_t id = sqlite3_last_insert_rowid(db);
+    step_lists.emplace(progress.variant, std::make_pair(progress.set, id));
+    return id;
+  }
+
+  void SetMeta(const char* key, std::int64_t value) {
+    set_meta->Bind(1, std::string(key)).Bind(2, value).Run();
+  }
+};
+
+namespace {
+
+// Opens and checks the file; one line per way it can be unusable.
+void OpenChecked(const std::string& path, sqlite3*& db) {
+  const std::string quoted = "'" + path + "'";
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path parent = fs::absolute(fs::path(path), ec).parent_path();
+  if (!fs::is_directory(parent, ec)) {
+    throw StateFileError("--state: directory of " + quoted + " does not exist");
+  }
+  if (::access(parent.c_str(), W_OK) != 0) {
+    throw StateFileError("--state: directory of " + quoted + " is not writable (the state file needs a -wal file beside it)");
+  }
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    throw StateFileError("--state: cannot open " + quoted + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+  }
+  sqlite3_extended_result_codes(db, 0);
+  // Exclusive locking before WAL: no shared-memory index, and the lock taken
+  // by the first write below is held until close, so no second process can use the file.
+  auto exec = [&](const char* sql) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+    std::string text = message ? message : sqlite3_errmsg(db);
+    sqlite3_free(message);
+    switch (rc) {
+      case SQLITE_OK: return;
+      case SQLITE_NOTADB: throw StateFileError("--state: " + quoted + " is not a csr-simulator state file (not a SQLite database)");
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+        throw StateFileError("--state: " + quoted + " is in use by another csr-simulator (the file is locked)");
+      case SQLITE_READONLY:
+      case SQLITE_CANTOPEN:
+      case SQLITE_PERM:
+        throw StateFileError("--state: " + quoted + " cannot be written: " + text);
+      default: throw StateFileError("--state: " + quoted + ": " + text);
+    }
+  };
+  exec("PRAGMA locking_mode=EXCLUSIVE");
+  exec("PRAGMA journal_mode=WAL");
+  // NORMAL in WAL: a commit is in the OS once the call returns, so it survives
+  // the process being killed; only a power loss can drop the last commits (README.md, Durable state).
+  exec("PRAGMA synchronous=NORMAL");
+  exec("BEGIN EXCLUSIVE");
+  sqlite3_stmt* stmt = nullptr;
+  int version = 0;
+  bool has_tables = false;
+  bool has_version = false;
+  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      has_tables = true;
+      if (std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "schema_version") has_version = true;
+    }
+  }
+  sqlite3_finalize(stmt);
+  if (has_version && sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &stmt, nullptr) == SQLITE_OK) {
+    if (sqlite3_step(stmt) == SQLITE_ROW) version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+  }
+  if (has_tables && !has_version) {
+    exec("ROLLBACK");
+    throw StateFileError("--state: " + quoted + " is a SQLite database but not a csr-simulator state file");
+  }
+  if (version > kStateSchemaVersion) {
+    exec("ROLLBACK");
+    throw StateFileError("--state: " + quoted + " has schema version " + std::to_string(version) +
+                         ", newer than this csr-simulator's " + std::to_string(kStateSchemaVersion) +
+                         " (use a newer csr-simulator)");
+  }
+  if (!has_version) {
+    exec(kSchema);
+    exec(("INSERT INTO schema_version(version) VALUES(" + std::to_string(kStateSchemaVersion) + ")").c_str());
+  }
+  // Future versions migrate here, one step per version, inside this transaction.
+  exec("INSERT INTO meta(key, value) VALUES('starts', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
+  exec("COMMIT");
+}
+
+}  // namespace
+
+StateStore::StateStore(const std::string& path) : path_(path), impl_(std::make_unique<Impl>()) {
+  try {
+    OpenChecked(path, impl_->db);
+  } catch (...) {
+    impl_.reset();  // closes the connection
+    throw;
+  }
+  sqlite3* db = impl_->db;
+  impl_->upsert_order = std::make_unique<Statement>(
+      db, "INSERT INTO orders(id, account, steps, doc) VALUES(?1, ?2, ?3, ?4) "
+          "ON CONFLICT(id) DO UPDATE SET steps = excluded.steps, doc = excluded.doc");
+  impl_->insert_step_list = std::make_unique<Statement>(db, "INSERT INTO step_lists(doc) VALUES(?1)");
+  impl_->delete_subscriptions = std::make_unique<Statement>(db, "DELETE FROM subscriptions WHERE account = ?1");
+  impl_->insert_subscription =
+      std::make_unique<Statement>(db, "INSERT INTO subscriptions(account, position, doc) VALUES(?1, ?2, ?3)");
+  impl_->set_meta = std::make_unique<Statement>(
+      db, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+}
+
+StateStore::~StateStore() = default;
+
+RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, IdGenerator& ids) {
+  std::lock_guard lock(mu_);
+  sqlite3* db = impl_->db;
+  RestoreCounts counts;
+  std::int64_t starts = 1;
+  {
+    Statement meta(db, "SELECT key, value FROM meta");
+    while (meta.Step()) {
+      const std::string key = meta.Text(0);
+      if (key == "starts") starts = meta.Int(1);
+      if (key == "clock" && clock.IsManual() && AtMicros(meta.Int(1)) > clock.Now()) {
+        clock.Advance(AtMicros(meta.Int(1)) - clock.Now());
+      }
+    }
+  }
+  try {
+    std::map<std::int64_t, std::shared_ptr<const ScenarioSet>> sets;
+    Statement lists(db, "SELECT id, doc FROM step_lists");
+    while (lists.Step()) {
+      auto set = StepListSet(json::parse(lists.Text(1)));
+      const Variant* variant = &set->scenarios().front().variants.front();
+      impl_->step_lists.emplace(variant, std::make_pair(set, lists.Int(0)));
+      sets.emplace(lists.Int(0), std::move(set));
+    }
+    std::int64_t next_note_id = 0;
+    Statement orders(db, "SELECT steps, doc FROM orders ORDER BY rowid");
+    while (orders.Step()) {
+      const json doc = json::parse(orders.Text(1));
+      auto set = sets.find(orders.Int(0));
+      if (set == sets.end()) throw StateFileError("state file: order without its steps");
+      ScenarioProgress progress;
+      progress.set = set->second;
+      progress.variant = &set->second->scenarios().front().variants.front();
+      progress.next_step = doc.at("next_step").get<std::size_t>();
+      progress.waiting_for_update = doc.at("waiting_for_update").get<bool>();
+      if (!doc.at("due").is_null()) progress.due = AtMicros(doc.at("due").get<std::int64_t>());
+      Order order = OrderOf(doc);
+      for (const auto& note : order.notes) next_note_id = std::max(next_note_id, note.id + 1);
+      engine.RestoreOrder(std::move(order), std::move(progress));
+      ++counts.orders;
+    }
+    Statement subscriptions(db, "SELECT account, doc FROM subscriptions ORDER BY account, position");
+    while (subscriptions.Step()) {
+      Subscription subscription = SubscriptionOf(json::parse(subscriptions.Text(1)));
+      store.EditSubscriptions(subscriptions.Text(0), [&](std::vector<Subscription>& list) {
+        list.push_back(std::move(subscription));
+      });
+      ++counts.subscriptions;
+    }
+    ids.Resume(static_cast<std::uint64_t>(std::max<std::int64_t>(starts - 1, 0)), next_note_id);
+  } catch (const json::exception& error) {
+    throw StateFileError("--state: '" + path_ + "' holds a damaged record: " + error.what());
+  }
+  return counts;
+}
+
+void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress) {
+  const std::string doc = OrderDoc(order, progress).dump();
+  std::lock_guard lock(mu_);
+  const std::int64_t steps = impl_->StepListId(progress, order.scenario_name.str());
+  impl_->upsert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).Bind(4, doc).Run();
+}
+
+void StateStore::SaveSubscriptions(const std::string& account_id,
+                                   const std::vector<Subscription>& subscriptions) {
+  std::vector<std::string> docs;
+  docs.reserve(subscriptions.size());
+  for (const auto& subscription : subscriptions) docs.push_back(SubscriptionDoc(subscription).dump());
+  std::lock_guard lock(mu_);
+  impl_->Exec("BEGIN");
+  try {
+    impl_->delete_subscriptions->Bind(1, account_id).Run();
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      impl_->insert_subscription->Bind(1, account_id).Bind(2, static_cast<std::int64_t>(i)).Bind(3, docs[i]).Run();
+    }
+    impl_->Exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void StateStore::SaveClock(SimTime now) {
+  std::lock_guard lock(mu_);
+  impl_->SetMeta("clock", Micros(now));
+}
+
+void StateStore::Reset(const std::optional<std::string>& account_id) {
+  std::lock_guard lock(mu_);
+  if (!account_id) {
+    impl_->Exec("BEGIN; DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists; COMMIT");
+    impl_->step_lists.clear();
+    return;
+  }
+  Statement orders(impl_->db, "DELETE FROM orders WHERE account = ?1");
+  orders.Bind(1, *account_id).Run();
+  impl_->delete_subscriptions->Bind(1, *account_id).Run();
+}
+
+std::string StateStore::DumpJson() {
+  std::lock_guard lock(mu_);
+  sqlite3* db = impl_->db;
+  json out = {{"schema_version", kStateSchemaVersion}, {"file", path_}};
+  Statement meta(db, "SELECT key, value FROM meta ORDER BY key");
+  while (meta.Step()) out[meta.Text(0)] = meta.Int(1);
+  json lists = json::object();
+  Statement steps(db, "SELECT id, doc FROM step_lists ORDER BY id");
+  while (steps.Step()) lists[std::to_string(steps.Int(0))] = json::parse(steps.Text(1));
+  json orders = json::array();
+  Statement order_rows(db, "SELECT steps, doc FROM orders ORDER BY rowid");
+  while (order_rows.Step()) {
+    json doc = json::parse(order_rows.Text(1));
+    doc["step_list"] = order_rows.Int(0);
+    orders.push_back(std::move(doc));
+  }
+  json subscriptions = json::array();
+  Statement subscription_rows(db, "SELECT doc FROM subscriptions ORDER BY account, position");
+  while (subscription_rows.Step()) subscriptions.push_back(json::parse(subscription_rows.Text(0)));
+  out["step_lists"] = std::move(lists);
+  out["orders"] = std::move(orders);
+  out["subscriptions"] = std::move(subscriptions);
+  return out.dump(2);
+}
+
+}  // namespace csrsim
