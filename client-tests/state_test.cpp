@@ -2,7 +2,10 @@
 // binary: what a run acknowledged is there after a restart, and orders carry
 // on from where they stopped once the restored manual clock moves.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "support.hpp"
@@ -139,4 +142,92 @@ TEST_CASE("POST /_sim/reset empties the state file too") {
   REQUIRE(gone);
   CHECK(gone->status == 404);
   CHECK(XmlText(Get(*api, kAccount + "/csrs"), "TotalCount") == "1");
+}
+
+// ---- bad state files: one line naming the file, exit 2
+
+TEST_CASE("a --state file that is not a database gives one line and exit 2") {
+  const std::string file = WriteFile(MakeTempDir(), "state.db", "these are my notes, not a database\n");
+  auto result = RunBinary({"--port", "0", "--state", file});
+  CHECK(result.exit_code == 2);
+  CHECK(result.err == "csr-simulator: --state: '" + file +
+                          "' is not a csr-simulator state file (not a SQLite database)\n");
+}
+
+TEST_CASE("a --state file in use by a running simulator is refused with exit 2") {
+  const std::string file = MakeTempDir() + "/state.db";
+  SimulatorProcess first(StateArgs(file));
+  auto second = RunBinary({"--port", "0", "--log-level", "off", "--state", file});
+  CHECK(second.exit_code == 2);
+  CHECK(second.err == "csr-simulator: --state: '" + file + "' is in use by another csr-simulator (the file is locked)\n");
+  // The first one still owns it and keeps serving.
+  CHECK(first.Client()->Post((kAccount + "/csrs").c_str(), CsrBody("9198675309"), "application/xml")->status == 200);
+  auto dump = RunBinary({"state", "dump", file});
+  CHECK(dump.exit_code == 2);
+  CHECK(dump.err.find("in use by another csr-simulator") != std::string::npos);
+}
+
+TEST_CASE("a --state file in a directory that cannot be written gives one line and exit 2") {
+  // root writes through permission bits, so as root a read-only file system stands in.
+  std::string file = "/proc/csrsim-state.db";
+  std::string dir;
+  if (::geteuid() != 0) {
+    dir = MakeTempDir() + "/read-only";
+    REQUIRE(::mkdir(dir.c_str(), 0555) == 0);
+    file = dir + "/state.db";
+  }
+  auto result = RunBinary({"--port", "0", "--state", file});
+  CHECK(result.exit_code == 2);
+  CHECK(result.err.rfind("csr-simulator: --state: ", 0) == 0);
+  CHECK(result.err.find("'" + file + "'") != std::string::npos);
+  CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  if (!dir.empty()) ::chmod(dir.c_str(), 0755);  // so the temp dir can be removed
+}
+
+TEST_CASE("a --state file whose directory does not exist gives one line and exit 2") {
+  const std::string file = MakeTempDir() + "/missing/state.db";
+  auto result = RunBinary({"--port", "0", "--state", file});
+  CHECK(result.exit_code == 2);
+  CHECK(result.err == "csr-simulator: --state: directory of '" + file + "' does not exist\n");
+}
+
+// ---- state dump
+
+TEST_CASE("state dump prints the file's orders, steps and subscriptions as JSON") {
+  const std::string file = MakeTempDir() + "/state.db";
+  CallbackReceiver receiver;
+  std::string guide, pin;
+  {
+    SimulatorProcess sim(StateArgs(file));
+    auto api = sim.Client();
+    REQUIRE(api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(),
+                      "application/xml")->status == 201);
+    guide = CreateOrder(*api, "9198675309");
+    pin = CreateOrder(*api, "9195550001");
+    REQUIRE(AdvanceClock(sim, "2s"));
+    REQUIRE(sim.Stop() == 0);
+  }
+  auto dump = RunBinary({"state", "dump", file});
+  REQUIRE(dump.exit_code == 0);
+  const auto state = nlohmann::json::parse(dump.out);
+  CHECK(state["schema_version"] == 1);
+  CHECK(state["clock"] == 1767225602000000);  // 2026-01-01T00:00:02Z in microseconds
+  REQUIRE(state["orders"].size() == 2);
+  CHECK(state["orders"][0]["id"] == guide);
+  CHECK(state["orders"][0]["status"] == "PROCESSING");
+  CHECK(state["orders"][0]["scenario"] == "house-of-mouse");
+  CHECK(state["orders"][0]["due"] == 1767225603000000);  // COMPLETE at 3 s
+  CHECK(state["orders"][1]["id"] == pin);
+  CHECK(state["orders"][1]["status"] == "ACTION_REQUIRED");
+  CHECK(state["orders"][1]["waiting_for_update"] == true);
+  const auto steps = state["step_lists"][std::to_string(state["orders"][0]["step_list"].get<int>())]["steps"];
+  REQUIRE(steps.size() == 2);
+  CHECK(steps[1]["status"] == "COMPLETE");
+  CHECK(steps[1]["csr"]["customer_name"] == "House of Mouse");
+  REQUIRE(state["subscriptions"].size() == 1);
+  CHECK(state["subscriptions"][0]["callback"]["url"] == receiver.Url());
+
+  auto missing = RunBinary({"state", "dump", file + ".missing"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err == "csr-simulator: state dump: cannot read '" + file + ".missing'\n");
 }

@@ -33,7 +33,7 @@ int DumpState(const std::string& file) {
       std::fprintf(stderr, "csr-simulator: state dump: cannot read '%s'\n", file.c_str());
       return 2;
     }
-    csrsim::StateStore state(file);
+    csrsim::StateStore state(file, csrsim::StateStore::Purpose::kDump);
     std::printf("%s\n", state.DumpJson().c_str());
     return 0;
   } catch (const std::exception& error) {

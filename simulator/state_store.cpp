@@ -356,7 +356,7 @@ struct StateStore::Impl {
 namespace {
 
 // Opens and checks the file; one line per way it can be unusable.
-void OpenChecked(const std::string& path, sqlite3*& db) {
+void OpenChecked(const std::string& path, StateStore::Purpose purpose, sqlite3*& db) {
   const std::string quoted = "'" + path + "'";
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -428,15 +428,17 @@ void OpenChecked(const std::string& path, sqlite3*& db) {
     exec(("INSERT INTO schema_version(version) VALUES(" + std::to_string(kStateSchemaVersion) + ")").c_str());
   }
   // Future versions migrate here, one step per version, inside this transaction.
-  exec("INSERT INTO meta(key, value) VALUES('starts', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
+  if (purpose == StateStore::Purpose::kServe) {  // each start draws its own id stream (IdGenerator::Resume)
+    exec("INSERT INTO meta(key, value) VALUES('starts', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
+  }
   exec("COMMIT");
 }
 
 }  // namespace
 
-StateStore::StateStore(const std::string& path) : path_(path), impl_(std::make_unique<Impl>()) {
+StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), impl_(std::make_unique<Impl>()) {
   try {
-    OpenChecked(path, impl_->db);
+    OpenChecked(path, purpose, impl_->db);
   } catch (...) {
     impl_.reset();  // closes the connection
     throw;

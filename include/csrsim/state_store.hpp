@@ -46,10 +46,11 @@ struct RestoreCounts {
 
 class StateStore final : public StateSink {
  public:
+  enum class Purpose { kServe, kDump };  // kDump does not count as a start
   // Opens FILE (created when absent) and takes its exclusive lock. Throws
   // StateFileError when it is not a state file, has a newer schema, is locked
   // by another simulator, or cannot be written.
-  explicit StateStore(const std::string& path);
+  explicit StateStore(const std::string& path, Purpose purpose = Purpose::kServe);
   ~StateStore() override;
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;

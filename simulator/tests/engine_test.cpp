@@ -8,6 +8,7 @@
 
 #include "csrsim/engine.hpp"
 #include "csrsim/error.hpp"
+#include "engine_parts.hpp"
 
 using namespace csrsim;
 using namespace std::chrono_literals;
@@ -52,14 +53,8 @@ scenarios:
 )";
 
 // A whole engine on a manual clock; no subscriptions unless a test adds them.
-struct Harness {
-  explicit Harness(std::optional<std::uint64_t> seed = 7)
-      : scheduler(clock),
-        dispatcher(clock, scheduler, journal, DispatcherOptions{}, nullptr),
-        library(std::make_shared<const ScenarioSet>(LoadScenarioText(kScenarios, "test.yaml"))),
-        ids(seed),
-        faults([this] { return ids.NewRandom(); }),
-        engine(store, clock, scheduler, dispatcher, library, ids, faults) {}
+struct Harness : testing::EngineParts {
+  explicit Harness(std::optional<std::uint64_t> seed = 7) : EngineParts(kScenarios, seed) {}
 
   Order Create(const std::string& tn, const std::string& account = "9900000") {
     CsrFields fields;
@@ -78,16 +73,6 @@ struct Harness {
     request.status = "REQUESTED_CANCEL";
     return engine.UpdateOrder(order.account_id, "username", order.id, request);
   }
-
-  ManualClock clock;
-  Store store;
-  Journal journal;
-  Scheduler scheduler;
-  CallbackDispatcher dispatcher;
-  ScenarioLibrary library;
-  IdGenerator ids;
-  FaultInjector faults;
-  Engine engine;
 };
 
 template <typename F>
