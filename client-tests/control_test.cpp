@@ -106,13 +106,21 @@ TEST_CASE("a long-poll wait answers once the callback is delivered and 408 when 
   Subscribe(*api, receiver.Url());
   const std::string order_id = CreateOrder(*api, "9195550000");  // FAILED at 2 s
 
-  Json waited;
+  // The waiter thread only records what it got: Catch2 assertions are made on
+  // this thread (they are not thread-safe).
+  int waited_status = 0;
+  std::string waited_body;
   std::thread waiter([&] {
-    Control own(sim);
-    waited = own.Get("/_sim/callbacks/wait?orderId=" + order_id + "&status=FAILED&timeout=10s");
+    auto client = sim.Client("");
+    if (auto result = client->Get("/_sim/callbacks/wait?orderId=" + order_id + "&status=FAILED&timeout=10s")) {
+      waited_status = result->status;
+      waited_body = result->body;
+    }
   });
   control.Advance("2s");
   waiter.join();
+  REQUIRE(waited_status == 200);
+  const Json waited = Json::parse(waited_body);
   CHECK(waited["status"] == "FAILED");
   CHECK(waited["orderId"] == order_id);
 

@@ -1,7 +1,8 @@
 // The dashboard (/_sim/ui) in a real browser: Debian's chromium driven by
 // playwright-core, against the real binary on a manual clock. Nothing sleeps:
-// every step waits on a condition of the page. Also writes the README's
-// screenshot, docs/images/dashboard.png (CSRSIM_SCREENSHOT overrides the path).
+// every step waits on a condition of the page. Also takes the README's
+// screenshot: ctest writes it into the build directory; to refresh the one in
+// the README run with CSRSIM_SCREENSHOT=docs/images/dashboard.png.
 'use strict';
 
 const { test, before, after } = require('node:test');
