@@ -236,6 +236,61 @@ TEST_CASE("the Java SDK's challenge-first Basic auth and its body-less PUT get c
   CHECK(XmlText(client->Get(order.c_str())->body, "Status") == "RECEIVED");
 }
 
+TEST_CASE("the Java SDK's subscription get, modify, update keeps the stored callback password") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
+  CallbackReceiver receiver;
+  auto client = sim.Client();
+  const std::string subscriptions = "/v1.0/accounts/" + kAccountId + "/subscriptions";
+  auto subscription_xml = [](const std::string& url, const std::string& credentials) {
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Subscription>\n"
+           "    <OrderType>csrs</OrderType>\n    <CallbackSubscription>\n        <URL>" + url +
+           "</URL>\n        <Expiry>3600</Expiry>\n        <CallbackCredentials>\n"
+           "            <BasicAuthentication>\n" + credentials +
+           "            </BasicAuthentication>\n        </CallbackCredentials>\n"
+           "    </CallbackSubscription>\n</Subscription>\n";
+  };
+  auto created = client->Post(subscriptions.c_str(),
+                              subscription_xml(receiver.Url("/old"), "                <Username>java-cb</Username>\n"
+                                                                     "                <Password>java-pw</Password>\n"),
+                              "application/xml");
+  REQUIRE(created);
+  REQUIRE(created->status == 201);
+  const std::string subscription = subscriptions + "/" + LocationId(created);
+
+  // Subscription.get() then update(): the GET carries the Username and never
+  // the Password, so the PUT sends the Username alone.
+  auto fetched = client->Get(subscription.c_str());
+  REQUIRE(fetched);
+  CHECK(XmlText(fetched->body, "Username") == "java-cb");
+  CHECK(XmlCount(fetched->body, "Password") == 0);
+  auto updated = client->Put(subscription.c_str(),
+                             subscription_xml(receiver.Url("/new"), "                <Username>java-cb</Username>\n"),
+                             "application/xml");
+  REQUIRE(updated);
+  INFO(updated->body);
+  CHECK(updated->status == 200);
+
+  // The callback goes to the new URL with the stored password.
+  auto order = client->Post(("/v1.0/accounts/" + kAccountId + "/csrs").c_str(),
+                            "<Csr><WorkingOrBillingTelephoneNumber>9195550000</WorkingOrBillingTelephoneNumber></Csr>",
+                            "application/xml");
+  REQUIRE(order);
+  REQUIRE(order->status == 200);
+  REQUIRE(AdvanceClock(sim, "2s"));
+  REQUIRE(receiver.WaitForCount(1));
+  const auto delivered = receiver.Requests().front();
+  CHECK(delivered.path == "/new");
+  CHECK(delivered.Header("Authorization") == BasicAuthorization("java-cb", "java-pw"));
+
+  // A different Username still needs its Password.
+  auto renamed = client->Put(subscription.c_str(),
+                             subscription_xml(receiver.Url("/new"), "                <Username>someone-else</Username>\n"),
+                             "application/xml");
+  REQUIRE(renamed);
+  CHECK(renamed->status == 400);
+  CHECK(XmlText(renamed->body, "ErrorCode") == "14505");
+}
+
 TEST_CASE("the C# SDK's requests are answered like Bandwidth answers them") {
   const std::string prolog =
       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n";
@@ -448,4 +503,7 @@ TEST_CASE("a FAILED order's 200 body is the single Error the Node SDK raises as 
   CHECK(XmlCount(fetched->body, "Error") == 1);      // two sibling <Error>s raise nothing in Node
   CHECK(XmlText(fetched->body, "Code") == "26500");
   CHECK(XmlText(fetched->body, "Description") == "CSR is not available for this TN");
+  // The CSR guide's FAILED example: <Errors> first, then the order's fields.
+  CHECK(fetched->body.find("<CsrResponse><Errors><Error><Code>26500</Code>") != std::string::npos);
+  CHECK(fetched->body.find("</Errors><LastModifiedBy>") != std::string::npos);
 }

@@ -117,6 +117,17 @@ bool IsPlainAccountId(std::string_view id) {
   });
 }
 
+// A PUT that repeats the stored callback Username without a Password keeps
+// the stored password; a changed Username still needs its Password (14505).
+void KeepStoredPassword(SubscriptionSpec& spec, const SubscriptionSpec& stored) {
+  if (!spec.callback || !spec.callback->basic || !stored.callback || !stored.callback->basic) return;
+  BasicCredentials& given = spec.callback->basic.value();
+  const BasicCredentials& kept = stored.callback->basic.value();
+  if (given.password.empty() && !given.username.empty() && given.username == kept.username) {
+    given.password = kept.password;
+  }
+}
+
 void RequireBodyWithin(const HttpRequest& request, std::size_t limit) {
   if (request.body.size() > limit) throw Error::PayloadTooLarge(limit);
 }
@@ -504,8 +515,12 @@ void BandwidthApi::AddRoutes() {
   route("POST", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, update_note);  // Java SDK
 
   // ---- subscriptions
-  auto decode_subscription = [this](const Call& call) {
+  // `stored`: the subscription a PUT replaces. GET never shows the callback
+  // password, so an SDK's get-modify-update PUTs the stored Username back
+  // without one; that keeps the stored password (docs/wire-contract.md).
+  auto decode_subscription = [this](const Call& call, const Subscription* stored = nullptr) {
     auto spec = wire::DecodeSubscription(call.request.body);
+    if (stored) KeepStoredPassword(spec, stored->spec);
     if (auto errors = ValidateSubscription(spec, {config_.host, listen_port_.load()}); !errors.empty()) {
       throw Error::Invalid(std::move(errors));
     }
@@ -529,8 +544,8 @@ void BandwidthApi::AddRoutes() {
   });
   route("PUT", "/accounts/*/subscriptions/*", kSubscriptionRoot, false,
         [this, decode_subscription](const Call& call) {
-          engine_.GetSubscription(call.account_id, call.Param(1));
-          engine_.ReplaceSubscription(call.account_id, call.Param(1), decode_subscription(call));
+          const Subscription stored = engine_.GetSubscription(call.account_id, call.Param(1));
+          engine_.ReplaceSubscription(call.account_id, call.Param(1), decode_subscription(call, &stored));
           return HttpResponse::Empty(200);
         });
   route("DELETE", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {

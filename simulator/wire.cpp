@@ -215,8 +215,10 @@ void AddCsrData(pugi::xml_node parent, const CsrData& data, const std::string* t
   }
 }
 
-// The children of a full <CsrResponse>, in the order of docs/wire-contract.md (Read).
+// The children of a full <CsrResponse>, in the order of docs/wire-contract.md
+// (Read): a FAILED order's Errors first, as the CSR guide shows it.
 void FillCsrResponse(pugi::xml_node node, const Order& order) {
+  if (!order.errors.empty()) AddErrors(node, order.errors);
   if (const std::string* customer_order_id = order.fields.Get(CsrField::kCustomerOrderId)) {
     AddText(node, "CustomerOrderId", *customer_order_id);
   }
@@ -232,7 +234,6 @@ void FillCsrResponse(pugi::xml_node node, const Order& order) {
   if (order.csr_data) {
     AddCsrData(node, *order.csr_data, order.fields.Get(CsrField::kWorkingOrBillingTelephoneNumber));
   }
-  if (!order.errors.empty()) AddErrors(node, order.errors);
 }
 
 void AddLink(pugi::xml_node links, std::string_view rel, const std::string& url) {

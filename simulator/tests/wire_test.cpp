@@ -331,7 +331,7 @@ TEST_CASE("a completed order encodes in the spec's element order") {
                                   "</WorkingTelephoneNumbersOnAccount></CsrData></CsrResponse>"));
 }
 
-TEST_CASE("a FAILED order encodes its errors after a CsrData with only the TN") {
+TEST_CASE("a FAILED order encodes its errors first, as the CSR guide shows it, and a CsrData with only the TN") {
   Order order;
   order.id = "o1";
   order.account_id = "1";
@@ -346,14 +346,13 @@ TEST_CASE("a FAILED order encodes its errors after a CsrData with only the TN") 
   order.errors = {{26500, "CSR is not available for this TN"}};
   CHECK(wire::EncodeCsrResponse(order) ==
         std::string(kProlog) +
-            "<CsrResponse><LastModifiedBy>u</LastModifiedBy>"
+            "<CsrResponse><Errors><Error><Code>26500</Code><Description>CSR is not available for this TN"
+            "</Description></Error></Errors><LastModifiedBy>u</LastModifiedBy>"
             "<OrderCreateDate>2020-02-25T15:39:22.079Z</OrderCreateDate><AccountId>1</AccountId>"
             "<OrderId>o1</OrderId><LastModifiedDate>2020-02-25T15:39:22.079Z</LastModifiedDate>"
             "<Status>FAILED</Status>"
             "<WorkingOrBillingTelephoneNumber>9195550000</WorkingOrBillingTelephoneNumber>"
-            "<CsrData><WorkingTelephoneNumber>9195550000</WorkingTelephoneNumber></CsrData>"
-            "<Errors><Error><Code>26500</Code><Description>CSR is not available for this TN"
-            "</Description></Error></Errors></CsrResponse>");
+            "<CsrData><WorkingTelephoneNumber>9195550000</WorkingTelephoneNumber></CsrData></CsrResponse>");
 }
 
 TEST_CASE("an encoded order round-trips through DecodeCsr's field names") {
