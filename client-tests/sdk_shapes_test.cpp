@@ -21,6 +21,9 @@
 //          application/xml; on a non-2xx body it reads root[0][0] and root[0][1], i.e.
 //          ResponseStatus/ErrorCode and Description); base URL .../api/. The body shape
 //          (ElementTree, no prolog) follows the SDK's serializer and was not checked byte for byte.
+//          It has no CSR or note model: only its subscription and error handling are the SDK's.
+// Request shapes are written from each SDK's source; none of these SDKs was run here (the
+// Node SDK is: client-tests/node-sdk).
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -299,7 +302,9 @@ TEST_CASE("the C# SDK's requests are answered like Bandwidth answers them") {
   SdkRequests csharp;
   csharp.sdk = "C#";
   csharp.prefix = "/v1.0";
-  csharp.headers = {};
+  // Bandwidth.Iris/Client.cs: USER_AGENT = "csharp-bandwidth-iris-" + the assembly version
+  // (Properties/AssemblyInfo.cs: 2.3.1, which Version.ToString() prints as 2.3.1.0).
+  csharp.headers = {{"User-Agent", "csharp-bandwidth-iris-2.3.1.0"}};
   csharp.content_type = "application/xml; charset=utf-8";
   // CallbackSubscription has no credentials in the C# model; Expiry is an int.
   csharp.create_subscription = prolog + "<Subscription" + ns +
@@ -342,7 +347,8 @@ TEST_CASE("the Ruby SDK's requests are answered like Bandwidth answers them") {
   SdkRequests ruby;
   ruby.sdk = "Ruby";
   ruby.prefix = "/v1.0";
-  ruby.headers = {{"Accept", "application/xml"}, {"User-Agent", "Faraday v1.10.3"}};
+  // lib/bandwidth-iris/client.rb sets both on its Faraday connection.
+  ruby.headers = {{"Accept", "application/xml"}, {"User-Agent", "Ruby-Bandwidth-Iris"}};
   ruby.content_type = "application/xml";
   ruby.create_subscription = prolog +
                              "<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>{URL}</URL>"
@@ -367,7 +373,7 @@ TEST_CASE("the PHP SDK's requests are answered like Bandwidth answers them") {
   SdkRequests php;
   php.sdk = "PHP";
   php.prefix = "/api";
-  php.headers = {{"User-Agent", "GuzzleHttp/7"}};
+  php.headers = {{"User-Agent", "PHP-Bandwidth-Iris"}};  // core/Client.php, on every Guzzle request
   php.content_type = "application/xml";
   php.create_subscription = prolog +
                             "<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>{URL}</URL>"
@@ -390,6 +396,9 @@ TEST_CASE("the Python SDK's requests are answered like Bandwidth answers them") 
   SdkRequests python;
   python.sdk = "Python";
   python.prefix = "/api";
+  // iris_sdk/utils/rest.py sets only content-type: the rest are the requests library's defaults.
+  // The Python SDK has no CSR or CSR-note API at all: its CSR and note requests below are
+  // what a user of its generic RestClient would send, not calls the SDK makes.
   python.headers = {{"User-Agent", "python-requests/2.31.0"}, {"Accept", "*/*"},
                     {"Accept-Encoding", "gzip, deflate"}};
   python.content_type = "application/xml";
