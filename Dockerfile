@@ -2,7 +2,7 @@
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh
+RUN scripts/install-deps.sh --build-only
 COPY . .
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCSRSIM_TESTS=OFF \
  && cmake --build build --target csr-simulator -j"$(nproc)"

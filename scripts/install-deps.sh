@@ -2,11 +2,15 @@
 # Installs the Debian 12 packages csr-simulator builds and tests with.
 # chromium is for the dashboard's browser tests (client-tests/ui).
 # Idempotent; uses sudo when not root. Node.js/npm are installed only if absent.
+#   scripts/install-deps.sh --build-only   only what building the binary needs (the Dockerfile)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libcpp-httplib-dev libssl-dev libpugixml-dev
-          libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev catch2 curl chromium)
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
-command -v npm >/dev/null 2>&1 || packages+=(npm)
+          libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev catch2 curl)
+if [ "${1:-}" != --build-only ]; then
+  packages+=(chromium)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
