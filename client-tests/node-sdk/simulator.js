@@ -1,12 +1,13 @@
 // Test support for the Node SDK suite: starts the real csr-simulator binary on a free
-// port, drives its /_sim control API, builds SDK clients pointed at it, and runs a
-// callback receiver written with Node's `http` module. Only the test files use it.
+// port and drives its /_sim control API with the project's Node client (clients/node),
+// builds SDK clients pointed at it, and runs a callback receiver written with Node's
+// `http` module. Only the test files use it.
 "use strict";
 
-const { spawn } = require("node:child_process");
 const http = require("node:http");
 const path = require("node:path");
 const numbers = require("@bandwidth/numbers");
+const { CsrSimulator } = require("csr-simulator-client");
 
 const ACCOUNT_ID = "9900000";
 const API_USER = "username";
@@ -46,70 +47,39 @@ function send(method, url, headers = {}, body = undefined) {
   });
 }
 
-// A running simulator process. Use start(); always stop() it (after() hook).
+// A running simulator process, started and driven through the project's own Node
+// control client (clients/node). Use start(); always stop() it (after() hook).
 class Simulator {
-  constructor(child, port) {
-    this.child = child;
-    this.port = port;
-    this.baseUrl = `http://127.0.0.1:${port}`;
+  constructor(control) {
+    this.control = control;
+    this.baseUrl = control.baseUrl;
     // What a user sets as the SDK's apiEndPoint: the SDK appends /accounts/{id}/...
-    this.apiEndPoint = `${this.baseUrl}/api`;
+    this.apiEndPoint = control.apiBaseUrl;
   }
 
-  // Starts the binary with `--port 0 --clock manual --log-level off` plus `extraArgs`
-  // and resolves once it printed the port it listens on.
-  static start(extraArgs = []) {
-    const args = ["--port", "0", "--clock", "manual", "--log-level", "off", ...extraArgs];
-    const child = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const started = new Promise((resolve, reject) => {
-      child.on("error", (error) =>
-        reject(new Error(`cannot start ${BINARY} (set CSRSIM_BINARY): ${error.message}`)));
-      child.on("exit", (code, signal) =>
-        reject(new Error(`${BINARY} exited (${code ?? signal}) before listening: ${stderr}`)));
-      child.stderr.on("data", (chunk) => { stderr += chunk; });
-      child.stdout.on("data", (chunk) => {
-        stdout += chunk;
-        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
-        if (match) resolve(new Simulator(child, Number(match[1])));
-      });
-    });
-    return within(started, `starting ${BINARY}`).catch((error) => {
-      child.kill("SIGKILL");
-      throw error;
-    });
+  // Starts the binary with `--clock manual --log-level off` plus `extraArgs` on a
+  // free port and resolves once it answers its health check.
+  static async start(extraArgs = []) {
+    const control = await within(
+      CsrSimulator.start({ binary: BINARY, args: ["--clock", "manual", "--log-level", "off", ...extraArgs] }),
+      `starting ${BINARY}`);
+    return new Simulator(control);
   }
 
   // Sends SIGTERM and waits for the process to exit.
   stop() {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    const exited = new Promise((resolve) => this.child.once("exit", resolve));
-    this.child.kill("SIGTERM");
-    return within(exited, "simulator shutdown").catch((error) => {
-      this.child.kill("SIGKILL");
-      throw error;
-    });
+    return within(this.control.close(), "simulator shutdown");
   }
 
   // Moves the manual clock; resolves after due order steps ran and their callbacks
   // were attempted (control API contract).
-  async advance(by) {
-    const response = await within(
-      send("POST", `${this.baseUrl}/_sim/clock/advance`,
-        { "Content-Type": "application/json" }, JSON.stringify({ by })),
-      `advancing the clock by ${by}`);
-    if (response.status !== 200) {
-      throw new Error(`POST /_sim/clock/advance answered ${response.status}: ${response.text}`);
-    }
+  advance(by) {
+    return within(this.control.advance(by), `advancing the clock by ${by}`);
   }
 
   // Delivery attempts the simulator journaled for one order.
-  async callbackAttempts(orderId) {
-    const url = `${this.baseUrl}/_sim/callbacks?orderId=${encodeURIComponent(orderId)}`;
-    const response = await within(send("GET", url), "GET /_sim/callbacks");
-    if (response.status !== 200) throw new Error(`GET /_sim/callbacks answered ${response.status}`);
-    return JSON.parse(response.text).entries;
+  callbackAttempts(orderId) {
+    return within(this.control.callbacks({ orderId }), "GET /_sim/callbacks");
   }
 
   // Fetches an OAuth2 access token the way Bandwidth's token endpoint is called.
