@@ -552,6 +552,73 @@ def event_streams_section(figures):
     return lines
 
 
+STATE_ROUNDS = 3          # --state: alternating rounds of POST /csrs with and without
+STATE_SECONDS = 5
+STATE_RESTORE_ORDERS = 100_000
+STATE_RESTORE_RUNS = 3
+
+
+def bench_state(binary):
+    """POST /csrs with --state FILE against the in-memory default, and start-up on a
+    state file of STATE_RESTORE_ORDERS orders.
+
+    Two simulators run side by side (--clock manual, so each create is one write);
+    their wrk runs alternate for STATE_ROUNDS rounds and each figure is the median
+    round, so load from elsewhere moves one round, not the ratio."""
+    runs = {"memory": [], "state": []}
+    with tempfile.TemporaryDirectory(prefix="csrsim-bench-state-") as workdir:
+        state_file = str(Path(workdir) / "state.db")
+        flags = ("--clock", "manual", "--log-level", "off")
+        with Simulator(binary, *flags) as memory, Simulator(binary, *flags, "--state", state_file) as state:
+            for round_number in range(STATE_ROUNDS):
+                log(f"state: POST /csrs, round {round_number + 1} of {STATE_ROUNDS}")
+                for name, simulator in (("memory", memory), ("state", state)):
+                    runs[name].append(wrk(simulator.port, CSRS_PATH, method="POST", body=CSR_BODY,
+                                          seconds=STATE_SECONDS))
+            stored = state.json("/_sim/health")["orders"]
+            started = time.monotonic()
+            while stored < STATE_RESTORE_ORDERS and time.monotonic() - started < 120:
+                log(f"state: {stored:,} orders; creating more for the start-up figure")
+                wrk(state.port, CSRS_PATH, method="POST", body=CSR_BODY, seconds=5,
+                    max_requests=STATE_RESTORE_ORDERS - stored)
+                stored = state.json("/_sim/health")["orders"]
+        file_bytes = sum(f.stat().st_size for f in Path(workdir).iterdir())
+        times = []
+        for _ in range(STATE_RESTORE_RUNS):
+            port = free_port()
+            started = time.perf_counter()
+            process = subprocess.Popen([binary, "--port", str(port), *flags, "--state", state_file],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_until_answers(port, "/_sim/health")
+                times.append((time.perf_counter() - started) * 1000)
+            finally:
+                stop(process)
+    median = {name: sorted(results, key=lambda r: r["rps"])[len(results) // 2] for name, results in runs.items()}
+    return {"memory": median["memory"], "state": median["state"], "orders": stored,
+            "file_bytes": file_bytes, "restore_ms": statistics.median(times)}
+
+
+def state_section(figures):
+    memory, state = figures["memory"], figures["state"]
+    ratio = state["rps"] / memory["rps"]
+    return ["## Durable state (--state)", "",
+            f"wrk POST /csrs (2 threads, 64 connections) against two simulators side by side, `--clock manual`, "
+            f"one in memory and one with `--state FILE` (SQLite, WAL, synchronous=NORMAL: one commit per "
+            f"create); the two alternate for {STATE_ROUNDS} rounds of {STATE_SECONDS} s and each row is "
+            "its median round. Start-up: exec to the first 200 of `GET /_sim/health` on the state file "
+            f"once it holds {figures['orders']:,} orders, median of {STATE_RESTORE_RUNS}.",
+            "",
+            "| figure | value | reference | target | verdict |",
+            "|---|---|---|---|---|",
+            f"| POST /csrs in memory (reference) | {memory['rps']:,.0f} req/s, p99 {ms(memory['p99_us'])} | | | |",
+            f"| POST /csrs with --state | {state['rps']:,.0f} req/s, p99 {ms(state['p99_us'])} | "
+            f"{ratio:.2f}× in memory | ≥ 0.30× | {met(ratio >= 0.3)} |",
+            f"| start-up on a state file of {figures['orders']:,} orders "
+            f"({figures['file_bytes'] / 2**20:,.0f} MiB) | {figures['restore_ms']:,.0f} ms | | ≤ 1,000 ms | "
+            f"{met(figures['restore_ms'] <= 1000)} |"]
+
+
 def command_output(*command):
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=30)
@@ -699,13 +766,14 @@ def write_report(out, info, startup, throughput, memory, callbacks, drain, strea
     Path(out).write_text("\n".join(lines) + "\n")
 
 
-def replace_section(out, section):
+def replace_section(out, section, only="event-streams"):
     """Puts `section` (starting with its "## " title) in place of the one in `out`."""
     text = Path(out).read_text() if Path(out).exists() else ""
-    stamp = (f"Taken alone (`bench.py --only event-streams`) on "
-             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC, load average "
-             + " ".join(f"{x:.2f}" for x in os.getloadavg()) + ".")
-    block = "\n".join(section[:2] + [stamp, ""] + section[2:]) + "\n"
+    stamp = [] if only is None else [
+        f"Taken alone (`bench.py --only {only}`) on "
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC, load average "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg()) + ".", ""]
+    block = "\n".join(section[:2] + stamp + section[2:]) + "\n"
     start = text.find(section[0] + "\n")
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + block
@@ -720,7 +788,7 @@ def main():
     parser.add_argument("--simulator", required=True, help="the Release csr-simulator binary")
     parser.add_argument("--out", required=True, help="Markdown file to write")
     parser.add_argument("--wiremock-jar", help="WireMock standalone jar (peer figures)")
-    parser.add_argument("--only", choices=["event-streams"],
+    parser.add_argument("--only", choices=["event-streams", "state"],
                         help="run one benchmark and replace its section of --out")
     parser.add_argument("--quick", action="store_true",
                         help="a one-minute smoke run of the harness; its figures mean little")
@@ -734,6 +802,10 @@ def main():
     if args.only == "event-streams":
         replace_section(args.out, event_streams_section(bench_event_streams(args.simulator)))
         log(f"wrote the event-streams section of {args.out}")
+        return
+    if args.only == "state":
+        replace_section(args.out, state_section(bench_state(args.simulator)), "state")
+        log(f"wrote the durable-state section of {args.out}")
         return
 
     started = time.monotonic()
@@ -752,9 +824,11 @@ def main():
     log("callbacks: drain on a manual-clock advance")
     drain = bench_callback_drain(args.simulator)
     streams = bench_event_streams(args.simulator)
+    state = bench_state(args.simulator)
     info.append(("load average at end", " ".join(f"{x:.2f}" for x in os.getloadavg())))
     write_report(args.out, info, startup, throughput, memory, callbacks, drain, streams,
                  time.monotonic() - started)
+    replace_section(args.out, state_section(state), None)
     log(f"wrote {args.out}")
 
 

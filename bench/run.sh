@@ -10,6 +10,9 @@
 #   bench/run.sh --only event-streams
 #                           only API throughput with 50 open event streams;
 #                           replaces that section of bench/results/latest.md
+#   bench/run.sh --only state
+#                           only POST /csrs with --state vs in memory, and start-up
+#                           on a 100k-order state file; replaces that section
 #
 # Environment: BENCH_BUILD_DIR (default build-bench at the repository root).
 set -euo pipefail
@@ -27,7 +30,8 @@ for arg in "$@"; do
     --no-peers) peers=0 ;;
     --only) ;;
     event-streams) only=(--only event-streams); peers=0 ;;
-    *) echo "usage: bench/run.sh [--quick] [--no-peers] [--only event-streams]" >&2; exit 2 ;;
+    state) only=(--only state); peers=0 ;;
+    *) echo "usage: bench/run.sh [--quick] [--no-peers] [--only event-streams|state]" >&2; exit 2 ;;
   esac
 done
 

@@ -231,3 +231,74 @@ TEST_CASE("state dump prints the file's orders, steps and subscriptions as JSON"
   CHECK(missing.exit_code == 2);
   CHECK(missing.err == "csr-simulator: state dump: cannot read '" + file + ".missing'\n");
 }
+
+// ---- restarts that change the clock or the scenarios
+
+TEST_CASE("with a real clock, steps that fell due while the simulator was down run at start-up") {
+  const std::string file = MakeTempDir() + "/state.db";
+  CallbackReceiver receiver;
+  std::string order;
+  {
+    // The manual clock stands at 2026-01-01, long before the real clock of the restart.
+    SimulatorProcess sim(StateArgs(file));
+    auto api = sim.Client();
+    REQUIRE(api->Post((kAccount + "/subscriptions").c_str(),
+                      SubscriptionRequest(receiver.Url()).WithExpiry(3153600000).Xml(), "application/xml")
+                ->status == 201);
+    order = CreateOrder(*api, "9198675309");  // PROCESSING at 1 s, COMPLETE at 3 s
+    REQUIRE(sim.Stop() == 0);
+  }
+  SimulatorProcess sim({"--log-level", "off", "--state", file});
+  auto delivered = sim.Client("")->Get(
+      ("/_sim/callbacks/wait?orderId=" + order + "&status=COMPLETE&timeout=30s").c_str());
+  REQUIRE(delivered);
+  CHECK(delivered->status == 200);
+  const auto fetched = Get(*sim.Client(), kAccount + "/csrs/" + order);
+  CHECK(XmlText(fetched, "Status") == "COMPLETE");
+  CHECK(XmlText(fetched, "CustomerName") == "House of Mouse");
+}
+
+TEST_CASE("an order keeps the steps it was given when the scenario files change between runs") {
+  const std::string dir = MakeTempDir();
+  const std::string file = dir + "/state.db";
+  const std::string slow = WriteFile(dir, "slow.yaml", R"(
+scenarios:
+  - name: slow-carrier
+    steps:
+      - after: 10s
+        status: PROCESSING
+      - after: 10s
+        status: COMPLETE
+        csr: { CustomerName: Slow Carrier Co }
+)");
+  const std::string fast = WriteFile(dir, "fast.yaml", R"(
+scenarios:
+  - name: fast-failure
+    steps:
+      - after: 1s
+        status: FAILED
+)");
+  auto args = [&](const std::string& scenarios) {
+    auto list = StateArgs(file);
+    list.insert(list.end(), {"--scenarios", scenarios});
+    return list;
+  };
+  std::string order;
+  {
+    SimulatorProcess sim(args(slow));
+    order = CreateOrder(*sim.Client(), "9195551234");
+    REQUIRE(AdvanceClock(sim, "10s"));
+    REQUIRE(sim.Stop() == 0);
+  }
+  SimulatorProcess sim(args(fast));  // slow-carrier is gone
+  auto api = sim.Client();
+  CHECK(XmlText(Get(*api, kAccount + "/csrs/" + order), "Status") == "PROCESSING");
+  REQUIRE(AdvanceClock(sim, "10s"));
+  const auto fetched = Get(*api, kAccount + "/csrs/" + order);
+  CHECK(XmlText(fetched, "Status") == "COMPLETE");
+  CHECK(XmlText(fetched, "CustomerName") == "Slow Carrier Co");
+  // New orders follow the scenarios of this run.
+  const std::string fresh = CreateOrder(*api, "9195551234");
+  REQUIRE(AdvanceClock(sim, "1s"));
+  CHECK(XmlText(Get(*api, kAccount + "/csrs/" + fresh), "Status") == "FAILED");
+}

@@ -93,6 +93,18 @@ void CheckNoDuplicate(const std::vector<Subscription>& subscriptions, const Subs
   }
 }
 
+// A change no request waits for (a scheduled step, a callback outcome) has
+// no caller to fail: a state file write error is logged, the change stays in
+// memory, and the order's next successful write carries it to the file.
+template <typename Write>
+void WriteInBackground(Write&& write) {
+  try {
+    write();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -305,7 +317,7 @@ void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_
   ApplyStep(*slot, progress.variant->steps[index], "step " + std::to_string(index + 1));
   // `after` counts from when this step was due, not from when the thread got to it.
   ScheduleNextStep(slot, due);
-  Persist(*slot);
+  WriteInBackground([&] { Persist(*slot); });
 }
 
 void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
@@ -470,7 +482,7 @@ void Engine::RecordCallbackOutcome(const std::string& account_id, const std::str
     auto* subscription = FindById(subscriptions, subscription_id);
     if (!subscription || subscription->last_status == outcome) return;
     subscription->last_status = outcome;
-    Persist(account_id, subscriptions);
+    WriteInBackground([&] { Persist(account_id, subscriptions); });
   });
 }
 

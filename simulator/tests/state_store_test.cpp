@@ -184,3 +184,34 @@ TEST_CASE("a second StateStore on the same file is refused while the first holds
   StateStore first(file);
   CHECK(OpenError(file) == "--state: '" + file + "' is in use by another csr-simulator (the file is locked)");
 }
+
+namespace {
+
+// A sink whose writes fail, as on a full disk.
+struct FailingSink : StateSink {
+  void SaveOrder(const Order&, const ScenarioProgress&) override { throw StateFileError("disk full"); }
+  void SaveSubscriptions(const std::string&, const std::vector<Subscription>&) override {
+    throw StateFileError("disk full");
+  }
+  void SaveClock(SimTime) override { throw StateFileError("disk full"); }
+  void Reset(const std::optional<std::string>&) override {}
+};
+
+}  // namespace
+
+TEST_CASE("a failing state write fails the request that made it but not a scheduled step") {
+  testing::EngineParts parts(kScenarios, 7);
+  CsrFields fields;
+  fields.Set(CsrField::kWorkingOrBillingTelephoneNumber, "9198675309");
+  const Order order = parts.engine.CreateOrder("9900000", "username", fields);
+  FailingSink sink;
+  parts.engine.SetStateSink(&sink);
+  CHECK_THROWS_AS(parts.engine.AddNote("9900000", order.id, "me", "lost"), StateFileError);
+  SubscriptionSpec email;
+  email.order_type = "csrs";
+  email.email = EmailSubscription{"ops@example.com", "NONE"};
+  CHECK_THROWS_AS(parts.engine.CreateSubscription("9900000", email), StateFileError);
+  // The scheduler's step has no caller to fail: it runs, and the order moves on in memory.
+  CHECK(parts.scheduler.Advance(1s));
+  CHECK(parts.engine.GetOrder("9900000", order.id).status == OrderStatus::kProcessing);
+}
