@@ -604,8 +604,8 @@ def state_section(figures):
     ratio = state["rps"] / memory["rps"]
     return ["## Durable state (--state)", "",
             f"wrk POST /csrs (2 threads, 64 connections) against two simulators side by side, `--clock manual`, "
-            f"one in memory and one with `--state FILE` (SQLite, WAL, synchronous=NORMAL: one commit per "
-            f"create); the two alternate for {STATE_ROUNDS} rounds of {STATE_SECONDS} s and each row is "
+            f"one in memory and one with `--state FILE` (SQLite, WAL, synchronous=NORMAL, group commit: "
+            f"concurrent creates share a transaction); the two alternate for {STATE_ROUNDS} rounds of {STATE_SECONDS} s and each row is "
             "its median round. Start-up: exec to the first 200 of `GET /_sim/health` on the state file "
             f"once it holds {figures['orders']:,} orders, median of {STATE_RESTORE_RUNS}.",
             "",

@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
 #include <filesystem>
 #include <map>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 namespace csrsim {
@@ -301,7 +304,6 @@ CREATE TABLE schema_version(version INTEGER NOT NULL);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE step_lists(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE orders(id TEXT PRIMARY KEY, account TEXT NOT NULL, steps INTEGER NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX orders_by_account ON orders(account);
 CREATE TABLE subscriptions(account TEXT NOT NULL, position INTEGER NOT NULL, doc TEXT NOT NULL,
                            PRIMARY KEY(account, position));
 )sql";
@@ -320,6 +322,18 @@ struct StateStore::Impl {
   // Step lists already in the file, by the variant they were written from;
   // the set is held so that the Variant's address cannot be reused.
   std::map<const Variant*, std::pair<std::shared_ptr<const ScenarioSet>, std::int64_t>> step_lists;
+
+  // The commit queue (StateStore::Commit): the writes waiting for the next
+  // transaction, and whether one is being committed.
+  struct Batch {
+    std::vector<const std::function<void()>*> writes;
+    std::exception_ptr error;  // the transaction failed: every write of it failed
+    bool done = false;
+  };
+  std::mutex queue_mu;
+  std::condition_variable committed;
+  std::shared_ptr<Batch> open = std::make_shared<Batch>();  // guarded by queue_mu
+  bool committing = false;                                  // guarded by queue_mu
 
   ~Impl() {
     upsert_order.reset();
@@ -513,11 +527,50 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
   return counts;
 }
 
+void StateStore::Commit(const std::function<void()>& write) {
+  Impl& impl = *impl_;
+  std::unique_lock queue(impl.queue_mu);
+  const std::shared_ptr<Impl::Batch> batch = impl.open;
+  batch->writes.push_back(&write);
+  while (!batch->done) {
+    if (impl.committing) {
+      impl.committed.wait(queue);
+      continue;
+    }
+    // Lead: commit everything queued so far, this write's batch included.
+    impl.committing = true;
+    const auto leading = std::exchange(impl.open, std::make_shared<Impl::Batch>());
+    queue.unlock();
+    {
+      std::lock_guard lock(mu_);
+      try {
+        impl.Exec("BEGIN IMMEDIATE");
+        try {
+          for (const auto* each : leading->writes) (*each)();
+          impl.Exec("COMMIT");
+        } catch (...) {
+          sqlite3_exec(impl.db, "ROLLBACK", nullptr, nullptr, nullptr);
+          impl.step_lists.clear();  // some of them may have been rolled back
+          throw;
+        }
+      } catch (...) {
+        leading->error = std::current_exception();
+      }
+    }
+    queue.lock();
+    leading->done = true;
+    impl.committing = false;
+    impl.committed.notify_all();
+  }
+  if (batch->error) std::rethrow_exception(batch->error);
+}
+
 void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress) {
   const std::string doc = OrderDoc(order, progress).dump();
-  std::lock_guard lock(mu_);
-  const std::int64_t steps = impl_->StepListId(progress, order.scenario_name.str());
-  impl_->upsert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).Bind(4, doc).Run();
+  Commit([&] {
+    const std::int64_t steps = impl_->StepListId(progress, order.scenario_name.str());
+    impl_->upsert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).Bind(4, doc).Run();
+  });
 }
 
 void StateStore::SaveSubscriptions(const std::string& account_id,
@@ -525,35 +578,29 @@ void StateStore::SaveSubscriptions(const std::string& account_id,
   std::vector<std::string> docs;
   docs.reserve(subscriptions.size());
   for (const auto& subscription : subscriptions) docs.push_back(SubscriptionDoc(subscription).dump());
-  std::lock_guard lock(mu_);
-  impl_->Exec("BEGIN");
-  try {
+  Commit([&] {
     impl_->delete_subscriptions->Bind(1, account_id).Run();
     for (std::size_t i = 0; i < docs.size(); ++i) {
       impl_->insert_subscription->Bind(1, account_id).Bind(2, static_cast<std::int64_t>(i)).Bind(3, docs[i]).Run();
     }
-    impl_->Exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  });
 }
 
 void StateStore::SaveClock(SimTime now) {
-  std::lock_guard lock(mu_);
-  impl_->SetMeta("clock", Micros(now));
+  Commit([&] { impl_->SetMeta("clock", Micros(now)); });
 }
 
 void StateStore::Reset(const std::optional<std::string>& account_id) {
-  std::lock_guard lock(mu_);
-  if (!account_id) {
-    impl_->Exec("BEGIN; DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists; COMMIT");
-    impl_->step_lists.clear();
-    return;
-  }
-  Statement orders(impl_->db, "DELETE FROM orders WHERE account = ?1");
-  orders.Bind(1, *account_id).Run();
-  impl_->delete_subscriptions->Bind(1, *account_id).Run();
+  Commit([&] {
+    if (!account_id) {
+      impl_->Exec("DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists");
+      impl_->step_lists.clear();
+      return;
+    }
+    Statement orders(impl_->db, "DELETE FROM orders WHERE account = ?1");
+    orders.Bind(1, *account_id).Run();
+    impl_->delete_subscriptions->Bind(1, *account_id).Run();
+  });
 }
 
 std::string StateStore::DumpJson() {

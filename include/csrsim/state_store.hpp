@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -71,10 +72,16 @@ class StateStore final : public StateSink {
   void Reset(const std::optional<std::string>& account_id) override;
 
  private:
+  // Runs `write` inside a transaction and returns once it is committed.
+  // Writers that arrive while a commit is under way go together into the
+  // next transaction (group commit): a burst of calls costs one commit.
+  // Throws StateFileError when the transaction fails (nothing of it is kept).
+  void Commit(const std::function<void()>& write);
+
   struct Impl;
   std::string path_;
-  std::mutex mu_;
-  std::unique_ptr<Impl> impl_;  // guarded by mu_
+  std::mutex mu_;               // held while the connection is used
+  std::unique_ptr<Impl> impl_;  // the connection guarded by mu_; the commit queue by its own mutex
 };
 
 }  // namespace csrsim
