@@ -499,3 +499,23 @@ TEST_CASE("a /_sim POST needs a JSON Content-Type, so a callback cannot drive th
   CheckedJson(guarded.Client("Bearer T")->Post("/_sim/reset", "", "text/plain"), 200);
   CheckedJson(guarded.Client("")->Post("/_sim/reset", "", "application/json"), 401);
 }
+
+TEST_CASE("a scenario file on which yaml-cpp reads empty documents forever is refused, not a hang") {
+  // Found by fuzz/scenario_yaml_fuzz.cpp (fuzz/regressions/scenario_yaml/loadall-never-ends).
+  const std::string dir = MakeTempDir();
+  const std::string file = WriteFile(dir, "comma.yaml", ",# ");
+  ProcessResult validated = RunBinary({"validate", file});
+  CHECK(validated.exit_code == 1);
+  CHECK(validated.err == file + ":1:1: the file is empty: expected `scenarios:` with a list of scenarios\n");
+  const std::string second = WriteFile(dir, "second.yaml", "scenarios: []\n---\nscenarios: []\n");
+  validated = RunBinary({"validate", second});
+  CHECK(validated.exit_code == 1);
+  CHECK(validated.err == second + ":3:1: a scenario file holds one YAML document; remove the second `---`\n");
+
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--scenarios-root", dir});
+  Json error = CheckedJson(sim.Client("")->Post("/_sim/scenarios/reload", Json{{"paths", {file}}}.dump(),
+                                                "application/json"),
+                           400);
+  CHECK(error["error"].get<std::string>().find("the file is empty") != std::string::npos);
+  CHECK(Healthy(sim));
+}

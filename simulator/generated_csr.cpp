@@ -41,8 +41,8 @@ constexpr CityStateZip kPlaces[] = {
 // FNV-1a, 64 bit: a fixed, portable hash (std::hash varies by library).
 std::uint64_t Fnv1a(std::string_view text) {
   std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    hash ^= c;
+  for (char c : text) {
+    hash ^= static_cast<unsigned char>(c);
     hash *= 0x100000001b3ULL;
   }
   return hash;

@@ -1,5 +1,6 @@
 #include "csrsim/scenario.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -205,6 +206,37 @@ struct ParsedFile {
   Location default_location;
 };
 
+// Where the first node of a second YAML document in `yaml` starts, if there is
+// one. Asks the parser for two documents at most (see FileParser::Parse).
+std::optional<YAML::Mark> SecondDocument(std::string_view yaml) {
+  struct FirstMark final : YAML::EventHandler {
+    std::optional<YAML::Mark> mark;
+    void Seen(const YAML::Mark& at) {
+      if (!mark) mark = at;
+    }
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& at, YAML::anchor_t) override { Seen(at); }
+    void OnAlias(const YAML::Mark& at, YAML::anchor_t) override { Seen(at); }
+    void OnScalar(const YAML::Mark& at, const std::string&, YAML::anchor_t, const std::string&) override { Seen(at); }
+    void OnSequenceStart(const YAML::Mark& at, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+      Seen(at);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& at, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+      Seen(at);
+    }
+    void OnMapEnd() override {}
+  };
+  std::istringstream stream{std::string(yaml)};
+  YAML::Parser parser(stream);
+  FirstMark first;
+  if (!parser.HandleNextDocument(first)) return std::nullopt;
+  FirstMark next;
+  if (!parser.HandleNextDocument(next)) return std::nullopt;
+  return next.mark.value_or(YAML::Mark{});
+}
+
 // Turns one YAML document into scenarios, throwing ScenarioLoadError at the
 // first node that breaks the rules of docs/scenarios.md.
 class FileParser {
@@ -212,21 +244,26 @@ class FileParser {
   explicit FileParser(std::string file) : file_(std::move(file)) {}
 
   ParsedFile Parse(std::string_view yaml) const {
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
+    std::optional<YAML::Mark> second;
     try {
-      documents = YAML::LoadAll(std::string(yaml));
+      // Not YAML::LoadAll: on some inputs (",# ") yaml-cpp 0.7 reports a new
+      // empty document forever without consuming anything, and LoadAll never
+      // returns (fuzz/regressions/scenario_yaml/loadall-never-ends).
+      root = YAML::Load(std::string(yaml));
+      second = SecondDocument(yaml);
     } catch (const YAML::Exception& e) {
       throw ScenarioLoadError(file_, e.mark.line + 1, e.mark.column + 1,
                               "YAML syntax error: " + e.msg);
     }
-    if (documents.empty() || documents.front().IsNull()) {
+    if (root.IsNull()) {
       throw ScenarioLoadError(file_, 1, 1,
                               "the file is empty: expected `scenarios:` with a list of scenarios");
     }
-    if (documents.size() > 1) {
-      Fail(documents[1], "a scenario file holds one YAML document; remove the second `---`");
+    if (second) {
+      throw ScenarioLoadError(file_, second->line + 1, second->column + 1,
+                              "a scenario file holds one YAML document; remove the second `---`");
     }
-    const YAML::Node& root = documents.front();
     Entries top = ReadMapping(root, "the top level", kTopLevelKeys);
 
     ParsedFile parsed;
