@@ -472,58 +472,67 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
 StateStore::~StateStore() = default;
 
 RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, IdGenerator& ids) {
-  std::lock_guard lock(mu_);
-  sqlite3* db = impl_->db;
-  RestoreCounts counts;
+  // Read everything under mu_, then hand it to the engine and the store with
+  // mu_ released: they call SaveOrder/SaveSubscriptions (which take mu_) under
+  // their own locks, so holding mu_ into them would invert that lock order.
+  std::vector<std::pair<Order, ScenarioProgress>> orders;
+  std::vector<std::pair<std::string, Subscription>> subscriptions;
+  std::optional<SimTime> saved_clock;
   std::int64_t starts = 1;
+  std::int64_t next_note_id = 0;
   {
+    std::lock_guard lock(mu_);
+    sqlite3* db = impl_->db;
     Statement meta(db, "SELECT key, value FROM meta");
     while (meta.Step()) {
       const std::string key = meta.Text(0);
       if (key == "starts") starts = meta.Int(1);
-      if (key == "clock" && clock.IsManual() && AtMicros(meta.Int(1)) > clock.Now()) {
-        clock.Advance(AtMicros(meta.Int(1)) - clock.Now());
+      if (key == "clock") saved_clock = AtMicros(meta.Int(1));
+    }
+    try {
+      std::map<std::int64_t, std::shared_ptr<const ScenarioSet>> sets;
+      Statement lists(db, "SELECT id, doc FROM step_lists");
+      while (lists.Step()) {
+        auto set = StepListSet(json::parse(lists.Text(1)));
+        const Variant* variant = &set->scenarios().front().variants.front();
+        impl_->step_lists.emplace(variant, std::make_pair(set, lists.Int(0)));
+        sets.emplace(lists.Int(0), std::move(set));
       }
+      Statement order_rows(db, "SELECT steps, doc FROM orders ORDER BY rowid");
+      while (order_rows.Step()) {
+        const json doc = json::parse(order_rows.Text(1));
+        auto set = sets.find(order_rows.Int(0));
+        if (set == sets.end()) throw StateFileError("state file: order without its steps");
+        ScenarioProgress progress;
+        progress.set = set->second;
+        progress.variant = &set->second->scenarios().front().variants.front();
+        progress.next_step = doc.at("next_step").get<std::size_t>();
+        progress.waiting_for_update = doc.at("waiting_for_update").get<bool>();
+        if (!doc.at("due").is_null()) progress.due = AtMicros(doc.at("due").get<std::int64_t>());
+        Order order = OrderOf(doc);
+        for (const auto& note : order.notes) next_note_id = std::max(next_note_id, note.id + 1);
+        orders.emplace_back(std::move(order), std::move(progress));
+      }
+      Statement subscription_rows(db, "SELECT account, doc FROM subscriptions ORDER BY account, position");
+      while (subscription_rows.Step()) {
+        subscriptions.emplace_back(subscription_rows.Text(0), SubscriptionOf(json::parse(subscription_rows.Text(1))));
+      }
+    } catch (const json::exception& error) {
+      throw StateFileError("--state: '" + path_ + "' holds a damaged record: " + error.what());
     }
   }
-  try {
-    std::map<std::int64_t, std::shared_ptr<const ScenarioSet>> sets;
-    Statement lists(db, "SELECT id, doc FROM step_lists");
-    while (lists.Step()) {
-      auto set = StepListSet(json::parse(lists.Text(1)));
-      const Variant* variant = &set->scenarios().front().variants.front();
-      impl_->step_lists.emplace(variant, std::make_pair(set, lists.Int(0)));
-      sets.emplace(lists.Int(0), std::move(set));
-    }
-    std::int64_t next_note_id = 0;
-    Statement orders(db, "SELECT steps, doc FROM orders ORDER BY rowid");
-    while (orders.Step()) {
-      const json doc = json::parse(orders.Text(1));
-      auto set = sets.find(orders.Int(0));
-      if (set == sets.end()) throw StateFileError("state file: order without its steps");
-      ScenarioProgress progress;
-      progress.set = set->second;
-      progress.variant = &set->second->scenarios().front().variants.front();
-      progress.next_step = doc.at("next_step").get<std::size_t>();
-      progress.waiting_for_update = doc.at("waiting_for_update").get<bool>();
-      if (!doc.at("due").is_null()) progress.due = AtMicros(doc.at("due").get<std::int64_t>());
-      Order order = OrderOf(doc);
-      for (const auto& note : order.notes) next_note_id = std::max(next_note_id, note.id + 1);
-      engine.RestoreOrder(std::move(order), std::move(progress));
-      ++counts.orders;
-    }
-    Statement subscriptions(db, "SELECT account, doc FROM subscriptions ORDER BY account, position");
-    while (subscriptions.Step()) {
-      Subscription subscription = SubscriptionOf(json::parse(subscriptions.Text(1)));
-      store.EditSubscriptions(subscriptions.Text(0), [&](std::vector<Subscription>& list) {
-        list.push_back(std::move(subscription));
-      });
-      ++counts.subscriptions;
-    }
-    ids.Resume(static_cast<std::uint64_t>(std::max<std::int64_t>(starts - 1, 0)), next_note_id);
-  } catch (const json::exception& error) {
-    throw StateFileError("--state: '" + path_ + "' holds a damaged record: " + error.what());
+
+  if (saved_clock && clock.IsManual() && *saved_clock > clock.Now()) clock.Advance(*saved_clock - clock.Now());
+  RestoreCounts counts;
+  for (auto& [order, progress] : orders) {
+    engine.RestoreOrder(std::move(order), std::move(progress));
+    ++counts.orders;
   }
+  for (auto& [account, subscription] : subscriptions) {
+    store.EditSubscriptions(account, [&](std::vector<Subscription>& list) { list.push_back(std::move(subscription)); });
+    ++counts.subscriptions;
+  }
+  ids.Resume(static_cast<std::uint64_t>(std::max<std::int64_t>(starts - 1, 0)), next_note_id);
   return counts;
 }
 
