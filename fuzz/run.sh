@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 targets=${*:-"xml_bodies query auth_header duration timestamp callback_url scenario_yaml config_yaml control_json"}
 build=build-fuzz
+scripts/install-deps.sh --fuzz
 
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCSRSIM_FUZZ=ON -DCSRSIM_TESTS=OFF >/dev/null

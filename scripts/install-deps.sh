@@ -3,9 +3,11 @@
 # chromium is for the dashboard's browser tests (client-tests/ui).
 # Idempotent; uses sudo when not root. Node.js/npm are installed only if absent.
 #   scripts/install-deps.sh --build-only   only what building the binary needs (the Dockerfile)
+#   scripts/install-deps.sh --fuzz         also clang-14 and its libFuzzer runtime (fuzz/run.sh)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libcpp-httplib-dev libssl-dev libpugixml-dev
           libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev catch2 curl)
+[ "${1:-}" = --fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
 if [ "${1:-}" != --build-only ]; then
   packages+=(chromium)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
