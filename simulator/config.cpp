@@ -1,6 +1,5 @@
 #include "csrsim/config.hpp"
 
-#include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <fstream>
@@ -11,6 +10,7 @@
 
 #include "csrsim/clock.hpp"
 #include "csrsim/encoding.hpp"
+#include "csrsim/yaml_file.hpp"
 
 namespace csrsim {
 
@@ -29,34 +29,37 @@ bool ParseInt(std::string_view text, Int& out, Int min, Int max) {
 
 // ---- accounts file ---------------------------------------------------------
 
+// Errors read like the scenario loader's (yaml_file.hpp): file:line:col, the
+// rule, and at most a short quoted token of the file.
 [[noreturn]] void Fail(std::string_view file, const YAML::Node& node, const std::string& message) {
-  const auto mark = node.Mark();
-  std::ostringstream out;
-  out << file << ":" << (mark.line + 1) << ":" << (mark.column + 1) << ": " << message;
-  throw ConfigError(out.str());
+  const YamlPlace place = PlaceOf(node);
+  throw ConfigError(YamlFileError(std::string(file), place.line, place.column, message).what());
 }
 
 void CheckKeys(std::string_view file, const YAML::Node& map, const std::set<std::string>& allowed,
                std::string_view where) {
-  if (!map.IsMap()) Fail(file, map, std::string(where) + " must be a mapping");
+  if (!map.IsMap()) Fail(file, map, std::string(where) + " must be a mapping, not " + DescribeYaml(map));
+  std::set<std::string> seen;
   for (const auto& item : map) {
-    if (!item.first.IsScalar()) Fail(file, item.first, "keys of " + std::string(where) + " must be words");
+    if (!item.first.IsScalar()) {
+      Fail(file, item.first, "keys of " + std::string(where) + " must be words, not " + DescribeYaml(item.first));
+    }
     const auto key = item.first.Scalar();
     if (!allowed.count(key)) {
       std::string list;
       for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
-      Fail(file, item.first, "unknown key '" + EchoToken(key) + "' in " + std::string(where) +
-                                 " (allowed: " + list + ")");
+      Fail(file, item.first, "unknown key " + QuotedYaml(key) + " in " + std::string(where) + "; allowed keys: " + list);
     }
+    if (!seen.insert(key).second) Fail(file, item.first, "duplicate key " + QuotedYaml(key) + " in " + std::string(where));
   }
 }
 
 std::string RequiredString(std::string_view file, const YAML::Node& map, const char* key,
                            std::string_view where) {
   const auto node = map[key];
-  if (!node) Fail(file, map, std::string(where) + " needs '" + key + "'");
+  if (!node) Fail(file, map, std::string(where) + " needs `" + key + "`");
   if (!node.IsScalar() || node.Scalar().empty()) {
-    Fail(file, node, std::string("'") + key + "' must be a non-empty string");
+    Fail(file, node, std::string("`") + key + "` must be a non-empty string, not " + DescribeYaml(node));
   }
   return node.Scalar();
 }
@@ -67,11 +70,11 @@ AccountConfig ParseAccount(std::string_view file, const YAML::Node& node) {
   account.id = RequiredString(file, node, "id", "an account");
   if (const auto enabled = node["csr_enabled"]) {
     bool value = false;
-    if (!YAML::convert<bool>::decode(enabled, value)) Fail(file, enabled, "'csr_enabled' must be true or false");
+    if (!YAML::convert<bool>::decode(enabled, value)) Fail(file, enabled, "`csr_enabled` must be true or false, not " + DescribeYaml(enabled));
     account.csr_enabled = value;
   }
   if (const auto users = node["users"]) {
-    if (!users.IsSequence()) Fail(file, users, "'users' must be a list");
+    if (!users.IsSequence()) Fail(file, users, "`users` must be a list, not " + DescribeYaml(users));
     for (const auto& user : users) {
       CheckKeys(file, user, {"username", "password"}, "a user");
       account.users.push_back({RequiredString(file, user, "username", "a user"),
@@ -79,7 +82,7 @@ AccountConfig ParseAccount(std::string_view file, const YAML::Node& node) {
     }
   }
   if (const auto clients = node["oauth_clients"]) {
-    if (!clients.IsSequence()) Fail(file, clients, "'oauth_clients' must be a list");
+    if (!clients.IsSequence()) Fail(file, clients, "`oauth_clients` must be a list, not " + DescribeYaml(clients));
     for (const auto& client : clients) {
       CheckKeys(file, client, {"client_id", "client_secret"}, "an OAuth client");
       account.oauth_clients.push_back({RequiredString(file, client, "client_id", "an OAuth client"),
@@ -87,15 +90,16 @@ AccountConfig ParseAccount(std::string_view file, const YAML::Node& node) {
     }
   }
   if (const auto limit = node["rate_limit"]) {
-    CheckKeys(file, limit, {"requests", "per"}, "'rate_limit'");
+    CheckKeys(file, limit, {"requests", "per"}, "`rate_limit`");
     RateLimit rate;
-    if (!ParseInt<std::uint32_t>(RequiredString(file, limit, "requests", "'rate_limit'"), rate.requests, 1,
+    if (!ParseInt<std::uint32_t>(RequiredString(file, limit, "requests", "`rate_limit`"), rate.requests, 1,
                                  1'000'000'000)) {
-      Fail(file, limit["requests"], "'requests' must be a positive whole number");
+      Fail(file, limit["requests"], "`requests` must be a whole number from 1 to 1000000000, not " +
+                                        DescribeYaml(limit["requests"]));
     }
     if (limit["per"]) {
-      auto window = ParseDuration(RequiredString(file, limit, "per", "'rate_limit'"));
-      if (!window || window->count() <= 0) Fail(file, limit["per"], "'per' must be a duration like 1s or 500ms");
+      auto window = ParseDuration(RequiredString(file, limit, "per", "`rate_limit`"));
+      if (!window || window->count() <= 0) Fail(file, limit["per"], "`per` must be a positive duration such as 1s or 500ms, not " + DescribeYaml(limit["per"]));
       rate.window = *window;
     }
     account.rate_limit = rate;
@@ -104,17 +108,17 @@ AccountConfig ParseAccount(std::string_view file, const YAML::Node& node) {
 }
 
 void LoadConfigDocument(std::string_view yaml, std::string_view file_name, Config& config) {
-  YAML::Node root = YAML::Load(std::string(yaml));
+  YAML::Node root = LoadYamlDocument(yaml, std::string(file_name), "a config file");
   if (root.IsNull()) return;
   CheckKeys(file_name, root, {"accounts"}, "the config file");
   const auto accounts = root["accounts"];
   if (!accounts) return;
-  if (!accounts.IsSequence()) Fail(file_name, accounts, "'accounts' must be a list");
+  if (!accounts.IsSequence()) Fail(file_name, accounts, "`accounts` must be a list, not " + DescribeYaml(accounts));
   std::set<std::string> seen;
   std::vector<AccountConfig> parsed;
   for (const auto& node : accounts) {
     auto account = ParseAccount(file_name, node);
-    if (!seen.insert(account.id).second) Fail(file_name, node["id"], "duplicate account id '" + EchoToken(account.id) + "'");
+    if (!seen.insert(account.id).second) Fail(file_name, node["id"], "duplicate account id " + QuotedYaml(account.id));
     parsed.push_back(std::move(account));
   }
   config.accounts = std::move(parsed);
@@ -192,6 +196,8 @@ const std::vector<FlagSpec>& Flags() {
 void LoadConfigText(std::string_view yaml, std::string_view file_name, Config& config) {
   try {
     LoadConfigDocument(yaml, file_name, config);
+  } catch (const YamlFileError& e) {
+    throw ConfigError(e.what());
   } catch (const YAML::Exception& e) {
     // Syntax errors, and any conversion the checks above did not foresee.
     std::ostringstream out;

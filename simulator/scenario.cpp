@@ -1,7 +1,5 @@
 #include "csrsim/scenario.hpp"
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -17,6 +15,7 @@
 
 #include "csrsim/clock.hpp"
 #include "csrsim/encoding.hpp"
+#include "csrsim/yaml_file.hpp"
 
 namespace csrsim {
 
@@ -64,28 +63,8 @@ std::string CsrFieldNames() {
   return names;
 }
 
-// Text from the file as an error message quotes it: bounded and escaped
-// (encoding.hpp), so an error never carries more of a file than a short token.
-std::string Quoted(std::string_view word) { return "`" + EchoToken(word) + "`"; }
-
-constexpr std::size_t kMaxQuotedValueBytes = 32;
-
-// How a node reads in an error message: "a list", "`soon`", ...
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar: {
-      // A value where a list or mapping belongs may be a whole file that is
-      // not a scenario file at all (a reload naming a secret): only a short,
-      // one-line value is quoted.
-      const std::string& text = node.Scalar();
-      if (text.size() <= kMaxQuotedValueBytes && text.find('\n') == std::string::npos) return Quoted(text);
-      return "a text of " + std::to_string(text.size()) + " bytes";
-    }
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "an empty value";
-  }
-}
+std::string Quoted(std::string_view word) { return QuotedYaml(word); }
+std::string Describe(const YAML::Node& node) { return DescribeYaml(node); }
 
 struct Entry {
   YAML::Node key;
@@ -193,8 +172,8 @@ struct Location {
 };
 
 Location LocationOf(const YAML::Node& node) {
-  YAML::Mark mark = node.Mark();
-  return {mark.line + 1, mark.column + 1};
+  const YamlPlace place = PlaceOf(node);
+  return {place.line, place.column};
 }
 
 // One file's scenarios before cross-file checks (names, default).
@@ -206,37 +185,6 @@ struct ParsedFile {
   Location default_location;
 };
 
-// Where the first node of a second YAML document in `yaml` starts, if there is
-// one. Asks the parser for two documents at most (see FileParser::Parse).
-std::optional<YAML::Mark> SecondDocument(std::string_view yaml) {
-  struct FirstMark final : YAML::EventHandler {
-    std::optional<YAML::Mark> mark;
-    void Seen(const YAML::Mark& at) {
-      if (!mark) mark = at;
-    }
-    void OnDocumentStart(const YAML::Mark&) override {}
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark& at, YAML::anchor_t) override { Seen(at); }
-    void OnAlias(const YAML::Mark& at, YAML::anchor_t) override { Seen(at); }
-    void OnScalar(const YAML::Mark& at, const std::string&, YAML::anchor_t, const std::string&) override { Seen(at); }
-    void OnSequenceStart(const YAML::Mark& at, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-      Seen(at);
-    }
-    void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark& at, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-      Seen(at);
-    }
-    void OnMapEnd() override {}
-  };
-  std::istringstream stream{std::string(yaml)};
-  YAML::Parser parser(stream);
-  FirstMark first;
-  if (!parser.HandleNextDocument(first)) return std::nullopt;
-  FirstMark next;
-  if (!parser.HandleNextDocument(next)) return std::nullopt;
-  return next.mark.value_or(YAML::Mark{});
-}
-
 // Turns one YAML document into scenarios, throwing ScenarioLoadError at the
 // first node that breaks the rules of docs/scenarios.md.
 class FileParser {
@@ -245,24 +193,14 @@ class FileParser {
 
   ParsedFile Parse(std::string_view yaml) const {
     YAML::Node root;
-    std::optional<YAML::Mark> second;
     try {
-      // Not YAML::LoadAll: on some inputs (",# ") yaml-cpp 0.7 reports a new
-      // empty document forever without consuming anything, and LoadAll never
-      // returns (fuzz/regressions/scenario_yaml/loadall-never-ends).
-      root = YAML::Load(std::string(yaml));
-      second = SecondDocument(yaml);
-    } catch (const YAML::Exception& e) {
-      throw ScenarioLoadError(file_, e.mark.line + 1, e.mark.column + 1,
-                              "YAML syntax error: " + e.msg);
+      root = LoadYamlDocument(yaml, file_, "a scenario file");
+    } catch (const YamlFileError& error) {
+      throw ScenarioLoadError(file_, error.line(), error.column(), error.message());
     }
     if (root.IsNull()) {
       throw ScenarioLoadError(file_, 1, 1,
                               "the file is empty: expected `scenarios:` with a list of scenarios");
-    }
-    if (second) {
-      throw ScenarioLoadError(file_, second->line + 1, second->column + 1,
-                              "a scenario file holds one YAML document; remove the second `---`");
     }
     Entries top = ReadMapping(root, "the top level", kTopLevelKeys);
 
@@ -733,20 +671,7 @@ std::string ReadFileText(const std::string& file) {
   return text.str();
 }
 
-std::string FormatLoadError(const std::string& file, int line, int column,
-                            const std::string& message) {
-  if (line <= 0) return file + ": " + message;
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
-}
-
 }  // namespace
-
-ScenarioLoadError::ScenarioLoadError(std::string file, int line, int column, std::string message)
-    : std::runtime_error(FormatLoadError(file, line, column, message)),
-      file_(std::move(file)),
-      line_(line),
-      column_(column),
-      message_(std::move(message)) {}
 
 bool Matcher::Matches(const CsrFields& order_fields, std::string_view account_id) const {
   const std::string* given = order_fields.Get(CsrField::kWorkingOrBillingTelephoneNumber);

@@ -19,25 +19,15 @@
 #include <string_view>
 #include <vector>
 
+#include "csrsim/file_error.hpp"
 #include "csrsim/model.hpp"
 
 namespace csrsim {
 
-// A load error pointing at the offending YAML node.
-class ScenarioLoadError : public std::runtime_error {
+// A load error pointing at the offending YAML node ("file:line:col: message").
+class ScenarioLoadError : public FileError {
  public:
-  ScenarioLoadError(std::string file, int line, int column, std::string message);
-  const std::string& file() const { return file_; }
-  int line() const { return line_; }      // 1-based
-  int column() const { return column_; }  // 1-based
-  const std::string& message() const { return message_; }
-  // what() is "file:line:col: message".
-
- private:
-  std::string file_;
-  int line_;
-  int column_;
-  std::string message_;
+  using FileError::FileError;
 };
 
 // What a scenario may match on. All given keys must hold (AND).

@@ -97,12 +97,18 @@ TEST_CASE("accounts file errors point at file:line:col") {
     std::string expected;
   };
   for (const auto& c : std::vector<Case>{
-           {"accounts:\n  - id: \"1\"\n    colour: red\n", "accounts.yaml:3:5: unknown key 'colour'"},
-           {"accounts:\n  - users: []\n", "accounts.yaml:2:5: an account needs 'id'"},
-           {"accounts:\n  - id: \"1\"\n  - id: \"1\"\n", "accounts.yaml:3:9: duplicate account id '1'"},
-           {"accounts:\n  - id: \"1\"\n    csr_enabled: maybe\n", "accounts.yaml:3:18: 'csr_enabled' must be"},
-           {"accounts:\n  - id: \"1\"\n    rate_limit: {requests: 0}\n", "accounts.yaml:3:28: 'requests' must be"},
-           {"accounts: [\n", "accounts.yaml:2:1:"},
+           {"accounts:\n  - id: \"1\"\n    colour: red\n", "accounts.yaml:3:5: unknown key `colour`"},
+           {"accounts:\n  - users: []\n", "accounts.yaml:2:5: an account needs `id`"},
+           {"accounts:\n  - id: \"1\"\n  - id: \"1\"\n", "accounts.yaml:3:9: duplicate account id `1`"},
+           {"accounts:\n  - id: \"1\"\n    csr_enabled: maybe\n", "accounts.yaml:3:18: `csr_enabled` must be"},
+           {"accounts:\n  - id: \"1\"\n    rate_limit: {requests: 0}\n", "accounts.yaml:3:28: `requests` must be"},
+           {"accounts: [\n", "accounts.yaml:2:1: YAML syntax error: "},
+           // The same reader and wording as scenario files (yaml_file.hpp).
+           {"accounts:\n  - id: \"1\"\n    id: \"2\"\n", "accounts.yaml:3:5: duplicate key `id` in an account"},
+           {"accounts: [ { [a]: 1 } ]\n", "accounts.yaml:1:15: keys of an account must be words, not a list"},
+           {"accounts: []\n---\naccounts: []\n",
+            "accounts.yaml:3:1: a config file holds one YAML document; remove the second `---`"},
+           {"accounts: x\n", "accounts.yaml:1:11: `accounts` must be a list, not `x`"},
        }) {
     Config config;
     INFO(c.yaml);
