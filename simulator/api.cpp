@@ -404,7 +404,7 @@ void BandwidthApi::AddRoutes() {
                       dropped.drop_connection = true;
                       return dropped;
                     }
-                    if (fault.status) throw Error::Injected(*fault.status, engine_.clock().Now());
+                    if (fault.status) throw Error::Injected(*fault.status, engine_.Now(account_id));
                     const std::string user = auth_.Authorize(request, account_id);
                     if (!IsPlainAccountId(account_id)) throw Error::Invalid(kInvalidAccount, "Invalid account specified");
                     const AccountConfig* account = auth_.FindAccount(account_id);
@@ -536,11 +536,11 @@ void BandwidthApi::AddRoutes() {
   route("GET", "/accounts/*/subscriptions", kSubscriptionRoot, false, [this](const Call& call) {
     auto list = engine_.ListSubscriptions(call.account_id, call.request.Query("orderType"),
                                           call.request.Query("orderId"));
-    return HttpResponse::Xml(200, wire::EncodeSubscriptions(list, engine_.clock().Now()));
+    return HttpResponse::Xml(200, wire::EncodeSubscriptions(list, engine_.Now(call.account_id)));
   });
   route("GET", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {
     auto subscription = engine_.GetSubscription(call.account_id, call.Param(1));
-    return HttpResponse::Xml(200, wire::EncodeSubscriptions({subscription}, engine_.clock().Now()));
+    return HttpResponse::Xml(200, wire::EncodeSubscriptions({subscription}, engine_.Now(call.account_id)));
   });
   route("PUT", "/accounts/*/subscriptions/*", kSubscriptionRoot, false,
         [this, decode_subscription](const Call& call) {

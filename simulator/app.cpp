@@ -139,11 +139,12 @@ HttpResponse Simulator::Handle(HttpRequest& request) {
     if (!journal.enabled()) return parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
     const auto started = std::chrono::steady_clock::now();
     RequestRecord record = BeginRequestRecord(request);
-    record.received_at = parts_->clock->Now();
+    const SimTime received = parts_->clock->Now();
     RequestTrace trace;
     request.trace = &trace;
     HttpResponse response = parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
     request.trace = nullptr;
+    record.received_at = received + (trace.account ? parts_->scheduler.Offset(*trace.account) : Duration::zero());
     FinishRequestRecord(record, std::move(trace), response,
                         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
     journal.Append(std::move(record));

@@ -107,7 +107,8 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       MarkApplied(pending, CallbackFaultKind::kDelay);
       ++on_clock_;
       // ScheduleAfter only takes the scheduler's own lock, never ours.
-      scheduler_.ScheduleAfter(delay, [weak = weak_from_this(), p = std::move(pending)]() mutable {
+      const std::string account = pending.delivery.account_id;  // `pending` moves into the task
+      scheduler_.ScheduleAfter(account, delay, [weak = weak_from_this(), p = std::move(pending)]() mutable {
         if (auto core = weak.lock()) core->Accept(std::move(p));
       });
       return;
@@ -115,9 +116,9 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     AcceptLocked(std::move(pending));
   }
 
-  void WaitIdle() {
+  void WaitIdle(const std::optional<std::string>& account_id) {
     std::unique_lock lock(mu_);
-    idle_.wait(lock, [this] { return lanes_.Idle(); });
+    idle_.wait(lock, [&] { return account_id ? lanes_.Idle(*account_id) : lanes_.Idle(); });
   }
 
   void Reset(const std::optional<std::string>& account_id) {
@@ -183,9 +184,8 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     return p.global_epoch != global_epoch_ || p.account_epoch != account_epochs_[p.delivery.account_id];
   }
 
-  void NotifyIfIdleLocked() {
-    if (lanes_.Idle()) idle_.notify_all();
-  }
+  // Every turn that ends may leave an account idle (WaitIdle of one account).
+  void NotifyIfIdleLocked() { idle_.notify_all(); }
 
   // The accept-stage faults: an out-of-order delivery is held until its lane's
   // next one; a duplicated one is queued twice, the copy named "duplicate".
@@ -247,7 +247,8 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
         const Duration backoff = Backoff(retry, turn.pending.tries);
         ++turn.pending.tries;
         ++on_clock_;
-        scheduler_.ScheduleAfter(backoff, [weak = weak_from_this(), lane = turn.lane,
+        const std::string account = turn.pending.delivery.account_id;
+        scheduler_.ScheduleAfter(account, backoff, [weak = weak_from_this(), lane = turn.lane,
                                            p = std::move(turn.pending)]() mutable {
           if (auto core = weak.lock()) core->Resume(lane, std::move(p));
         });
@@ -275,7 +276,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     if (!url) {
       std::string error = drop ? kDroppedByFault : kInvalidUrl;
       JournalEntry entry = NewEntry(pending, fault);
-      entry.sent_at = entry.finished_at = clock_.Now();
+      entry.sent_at = entry.finished_at = scheduler_.Now(d.account_id);
       entry.error = error;
       Record(std::move(entry));
       return {false, error};
@@ -300,11 +301,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       entry.request_headers.emplace_back(
           "Authorization", "Basic " + Base64Encode(credentials->username + ":" + credentials->password));
     }
-    entry.sent_at = clock_.Now();
+    entry.sent_at = scheduler_.Now(pending.delivery.account_id);
     const auto wall_start = std::chrono::steady_clock::now();
     CallbackAnswer answer = session.Post({url, entry.request_headers, pending.delivery.body});
     const auto wall = std::chrono::steady_clock::now() - wall_start;
-    entry.finished_at = clock_.Now();
+    entry.finished_at = scheduler_.Now(pending.delivery.account_id);
     entry.wall_micros = std::chrono::duration_cast<std::chrono::microseconds>(wall).count();
     entry.response_status = answer.status;
     if (answer.status == 0) entry.error = answer.error;
@@ -371,7 +372,9 @@ CallbackDispatcher::~CallbackDispatcher() { Stop(); }
 
 void CallbackDispatcher::Submit(Delivery delivery) { impl_->core->Submit(std::move(delivery)); }
 
-void CallbackDispatcher::WaitIdle() { impl_->core->WaitIdle(); }
+void CallbackDispatcher::WaitIdle(const std::optional<std::string>& account_id) {
+  impl_->core->WaitIdle(account_id);
+}
 
 void CallbackDispatcher::Reset(const std::optional<std::string>& account_id) {
   impl_->core->Reset(account_id);

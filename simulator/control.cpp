@@ -307,6 +307,10 @@ Json JournalEntryJson(const JournalEntry& entry) {
           {"succeeded", entry.Succeeded()}};
 }
 
+}  // namespace
+
+namespace control_internal {
+
 Json MatcherJson(const Matcher& match) {
   Json json = Json::object();
   if (match.tn) json["tn"] = *match.tn;
@@ -333,6 +337,10 @@ Json ScenariosJson(const ScenarioSet& set) {
   }
   return {{"scenarios", scenarios}, {"default", OptionalJson(set.default_name())}};
 }
+
+}  // namespace control_internal
+
+namespace {
 
 Json RemainingJson(const std::optional<std::int64_t>& remaining) {
   return remaining ? Json(*remaining) : Json(nullptr);
@@ -409,21 +417,34 @@ HttpResponse Reset(Runtime& runtime, const HttpRequest& request) {
   return JsonResponse(200, Json{{"reset", account.value_or("all")}});
 }
 
+// The clock, or one account's timeline: its time and offset.
+Json ClockJson(Runtime& runtime, const std::optional<std::string>& account) {
+  Json json = ClockJson(runtime.clock);
+  if (!account) return json;
+  const SimTime now = runtime.scheduler.Now(*account);
+  json["now"] = TimeJson(now);
+  json["epoch_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  json["account"] = *account;
+  json["offset"] = FormatDuration(runtime.scheduler.Offset(*account));
+  return json;
+}
+
 HttpResponse GetClock(Runtime& runtime, const HttpRequest& request) {
-  CheckQuery(request, {});
-  return JsonResponse(200, ClockJson(runtime.clock));
+  CheckQuery(request, {"account"});
+  return JsonResponse(200, ClockJson(runtime, AccountQuery(request)));
 }
 
 HttpResponse AdvanceClockBy(Runtime& runtime, const HttpRequest& request) {
-  Json body = JsonObjectBody(request, {"by"});
+  Json body = JsonObjectBody(request, {"by", "account"});
   Duration by = ParseDurationOf("by", RequiredString(body, "by"));
+  const auto account = AccountField(body);
   if (!runtime.clock.IsManual()) {
     throw Error::Conflict(0, "the clock is not manual; start with --clock manual");
   }
-  if (!AdvanceClock(runtime, by)) {
+  if (!AdvanceClock(runtime, by, account)) {
     throw Error::Invalid(0, "the clock cannot move past " + wire::FormatTimestamp(LatestSimTime()));
   }
-  return JsonResponse(200, ClockJson(runtime.clock));
+  return JsonResponse(200, ClockJson(runtime, account));
 }
 
 // A whole-number query parameter within [min, max]; `fallback` when absent.
@@ -854,6 +875,9 @@ void ControlApi::AddRoutes() {
   route("POST", "/_sim/faults", AddFault);
   route("DELETE", "/_sim/faults", ClearFaults);
   route("DELETE", "/_sim/faults/*", RemoveFault);
+  route("GET", "/_sim/accounts/*/scenarios", GetAccountScenarios);
+  route("PUT", "/_sim/accounts/*/scenarios", PutAccountScenarios);
+  route("DELETE", "/_sim/accounts/*/scenarios", DeleteAccountScenarios);
   route("GET", "/_sim/requests", ListRequests);
   route("GET", "/_sim/requests/count", CountRequests);
   route("GET", "/_sim/requests/wait", WaitForRequests);

@@ -40,6 +40,14 @@ std::optional<std::string> AccountQuery(const HttpRequest& request);
 // ?timeout= of a long-poll: default 5s, at most 60s.
 Duration WaitTimeout(const HttpRequest& request);
 
+// ---- JSON views (control.cpp)
+Json ScenariosJson(const ScenarioSet& set);  // as GET /_sim/scenarios answers
+
+// ---- per-account scenario sets (control_accounts.cpp)
+HttpResponse GetAccountScenarios(Runtime& runtime, const HttpRequest& request);
+HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request);
+HttpResponse DeleteAccountScenarios(Runtime& runtime, const HttpRequest& request);
+
 // ---- the request journal (control_requests.cpp)
 HttpResponse ListRequests(Runtime& runtime, const HttpRequest& request);
 HttpResponse CountRequests(Runtime& runtime, const HttpRequest& request);

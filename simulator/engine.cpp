@@ -163,9 +163,36 @@ std::shared_ptr<const ScenarioSet> ScenarioLibrary::Current() const {
   return current_;
 }
 
+std::shared_ptr<const ScenarioSet> ScenarioLibrary::Current(const std::string& account_id) const {
+  std::lock_guard lock(mu_);
+  if (accounts_.empty()) return current_;
+  auto own = accounts_.find(account_id);
+  return own == accounts_.end() ? current_ : own->second;
+}
+
+bool ScenarioLibrary::HasAccountSet(const std::string& account_id) const {
+  std::lock_guard lock(mu_);
+  return accounts_.contains(account_id);
+}
+
 void ScenarioLibrary::Replace(std::shared_ptr<const ScenarioSet> next) {
   std::lock_guard lock(mu_);
   current_ = std::move(next);
+}
+
+void ScenarioLibrary::ReplaceForAccount(const std::string& account_id, std::shared_ptr<const ScenarioSet> set) {
+  std::lock_guard lock(mu_);
+  accounts_[account_id] = std::move(set);
+}
+
+bool ScenarioLibrary::RestoreGlobal(const std::optional<std::string>& account_id) {
+  std::lock_guard lock(mu_);
+  if (!account_id) {
+    const bool had = !accounts_.empty();
+    accounts_.clear();
+    return had;
+  }
+  return accounts_.erase(*account_id) > 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -183,11 +210,11 @@ Engine::Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatc
       events_(events) {}
 
 Order Engine::CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields) {
-  auto set = scenarios_.Current();
+  auto set = scenarios_.Current(account_id);
   const Scenario* scenario = set->Match(fields, account_id);
   if (!scenario) scenario = &BuiltinFallback();
 
-  const SimTime now = clock_.Now();
+  const SimTime now = Now(account_id);
   if (scenario->reject_create) {  // the scenario simulates Bandwidth refusing the create
     throw Error::Injected(*scenario->reject_create, now);
   }
@@ -248,7 +275,7 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
     throw Error::Invalid(kStatusNotSettable, "Status '" + *request.status +
                                                  "' cannot be set; only REQUESTED_CANCEL is accepted");
   }
-  const SimTime now = clock_.Now();
+  const SimTime now = Now(account_id);
   order.fields.MergeFrom(request.fields);
   order.last_modified_by = user;
   order.last_modified = now;
@@ -297,7 +324,7 @@ void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime ba
 
 void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due) {
   slot->progress.due = due;
-  scheduler_.ScheduleAt(due, [this, weak = std::weak_ptr(slot), generation = slot->progress.generation, due] {
+  scheduler_.ScheduleAt(slot->order.account_id, due, [this, weak = std::weak_ptr(slot), generation = slot->progress.generation, due] {
     RunScheduledStep(weak, generation, due);
   });
 }
@@ -360,7 +387,7 @@ void Engine::ApplyStep(OrderSlot& slot, const Step& step, std::string cause) {
 void Engine::Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause,
                         const CallbackFault& fault, bool notify) {
   Order& order = slot.order;
-  const SimTime now = clock_.Now();
+  const SimTime now = Now(order.account_id);
   order.status = status;
   order.message = message;
   order.last_modified = now;
@@ -421,7 +448,7 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
                      std::string description) {
   auto slot = FindSlot(account_id, order_id);
   std::lock_guard lock(slot->mu);
-  Note note{ids_.NewNoteId(), std::move(user_id), std::move(description), clock_.Now()};
+  Note note{ids_.NewNoteId(), std::move(user_id), std::move(description), Now(account_id)};
   slot->order.notes.push_back(note);
   EmitNoteAdded(events_, slot->order, note);
   Notify(slot->order, note.description, {});
@@ -439,7 +466,7 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
   if (note == notes.end()) throw Error::NotFound(kNoteNotFound, "Note not found.");
   if (user_id) note->user_id = std::move(*user_id);
   if (description) note->description = std::move(*description);
-  note->last_modified = clock_.Now();
+  note->last_modified = Now(account_id);
   Persist(*slot);
 }
 
@@ -448,7 +475,7 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
 
 void Engine::Notify(const Order& order, const std::optional<std::string>& note_text,
                     const CallbackFault& fault) {
-  const SimTime now = clock_.Now();
+  const SimTime now = Now(order.account_id);
   const std::string* customer_order_id = order.fields.Get(CsrField::kCustomerOrderId);
   for (const auto& subscription : store_.Subscriptions(order.account_id)) {
     if (!InScope(subscription, order, now)) continue;
@@ -493,7 +520,7 @@ Subscription Engine::CreateSubscription(const std::string& account_id, Subscript
   Subscription subscription;
   subscription.id = ids_.NewUuid();
   subscription.account_id = account_id;
-  subscription.expires_at = ExpiryOf(spec, clock_.Now());
+  subscription.expires_at = ExpiryOf(spec, Now(account_id));
   subscription.spec = std::move(spec);
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     CheckNoDuplicate(subscriptions, subscription.spec, subscription.id);
@@ -522,7 +549,7 @@ std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_i
 
 void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id,
                                  SubscriptionSpec spec) {
-  const SimTime expires_at = ExpiryOf(spec, clock_.Now());
+  const SimTime expires_at = ExpiryOf(spec, Now(account_id));
   Subscription changed;
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     Subscription* subscription = FindById(subscriptions, id);

@@ -2,17 +2,18 @@
 
 namespace csrsim {
 
-bool AdvanceClock(Runtime& runtime, Duration by) {
+bool AdvanceClock(Runtime& runtime, Duration by, const std::optional<std::string>& account_id) {
   // After each due time: wait until its callbacks were attempted, and run what
   // they scheduled for that same instant (zero delays, retries), so every
   // attempt happens at the simulated time it was due.
-  auto settle = [&runtime] {
+  auto settle = [&runtime, &account_id] {
     for (;;) {
-      runtime.dispatcher.WaitIdle();
+      runtime.dispatcher.WaitIdle(account_id);
       if (!runtime.scheduler.Busy()) return;
       runtime.scheduler.RunDue();
     }
   };
+  if (account_id) return runtime.scheduler.AdvanceAccount(*account_id, by, settle);
   if (!runtime.scheduler.Advance(by, settle)) return false;
   if (runtime.state) runtime.state->SaveClock(runtime.clock.Now());
   EmitClockAdvanced(&runtime.events, by);
@@ -26,6 +27,8 @@ void ResetState(Runtime& runtime, const std::optional<std::string>& account_id) 
   runtime.journal.Clear(account_id);
   runtime.requests.Clear(account_id);
   runtime.faults.Clear(account_id);
+  runtime.scenarios.RestoreGlobal(account_id);
+  runtime.scheduler.ResetTimeline(account_id);
   if (!account_id) runtime.auth.Reset();
   EmitReset(&runtime.events, account_id);
 }

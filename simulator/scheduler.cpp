@@ -24,20 +24,52 @@ void Scheduler::Stop() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-void Scheduler::ScheduleAt(SimTime due, Task task) {
+void Scheduler::ScheduleAt(const std::string& account, SimTime due, Task task) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
-    queue_.emplace(std::make_pair(due, next_seq_++), std::move(task));
+    queue_.emplace(Key{due - OffsetLocked(account), next_seq_++}, Entry{account, std::move(task)});
   }
   changed_.notify_all();
+}
+
+Duration Scheduler::OffsetLocked(const std::string& account) const {
+  if (offsets_.empty() || account.empty()) return Duration::zero();
+  auto it = offsets_.find(account);
+  return it == offsets_.end() ? Duration::zero() : it->second;
+}
+
+Duration Scheduler::Offset(const std::string& account) const {
+  std::lock_guard lock(mu_);
+  return OffsetLocked(account);
+}
+
+SimTime Scheduler::Now(const std::string& account) const { return clock_.Now() + Offset(account); }
+
+void Scheduler::ShiftLocked(const std::string& account, Duration delta) {
+  if (delta == Duration::zero()) return;
+  const Duration offset = OffsetLocked(account) + delta;
+  if (offset == Duration::zero()) {
+    offsets_.erase(account);
+  } else {
+    offsets_[account] = offset;
+  }
+  std::vector<std::map<Key, Entry>::node_type> moved;
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    auto current = it++;
+    if (current->second.account == account) moved.push_back(queue_.extract(current));
+  }
+  for (auto& node : moved) {
+    node.key().first -= delta;
+    queue_.insert(std::move(node));
+  }
 }
 
 bool Scheduler::PopDue(Task& task) {
   if (stopping_ || queue_.empty()) return false;
   auto first = queue_.begin();
   if (first->first.first > clock_.Now()) return false;
-  task = std::move(first->second);
+  task = std::move(first->second.task);
   queue_.erase(first);
   return true;
 }
@@ -79,6 +111,50 @@ bool Scheduler::Advance(Duration by, const std::function<void()>& settle) {
     if (settle) settle();
     if (next >= target) return true;
   }
+}
+
+bool Scheduler::AdvanceAccount(const std::string& account, Duration by, const std::function<void()>& settle) {
+  if (account.empty()) return Advance(by, settle);
+  if (!clock_.IsManual() || by.count() < 0) return false;
+  std::lock_guard advancing(advance_mu_);
+  const SimTime start = Now(account);
+  if (by > LatestSimTime() - start) return false;
+  const SimTime target = start + by;
+  for (;;) {
+    SimTime next = target;
+    {
+      std::lock_guard lock(mu_);
+      const Duration offset = OffsetLocked(account);
+      // The account's tasks keep their order under a shift: its first one in
+      // the queue is its earliest.
+      for (const auto& [key, entry] : queue_) {
+        if (entry.account != account) continue;
+        next = std::min(next, key.first + offset);
+        break;
+      }
+      const SimTime now = clock_.Now() + offset;
+      if (next > now) ShiftLocked(account, next - now);
+    }
+    changed_.notify_all();
+    RunDue();
+    if (settle) settle();
+    if (next >= target) return true;
+  }
+}
+
+void Scheduler::ResetTimeline(const std::optional<std::string>& account) {
+  {
+    std::lock_guard lock(mu_);
+    if (account) {
+      ShiftLocked(*account, -OffsetLocked(*account));
+    } else {
+      while (!offsets_.empty()) {
+        const auto [name, offset] = *offsets_.begin();
+        ShiftLocked(name, -offset);
+      }
+    }
+  }
+  changed_.notify_all();
 }
 
 bool Scheduler::Busy() const {

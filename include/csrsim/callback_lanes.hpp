@@ -98,6 +98,10 @@ class CallbackLanes {
   std::size_t Clear();
 
   bool Idle() const { return ready_count_ == 0 && in_flight_ == 0; }
+  // Nothing of the account is ready or in flight.
+  bool Idle(const std::string& account) const {
+    return !ready_.groups.contains(account) && !account_in_flight_.contains(account);
+  }
   std::size_t in_flight() const { return in_flight_; }
 
  private:

@@ -87,10 +87,10 @@ class CallbackDispatcher {
 
   // Queues a delivery; never blocks on the network.
   void Submit(Delivery delivery);
-  // Blocks until nothing is queued or in flight. Deliveries waiting on the
-  // simulated clock (delay faults, retry backoff) and out-of-order holds are
-  // not counted.
-  void WaitIdle();
+  // Blocks until nothing is queued or in flight (of one account, or of all).
+  // Deliveries waiting on the simulated clock (delay faults, retry backoff)
+  // and out-of-order holds are not counted.
+  void WaitIdle(const std::optional<std::string>& account_id = std::nullopt);
   // Drops queued deliveries and forgets out-of-order holds of one account (or all).
   void Reset(const std::optional<std::string>& account_id);
   void SetAuthMode(CallbackAuthMode mode);

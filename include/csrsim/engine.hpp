@@ -23,6 +23,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "csrsim/callbacks.hpp"
@@ -57,16 +58,25 @@ class IdGenerator {
   std::int64_t next_note_id_ = 0;  // guarded by mu_
 };
 
-// The scenarios in force; Reload swaps them atomically.
+// The scenarios in force: the global set, which Replace swaps atomically,
+// and per-account sets that replace it for one account's new orders.
 class ScenarioLibrary {
  public:
   explicit ScenarioLibrary(std::shared_ptr<const ScenarioSet> initial);
-  std::shared_ptr<const ScenarioSet> Current() const;
+  std::shared_ptr<const ScenarioSet> Current() const;  // the global set
+  // The account's own set, else the global one.
+  std::shared_ptr<const ScenarioSet> Current(const std::string& account_id) const;
+  bool HasAccountSet(const std::string& account_id) const;
   void Replace(std::shared_ptr<const ScenarioSet> next);
+  void ReplaceForAccount(const std::string& account_id, std::shared_ptr<const ScenarioSet> set);
+  // The account (nullopt: every account) runs the global set again; false
+  // when it had no set of its own.
+  bool RestoreGlobal(const std::optional<std::string>& account_id);
 
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const ScenarioSet> current_;  // guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<const ScenarioSet>> accounts_;  // guarded by mu_
 };
 
 struct OrderQuery {
@@ -124,6 +134,9 @@ class Engine {
                              const std::string& outcome);
 
   Clock& clock() const { return clock_; }
+  // The account's simulated time (scheduler.hpp, per-account timelines): every
+  // timestamp of its orders, notes, subscriptions and callbacks.
+  SimTime Now(const std::string& account_id) const { return scheduler_.Now(account_id); }
 
   // ---- durable state (--state)
   // Every later change is written to `sink` before the call returns. Set

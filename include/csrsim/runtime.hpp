@@ -40,15 +40,16 @@ struct Runtime {
   StateSink* state;             // --state FILE, else nullptr
 };
 
-// Manual clock only (false otherwise): moves time by `by`, then returns once
+// Manual clock only (false otherwise): moves time by `by` — every account's,
+// or only `account_id`'s own timeline (scheduler.hpp) — then returns once
 // every step due by the new time has run and its callbacks were attempted
-// (and, with --state, the new time is in the state file).
-bool AdvanceClock(Runtime& runtime, Duration by);
+// (and, with --state, the new global time is in the state file).
+bool AdvanceClock(Runtime& runtime, Duration by, const std::optional<std::string>& account_id = std::nullopt);
 
 // Drops orders, notes, subscriptions, journal entries, recorded requests,
-// queued callbacks and fault rules of one account, or of all (then also
-// tokens and rate windows); with --state, the same orders and subscriptions
-// leave the state file.
+// queued callbacks, fault rules, per-account scenario sets and timeline
+// offsets of one account, or of all (then also tokens and rate windows);
+// with --state, the same orders and subscriptions leave the state file.
 void ResetState(Runtime& runtime, const std::optional<std::string>& account_id);
 
 }  // namespace csrsim

@@ -6,6 +6,12 @@
 // due by the new time has run, including tasks those tasks scheduled that are
 // also due — so a test can assert right after it.
 //
+// Per-account timelines: each account's simulated time is the clock's time
+// plus the account's own offset (zero until AdvanceAccount moves it). A task
+// scheduled for an account is due on that account's timeline; the global
+// Advance moves every timeline, AdvanceAccount only its account's and runs
+// only what falls due on it. The account "" is the global timeline.
+//
 // Thread-safety: every method is safe from any thread. Tasks run on the
 // scheduler's own thread (or on the advancing thread for Advance()), never
 // two at once.
@@ -16,7 +22,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "csrsim/clock.hpp"
@@ -36,8 +45,17 @@ class Scheduler {
   // Stops the thread; pending tasks are dropped. Idempotent.
   void Stop();
 
-  void ScheduleAt(SimTime due, Task task);
+  void ScheduleAt(SimTime due, Task task) { ScheduleAt(std::string(), due, std::move(task)); }
   void ScheduleAfter(Duration delay, Task task) { ScheduleAt(clock_.Now() + delay, std::move(task)); }
+  // `due` is a time on `account`'s timeline.
+  void ScheduleAt(const std::string& account, SimTime due, Task task);
+  void ScheduleAfter(const std::string& account, Duration delay, Task task) {
+    ScheduleAt(account, Now(account) + delay, std::move(task));
+  }
+
+  // The account's simulated time: the clock's time plus its offset.
+  SimTime Now(const std::string& account) const;
+  Duration Offset(const std::string& account) const;
 
   // Manual clock only (returns false otherwise, and for a negative `by` or one
   // that would pass LatestSimTime()): advances the clock by `by`,
@@ -46,6 +64,14 @@ class Scheduler {
   // `settle`, when given, runs after the tasks of each due time (e.g. to wait
   // for the callbacks they submitted), before the clock moves on.
   bool Advance(Duration by, const std::function<void()>& settle = {});
+  // The same on one account's timeline: moves only its offset, stepping
+  // through its tasks' due times, and runs them (tasks of other accounts that
+  // are already due may run too; none becomes due). Each step looks at every
+  // pending task: meant for tests, not for millions of queued steps.
+  bool AdvanceAccount(const std::string& account, Duration by, const std::function<void()>& settle = {});
+  // Puts the account's timeline (nullopt: every account's) back on the
+  // clock's time; its pending tasks keep their due times on it.
+  void ResetTimeline(const std::optional<std::string>& account);
   // Runs every task already due; returns how many ran.
   std::size_t RunDue();
 
@@ -55,13 +81,25 @@ class Scheduler {
   Clock& clock() const { return clock_; }
 
  private:
+  // A task's place in the queue: its due time on the global timeline (the
+  // account's due time minus the account's offset), then submission order.
+  using Key = std::pair<SimTime, std::uint64_t>;
+  struct Entry {
+    std::string account;
+    Task task;
+  };
+
   void Loop();
   bool PopDue(Task& task);  // requires mu_ held via lock passed in RunDue
+  // Moves the account's offset by `delta`, and its tasks' keys with it. Requires mu_.
+  void ShiftLocked(const std::string& account, Duration delta);
+  Duration OffsetLocked(const std::string& account) const;  // requires mu_
 
   Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable changed_;
-  std::multimap<std::pair<SimTime, std::uint64_t>, Task> queue_;  // guarded by mu_
+  std::map<Key, Entry> queue_;  // guarded by mu_
+  std::unordered_map<std::string, Duration> offsets_;  // guarded by mu_; absent: zero
   std::uint64_t next_seq_ = 0;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   bool running_ = false;        // guarded by mu_: a popped task has not finished

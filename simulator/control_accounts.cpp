@@ -1,0 +1,51 @@
+// Per-account control routes: an account's own scenario set,
+// GET/PUT/DELETE /_sim/accounts/{id}/scenarios (docs/control-api.md,
+// "Per-account scenarios").
+#include "control_internal.hpp"
+#include "csrsim/scenario.hpp"
+
+namespace csrsim::control_internal {
+
+namespace {
+
+constexpr std::string_view kBodyLabel = "PUT body";  // names the body in file:line:col errors
+
+Json AccountScenariosJson(Runtime& runtime, const std::string& account_id) {
+  Json json = ScenariosJson(*runtime.scenarios.Current(account_id));
+  json["account"] = account_id;
+  json["own"] = runtime.scenarios.HasAccountSet(account_id);
+  return json;
+}
+
+}  // namespace
+
+HttpResponse GetAccountScenarios(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  return JsonResponse(200, AccountScenariosJson(runtime, request.path_params.at(0)));
+}
+
+// The body is a scenario file (YAML, or the same as JSON), validated like one:
+// all or nothing, errors as "PUT body:line:col: message".
+HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request) {
+  const std::string& account_id = request.path_params.at(0);
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw BadRequest("the body must be a scenario file (YAML or JSON), see docs/scenarios.md");
+  }
+  std::shared_ptr<const ScenarioSet> loaded;
+  try {
+    loaded = std::make_shared<const ScenarioSet>(LoadScenarioText(request.body, kBodyLabel));
+  } catch (const ScenarioLoadError& error) {
+    return JsonError(400, error.what());
+  }
+  runtime.scenarios.ReplaceForAccount(account_id, std::move(loaded));
+  return JsonResponse(200, AccountScenariosJson(runtime, account_id));
+}
+
+HttpResponse DeleteAccountScenarios(Runtime& runtime, const HttpRequest& request) {
+  CheckQuery(request, {});
+  const std::string& account_id = request.path_params.at(0);
+  runtime.scenarios.RestoreGlobal(account_id);
+  return JsonResponse(200, AccountScenariosJson(runtime, account_id));
+}
+
+}  // namespace csrsim::control_internal
