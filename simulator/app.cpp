@@ -10,6 +10,7 @@
 #include "csrsim/control.hpp"
 #include "csrsim/engine.hpp"
 #include "csrsim/faults.hpp"
+#include "csrsim/metrics.hpp"
 #include "csrsim/request_journal.hpp"
 #include "csrsim/runtime.hpp"
 #include "csrsim/scenario.hpp"
@@ -35,6 +36,14 @@ std::unique_ptr<Clock> MakeConfiguredClock(const Config& config) {
   return clock;
 }
 
+// A delivery attempt's outcome as GET /_sim/metrics counts it.
+std::string_view CallbackOutcome(const JournalEntry& entry) {
+  if (entry.Succeeded()) return "success";
+  if (entry.response_status != 0) return "http_error";
+  if (entry.error == "dropped by fault") return "dropped";
+  return "transport_error";
+}
+
 DispatcherOptions DispatcherOptionsOf(const Config& config) {
   DispatcherOptions options;
   options.workers = config.callback_workers;
@@ -54,7 +63,11 @@ struct Simulator::Parts {
         state(config.state_file.empty() ? nullptr : std::make_unique<StateStore>(config.state_file)),
         events(*clock),
         scenarios(LoadScenarios(config)),
-        journal(config.journal_capacity, [this](const JournalEntry& entry) { EmitCallbackAttempt(&events, entry); }),
+        journal(config.journal_capacity,
+                [this](const JournalEntry& entry) {
+                  EmitCallbackAttempt(&events, entry);
+                  metrics.ObserveCallback(CallbackOutcome(entry), entry.sent_at - entry.scheduled_at);
+                }),
         scheduler(*clock),
         ids(config.seed),
         faults([this] { return ids.NewRandom(); }, &events),
@@ -67,7 +80,7 @@ struct Simulator::Parts {
         auth(config, *clock, ids),
         requests(config.request_journal_capacity),
         runtime{config, *clock, scheduler, store, journal, dispatcher, scenarios, ids, faults,
-                engine, auth, events, requests, CSRSIM_VERSION, [this] { return started.load(); }, state.get()},
+                engine, auth, events, requests, metrics, CSRSIM_VERSION, [this] { return started.load(); }, state.get()},
         bandwidth(config, engine, auth, faults),
         control(runtime) {
     if (state) {  // restored before serving; every later change is written through
@@ -80,6 +93,7 @@ struct Simulator::Parts {
   std::unique_ptr<Clock> clock;
   std::unique_ptr<StateStore> state;  // --state FILE: locked from here until destruction
   EventBus events;
+  Metrics metrics;
   ScenarioLibrary scenarios;
   Store store;
   Journal journal;
@@ -135,19 +149,23 @@ HttpResponse Simulator::Handle(HttpRequest& request) {
   // exception reaches the HTTP server (which would put its text in a header).
   try {
     if (auto response = parts_->control.Handle(request)) return *response;
-    RequestJournal& journal = parts_->requests;
-    if (!journal.enabled()) return parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
     const auto started = std::chrono::steady_clock::now();
-    RequestRecord record = BeginRequestRecord(request);
+    RequestJournal& journal = parts_->requests;
+    std::optional<RequestRecord> record;
+    if (journal.enabled()) record = BeginRequestRecord(request);
     const SimTime received = parts_->clock->Now();
     RequestTrace trace;
     request.trace = &trace;
     HttpResponse response = parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
     request.trace = nullptr;
-    record.received_at = received + (trace.account ? parts_->scheduler.Offset(*trace.account) : Duration::zero());
-    FinishRequestRecord(record, std::move(trace), response,
-                        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
-    journal.Append(std::move(record));
+    const auto latency =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    parts_->metrics.ObserveRequest(trace.route.value_or(""), response.drop_connection ? 0 : response.status, latency);
+    if (record) {
+      record->received_at = received + (trace.account ? parts_->scheduler.Offset(*trace.account) : Duration::zero());
+      FinishRequestRecord(*record, std::move(trace), response, latency);
+      journal.Append(std::move(*record));
+    }
     return response;
   } catch (...) {
     request.trace = nullptr;

@@ -878,6 +878,7 @@ void ControlApi::AddRoutes() {
   route("GET", "/_sim/accounts/*/scenarios", GetAccountScenarios);
   route("PUT", "/_sim/accounts/*/scenarios", PutAccountScenarios);
   route("DELETE", "/_sim/accounts/*/scenarios", DeleteAccountScenarios);
+  route("GET", "/_sim/metrics", GetMetrics);
   route("GET", "/_sim/requests", ListRequests);
   route("GET", "/_sim/requests/count", CountRequests);
   route("GET", "/_sim/requests/wait", WaitForRequests);

@@ -48,6 +48,9 @@ HttpResponse GetAccountScenarios(Runtime& runtime, const HttpRequest& request);
 HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request);
 HttpResponse DeleteAccountScenarios(Runtime& runtime, const HttpRequest& request);
 
+// ---- GET /_sim/metrics (control_metrics.cpp)
+HttpResponse GetMetrics(Runtime& runtime, const HttpRequest& request);
+
 // ---- the request journal (control_requests.cpp)
 HttpResponse ListRequests(Runtime& runtime, const HttpRequest& request);
 HttpResponse CountRequests(Runtime& runtime, const HttpRequest& request);

@@ -14,6 +14,7 @@
 #include "csrsim/engine.hpp"
 #include "csrsim/events.hpp"
 #include "csrsim/faults.hpp"
+#include "csrsim/metrics.hpp"
 #include "csrsim/request_journal.hpp"
 #include "csrsim/scheduler.hpp"
 #include "csrsim/state_sink.hpp"
@@ -35,6 +36,7 @@ struct Runtime {
   Authenticator& auth;
   EventBus& events;
   RequestJournal& requests;
+  Metrics& metrics;
   std::string version;
   std::function<bool()> ready;  // true once scenarios are loaded and the scheduler runs
   StateSink* state;             // --state FILE, else nullptr

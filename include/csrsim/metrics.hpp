@@ -1,0 +1,66 @@
+// metrics: counters and histograms for GET /_sim/metrics (docs/control-api.md),
+// written in the Prometheus text format by hand — a few lines, no library.
+//
+// The request pipeline (app.cpp) observes every request it journals, the
+// callback journal's append hook every delivery attempt; the control API adds
+// the gauges it reads at scrape time (orders by status, event streams) and
+// renders. Counters only grow: reset does not clear them.
+//
+// Thread-safety: every method is safe from any thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "csrsim/model.hpp"
+
+namespace csrsim {
+
+// A histogram with fixed upper bounds in seconds (the last bucket is +Inf).
+template <std::size_t N>
+class Histogram {
+ public:
+  explicit constexpr Histogram(std::array<double, N> bounds) : bounds_(bounds) {}
+  void Observe(Duration value);
+  // Appends the _bucket, _sum and _count lines of `name`.
+  void Render(std::string& out, std::string_view name) const;
+
+ private:
+  const std::array<double, N> bounds_;  // seconds, ascending
+  std::array<std::atomic<std::uint64_t>, N + 1> counts_{};  // per bucket, not cumulative
+  std::atomic<std::int64_t> sum_micros_{0};
+};
+
+// Appends "# HELP" and "# TYPE" lines.
+void MetricHeader(std::string& out, std::string_view name, std::string_view type, std::string_view help);
+// A label value with \, " and newlines escaped.
+std::string MetricLabel(std::string_view value);
+
+class Metrics {
+ public:
+  // A request to the Bandwidth or token routes: its route key ("" when none
+  // matched), status (0: dropped by a fault) and wall-clock latency.
+  void ObserveRequest(std::string_view route, int status, Duration latency);
+  // A callback delivery attempt: "success", "http_error", "transport_error"
+  // or "dropped"; lateness = sent minus due, in simulated time.
+  void ObserveCallback(std::string_view outcome, Duration lateness);
+
+  // The counters and histograms above, as exposition text.
+  std::string Render() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, std::uint64_t> requests_;  // guarded by mu_
+  std::map<std::string, std::uint64_t, std::less<>> callbacks_;    // guarded by mu_
+  Histogram<12> request_latency_{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
+  Histogram<10> callback_lateness_{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60}};
+};
+
+}  // namespace csrsim
