@@ -25,6 +25,7 @@
 // Request shapes are written from each SDK's source; none of these SDKs was run here (the
 // Node SDK is: client-tests/node-sdk).
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <regex>
@@ -515,4 +516,55 @@ TEST_CASE("a FAILED order's 200 body is the single Error the Node SDK raises as 
   // The CSR guide's FAILED example: <Errors> first, then the order's fields.
   CHECK(fetched->body.find("<CsrResponse><Errors><Error><Code>26500</Code>") != std::string::npos);
   CHECK(fetched->body.find("</Errors><LastModifiedBy>") != std::string::npos);
+}
+
+TEST_CASE("spellings only SDKs use are accepted, journaled on each request and logged once per account") {
+  SimulatorProcess sim({"--clock", "manual"});
+  auto api = sim.Client();
+  auto create = [&api](const std::string& account) {
+    // The Ruby SDK camelizes EndUserPIN as EndUserPin.
+    auto created = api->Post(("/v1.0/accounts/" + account + "/csrs").c_str(),
+                             "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber>"
+                             "<EndUserPin>1234</EndUserPin></Csr>",
+                             "application/xml");
+    REQUIRE(created);
+    REQUIRE(created->status == 200);
+    return XmlText(created->body, "OrderId").value_or("");
+  };
+  const std::string order = create("9900000");
+  create("9900000");
+  create("9900001");
+  // The Java SDK updates a note by POST.
+  const std::string notes = "/v1.0/accounts/9900000/csrs/" + order + "/notes";
+  auto added = api->Post(notes.c_str(), "<Note><UserId>u</UserId><Description>first</Description></Note>",
+                         "application/xml");
+  REQUIRE(added);
+  REQUIRE(added->status == 201);
+  auto updated = api->Post((notes + "/" + LocationId(added)).c_str(),
+                           "<Note><UserId>u</UserId><Description>edited</Description></Note>", "application/xml");
+  REQUIRE(updated);
+  CHECK(updated->status == 200);
+
+  auto journal = sim.Client("")->Get("/_sim/requests?route=POST%20/csrs");
+  REQUIRE(journal);
+  const auto requests = nlohmann::json::parse(journal->body)["requests"];
+  REQUIRE(requests.size() == 3);
+  for (const auto& request : requests) {
+    CHECK(request["leniencies"] == nlohmann::json::array({"accepted <EndUserPin> as EndUserPIN"}));
+  }
+  auto note_update = sim.Client("")->Get("/_sim/requests?route=POST%20/csrs/*/notes/*");
+  REQUIRE(note_update);
+  CHECK(nlohmann::json::parse(note_update->body)["requests"][0]["leniencies"][0] ==
+        "accepted POST as the update of a note (documented: PUT)");
+
+  sim.Stop();
+  const std::string log = sim.Stderr();
+  auto count = [&log](const std::string& line) {
+    std::size_t n = 0;
+    for (auto at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("account 9900000: accepted <EndUserPin> as EndUserPIN") == 1);
+  CHECK(count("account 9900001: accepted <EndUserPin> as EndUserPIN") == 1);
+  CHECK(count("account 9900000: accepted POST as the update of a note") == 1);
 }

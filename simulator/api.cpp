@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -381,6 +382,18 @@ struct Call {
 
 }  // namespace
 
+void BandwidthApi::NoteLeniency(const HttpRequest& request, const std::string& account_id, std::string what) {
+  const bool log = config_.log_level == "info" || config_.log_level == "debug";
+  if (log) {
+    std::lock_guard lock(leniency_mu_);
+    if (logged_leniencies_.insert(account_id + "\n" + what).second) {
+      std::fprintf(stderr, "csr-simulator: account %s: %s (an SDK sends it; Bandwidth may refuse it)\n",
+                   EchoToken(account_id).c_str(), what.c_str());
+    }
+  }
+  if (request.trace) request.trace->leniencies.push_back(std::move(what));
+}
+
 void BandwidthApi::AddRoutes() {
   // Wraps a route body in the shared pipeline: faults → auth → account checks
   // → body limit → body, with every Error written by ErrorResponse.
@@ -430,6 +443,7 @@ void BandwidthApi::AddRoutes() {
   // ---- CSR orders
   route("POST", "/accounts/*/csrs", kCsrRoot, true, [this](const Call& call) {
     auto csr = wire::DecodeCsr(call.request.body);
+    for (auto& leniency : csr.leniencies) NoteLeniency(call.request, call.account_id, std::move(leniency));
     if (auto errors = ValidateCsrFields(csr.fields, true); !errors.empty()) {
       throw Error::Invalid(std::move(errors));
     }
@@ -471,6 +485,7 @@ void BandwidthApi::AddRoutes() {
   route("PUT", "/accounts/*/csrs/*", kCsrRoot, true, [this](const Call& call) {
     engine_.RequireOrder(call.account_id, call.Param(1));  // unknown id: 404 before any body error
     auto csr = wire::DecodeCsr(call.request.body);
+    for (auto& leniency : csr.leniencies) NoteLeniency(call.request, call.account_id, std::move(leniency));
     if (auto errors = ValidateCsrFields(csr.fields, false); !errors.empty()) {
       throw Error::Invalid(std::move(errors));
     }
@@ -512,7 +527,10 @@ void BandwidthApi::AddRoutes() {
     return HttpResponse::Empty(200);
   };
   route("PUT", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, update_note);
-  route("POST", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, update_note);  // Java SDK
+  route("POST", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, [this, update_note](const Call& call) {
+    NoteLeniency(call.request, call.account_id, "accepted POST as the update of a note (documented: PUT)");
+    return update_note(call);  // the Java SDK's method
+  });
 
   // ---- subscriptions
   // `stored`: the subscription a PUT replaces. GET never shows the callback

@@ -76,6 +76,7 @@ Json RequestJson(const RequestRecord& record) {
           {"errorDescription", OptionalText(record.error_description)},
           {"reason", OptionalText(record.reason)},
           {"fault", OptionalText(record.fault)},
+          {"leniencies", record.leniencies},
           {"latencyUs", record.latency_us}};
 }
 

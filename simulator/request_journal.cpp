@@ -99,6 +99,7 @@ void FinishRequestRecord(RequestRecord& record, RequestTrace trace, const HttpRe
   record.error_description = std::move(trace.error_description);
   record.reason = std::move(trace.reason);
   record.fault = std::move(trace.fault);
+  record.leniencies = std::move(trace.leniencies);
   record.status = response.drop_connection ? 0 : response.status;
   record.response_body_truncated = CapInto(record.response_body, response.body);
   if (record.route == kTokenRouteKey) {

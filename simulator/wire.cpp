@@ -398,6 +398,10 @@ CsrRequest DecodeCsr(std::string_view body) {
         request.status = std::move(status);
       }
     } else if (std::optional<CsrField> field = CsrFieldByName(LocalName(child))) {
+      if (LocalName(child) != WireName(*field)) {
+        request.leniencies.push_back("accepted <" + EchoToken(LocalName(child)) + "> as " +
+                                     std::string(WireName(*field)));
+      }
       std::string value = Text(child);
       if (!value.empty()) request.fields.Set(*field, std::move(value));
     }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -98,6 +99,10 @@ class BandwidthApi {
 
  private:
   void AddRoutes();
+  // Something accepted that the real API might refuse (an SDK's spelling, a
+  // method): named in the request journal every time, and logged at info once
+  // per account and kind, so users learn what to fix before going live.
+  void NoteLeniency(const HttpRequest& request, const std::string& account_id, std::string what);
 
   const Config& config_;
   Engine& engine_;
@@ -105,6 +110,8 @@ class BandwidthApi {
   FaultInjector& faults_;
   Router router_;  // paths without prefix: /accounts/*/...
   std::atomic<int> listen_port_{0};
+  std::mutex leniency_mu_;
+  std::set<std::string> logged_leniencies_;  // "account\nwhat", guarded by leniency_mu_
 };
 
 }  // namespace csrsim

@@ -48,6 +48,7 @@ struct RequestTrace {
   std::string error_description;
   std::string reason;                  // why a 4xx: the validation messages, "unknown credentials", ...
   std::string fault;                   // injected fault that acted: "status 503 (fault-1)", ...
+  std::vector<std::string> leniencies;  // what was accepted though the real API may not (wire.hpp)
 };
 
 struct RequestRecord {
@@ -69,6 +70,7 @@ struct RequestRecord {
   std::string error_description;
   std::string reason;
   std::string fault;
+  std::vector<std::string> leniencies;
   std::int64_t latency_us = 0;  // wall time from receipt to the response being ready
 };
 

@@ -38,6 +38,10 @@ struct CsrRequest {
   CsrFields fields;
   bool requested_cancel = false;  // <Status>REQUESTED_CANCEL</Status>
   std::optional<std::string> status;  // any other <Status> text, for a clear error
+  // Each element accepted under a spelling other than the wire name, e.g.
+  // "accepted <EndUserPin> as EndUserPIN": real SDKs send these, the real API
+  // might not take them (api.cpp logs and journals them).
+  std::vector<std::string> leniencies;
 };
 CsrRequest DecodeCsr(std::string_view body);  // root <Csr>
 
