@@ -528,8 +528,10 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
     engine.RestoreOrder(std::move(order), std::move(progress));
     ++counts.orders;
   }
-  for (auto& [account, subscription] : subscriptions) {
-    store.EditSubscriptions(account, [&](std::vector<Subscription>& list) { list.push_back(std::move(subscription)); });
+  for (auto& entry : subscriptions) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda (the fuzz build).
+    Subscription& subscription = entry.second;
+    store.EditSubscriptions(entry.first, [&](std::vector<Subscription>& list) { list.push_back(std::move(subscription)); });
     ++counts.subscriptions;
   }
   ids.Resume(static_cast<std::uint64_t>(std::max<std::int64_t>(starts - 1, 0)), next_note_id);
