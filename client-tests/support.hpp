@@ -52,6 +52,7 @@ class SimulatorProcess {
   // Sends `signal` (SIGTERM: a graceful stop; 9: a crash), waits; returns the
   // exit code (or 128+signal). Idempotent.
   int Stop(int signal = 15);
+  int pid() const { return pid_; }
   // Everything the process wrote to stderr so far (after Stop: all of it).
   std::string Stderr() const;
 

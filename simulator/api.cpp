@@ -193,12 +193,27 @@ HttpResponse ErrorResponse(const Error& error, std::string_view root) {
     case ErrorKind::kPayloadTooLarge:
       response = HttpResponse::Xml(413, wire::EncodeResponseStatus(root, first));
       break;
+    case ErrorKind::kUriTooLong: response = HttpResponse::Xml(414, wire::EncodeResponseStatus(root, first)); break;
+    case ErrorKind::kHeadersTooLarge:
+      response = HttpResponse::Xml(431, wire::EncodeResponseStatus(root, first));
+      break;
+    case ErrorKind::kUnavailable: response = HttpResponse::Xml(503, wire::EncodeResponseStatus(root, first)); break;
     case ErrorKind::kRateLimited: response = HttpResponse::Empty(429); break;
     case ErrorKind::kInjected: response = HttpResponse::Empty(error.http_status()); break;
     case ErrorKind::kInternal: response = HttpResponse::Xml(500, wire::EncodeResponseStatus(root, first)); break;
   }
   for (const auto& [name, value] : error.headers()) response.WithHeader(name, value);
   return response;
+}
+
+HttpResponse ErrorResponseForPath(const Error& error, std::string_view path) {
+  std::string_view root = kCsrRoot;
+  if (path.find("/notes") != std::string_view::npos) {
+    root = kNoteRoot;
+  } else if (path.find("/subscriptions") != std::string_view::npos) {
+    root = kSubscriptionRoot;
+  }
+  return ErrorResponse(error, root);
 }
 
 // ---------------------------------------------------------------------------

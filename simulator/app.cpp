@@ -117,13 +117,20 @@ Simulator::~Simulator() { Stop(); }
 
 int Simulator::Start() {
   parts_->scheduler.Start();
-  ServerOptions options;
-  options.host = parts_->config.host;
-  options.port = parts_->config.port;
-  options.threads = parts_->config.http_threads;
-  options.max_body_bytes = parts_->config.max_body_bytes;
-  options.log_requests = parts_->config.log_level == "info" || parts_->config.log_level == "debug";
-  parts_->server = std::make_unique<HttpServer>(options, [this](HttpRequest& request) { return Handle(request); });
+  const Config& config = parts_->config;
+  const ServerOptions options{.host = config.host,
+                              .port = config.port,
+                              .max_connections = config.max_connections,
+                              .max_body_bytes = config.max_body_bytes,
+                              .max_header_bytes = config.max_header_bytes,
+                              .max_headers = config.max_headers,
+                              .header_timeout = config.header_timeout,
+                              .keep_alive_timeout = config.keep_alive_timeout,
+                              .log_requests = config.log_level == "info" || config.log_level == "debug",
+                              .log_errors = config.log_level != "off"};
+  parts_->server = std::make_unique<HttpServer>(
+      options, [this](HttpRequest& request) { return Handle(request); },
+      [](const HttpRequest& request, const Error& error) { return HandleError(request, error); });
   int port = parts_->server->Start();
   parts_->bandwidth.SetListenPort(port);
   parts_->started = true;
@@ -140,6 +147,11 @@ ShutdownReport Simulator::Stop() {
   const std::size_t tasks = parts_->scheduler.pending();    // steps, and the callbacks on the clock
   parts_->scheduler.Stop();
   return {drops.queued, drops.on_clock, tasks > drops.on_clock ? tasks - drops.on_clock : 0};
+}
+
+HttpResponse Simulator::HandleError(const HttpRequest& request, const Error& error) {
+  if (request.path == "/_sim" || request.path.rfind("/_sim/", 0) == 0) return ControlErrorResponse(error);
+  return ErrorResponseForPath(error, request.path);
 }
 
 // Every request that is not a control call passes here, so this is the one

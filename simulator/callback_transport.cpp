@@ -1,49 +1,17 @@
-// The cpp-httplib callback transport and the reason phrases (callback_transport.hpp).
+// The cpp-httplib callback transport (callback_transport.hpp); reason phrases from http1.hpp.
 #include "csrsim/callback_transport.hpp"
 
 #include <httplib.h>
 
 #include <unordered_map>
 
+#include "csrsim/http1.hpp"
+
 namespace csrsim {
-
-namespace {
-
-std::string_view ReasonPhrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
-  }
-}
-
-}  // namespace
 
 std::string StatusText(int status) {
   std::string text = std::to_string(status);
-  if (auto reason = ReasonPhrase(status); !reason.empty()) {
+  if (auto reason = http1::ReasonPhrase(status); !reason.empty()) {
     text += ' ';
     text += reason;
   }

@@ -1,6 +1,7 @@
 #include "csrsim/config.hpp"
 
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -126,6 +127,26 @@ void LoadConfigDocument(std::string_view yaml, std::string_view file_name, Confi
 
 // ---- command line ----------------------------------------------------------
 
+// A duration flag ("250ms", "5s"): positive, whole milliseconds.
+bool ParsePositiveMillis(std::string_view text, std::chrono::milliseconds& out) {
+  auto d = ParseDuration(text);
+  if (!d || d->count() <= 0) return false;
+  out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  return out.count() > 0;
+}
+
+// Flags that no longer do anything: accepted with a warning, so existing
+// scripts keep running.
+struct RetiredFlag {
+  const char* name;
+  const char* why;
+};
+constexpr RetiredFlag kRetiredFlags[] = {
+    {"--http-threads",
+     "--http-threads is retired and ignored: each connection gets a worker thread on demand, up to "
+     "--max-connections (default 1024)"},
+};
+
 struct FlagSpec {
   const char* name;
   bool takes_value;
@@ -169,12 +190,7 @@ const std::vector<FlagSpec>& Flags() {
          else return false;
          return true;
        }},
-      {"--callback-timeout", true, [](auto v, Config& c) {
-         auto d = ParseDuration(v);
-         if (!d || d->count() <= 0) return false;
-         c.callback_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
-         return c.callback_timeout.count() > 0;
-       }},
+      {"--callback-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.callback_timeout); }},
       {"--callback-attempts", true, [](auto v, Config& c) { return ParseInt(v, c.callback_attempts, 1, 100); }},
       {"--callback-workers", true, [](auto v, Config& c) { return ParseInt(v, c.callback_workers, 1, 1024); }},
       {"--request-journal-capacity", true, [](auto v, Config& c) {
@@ -183,10 +199,18 @@ const std::vector<FlagSpec>& Flags() {
       {"--journal-capacity", true, [](auto v, Config& c) {
          return ParseInt<std::size_t>(v, c.journal_capacity, 1, 100'000'000);
        }},
-      {"--http-threads", true, [](auto v, Config& c) { return ParseInt(v, c.http_threads, 1, 4096); }},
+      {"--max-connections", true, [](auto v, Config& c) {
+         return ParseInt<std::size_t>(v, c.max_connections, 1, 100'000);
+       }},
       {"--max-body-bytes", true, [](auto v, Config& c) {
          return ParseInt<std::size_t>(v, c.max_body_bytes, 1, 1ull << 30);
        }},
+      {"--max-header-bytes", true, [](auto v, Config& c) {
+         return ParseInt<std::size_t>(v, c.max_header_bytes, 1024, 16u << 20);
+       }},
+      {"--max-headers", true, [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_headers, 1, 10'000); }},
+      {"--header-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.header_timeout); }},
+      {"--keep-alive-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.keep_alive_timeout); }},
   };
   return flags;
 }
@@ -236,6 +260,14 @@ CommandLine ParseCommandLine(int argc, const char* const* argv) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
+    if (const auto retired = std::find_if(std::begin(kRetiredFlags), std::end(kRetiredFlags),
+                                          [name](const RetiredFlag& flag) { return name == flag.name; });
+        retired != std::end(kRetiredFlags)) {
+      if (!value && i + 1 >= argc) return error(std::string(retired->name) + " needs a value");
+      if (!value) ++i;
+      result.warnings.emplace_back(retired->why);
+      continue;
+    }
     const FlagSpec* spec = nullptr;
     for (const auto& flag : Flags()) {
       if (name == flag.name) spec = &flag;
@@ -278,8 +310,16 @@ Server:
   --host ADDR               address to bind (default 127.0.0.1)
   --port N                  port, 0 = any free port (default 8080); the bound port is printed
   --port-file FILE          write the bound port to FILE once listening
-  --http-threads N          worker threads, one per keep-alive connection (default 64)
-  --max-body-bytes N        larger request bodies get 413 (default 1048576)
+  --max-connections N       open connections served at once, one worker thread each;
+                            more are answered 503 at once (default 1024)
+  --header-timeout D        a request's head must arrive within D, else the connection
+                            closes; also the longest pause inside a body (default 10s)
+  --keep-alive-timeout D    idle keep-alive connections close after D (default 5s)
+  --max-body-bytes N        larger request bodies get 413, read no further (default 1048576)
+  --max-header-bytes N      larger request heads (request line + headers) get 431 (default 65536)
+  --max-headers N           more header fields get 431 (default 100)
+                            (a request line over 8192 bytes gets 414)
+  --http-threads N          retired: ignored with a warning (see --max-connections)
   --log-level LEVEL         debug|info|warn|error|off (default info; info logs every request)
 
 Behaviour:

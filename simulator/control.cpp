@@ -819,6 +819,8 @@ bool HasJsonContentType(const HttpRequest& request) {
 
 ControlApi::ControlApi(Runtime& runtime) : runtime_(runtime) { AddRoutes(); }
 
+HttpResponse ControlErrorResponse(const Error& error) { return JsonError(error); }
+
 std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
   if (request.path != "/_sim" && request.path.rfind("/_sim/", 0) != 0) return std::nullopt;
   const std::string& token = runtime_.config.control_token;

@@ -17,11 +17,11 @@ int HexValue(char c) {
   return -1;
 }
 
-std::string UrlDecode(std::string_view text) {
+std::string Decode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
+    if (text[i] == '+' && plus_is_space) {
       out += ' ';
     } else if (text[i] == '%' && i + 2 < text.size() &&
                HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
@@ -33,6 +33,8 @@ std::string UrlDecode(std::string_view text) {
   }
   return out;
 }
+
+std::string UrlDecode(std::string_view text) { return Decode(text, true); }
 }  // namespace
 
 std::string Base64Encode(std::string_view bytes) {
@@ -103,6 +105,8 @@ std::string UrlEncode(std::string_view text) {
   }
   return out;
 }
+
+std::string PercentDecode(std::string_view text) { return Decode(text, false); }
 
 std::vector<std::pair<std::string, std::string>> ParseFormUrlEncoded(std::string_view body) {
   std::vector<std::pair<std::string, std::string>> fields;

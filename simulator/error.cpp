@@ -47,6 +47,27 @@ Error Error::PayloadTooLarge(std::size_t limit_bytes) {
                            " bytes"}});
 }
 
+Error Error::MalformedRequest(std::string description) {
+  return Error(ErrorKind::kInvalid, {{1012, "Malformed request: " + std::move(description)}});
+}
+
+Error Error::UriTooLong(std::size_t limit_bytes) {
+  return Error(ErrorKind::kUriTooLong,
+               {{1013, "Request line is too long. Max length " + std::to_string(limit_bytes) + " bytes"}});
+}
+
+Error Error::HeadersTooLarge(std::string description) {
+  return Error(ErrorKind::kHeadersTooLarge, {{1014, "Request headers are too large: " + std::move(description)}});
+}
+
+Error Error::CapacityExceeded(std::string description) {
+  return Error(ErrorKind::kUnavailable, {{1015, std::move(description)}});
+}
+
+Error Error::OutOfMemory() {
+  return Error(ErrorKind::kUnavailable, {{1016, "The simulator is out of memory; nothing was changed"}});
+}
+
 Error Error::RateLimited(std::int64_t reset_epoch_seconds) {
   Error error(ErrorKind::kRateLimited, {});
   error.WithHeader("X-RateLimit-Reset", std::to_string(reset_epoch_seconds));

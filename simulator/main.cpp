@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
     case csrsim::CliAction::kRun: break;
   }
 
+  for (const auto& warning : command.warnings) std::fprintf(stderr, "csr-simulator: warning: %s\n", warning.c_str());
+
   // Block the stop signals before any thread starts, so only sigwait sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

@@ -1,74 +1,625 @@
 #include "csrsim/server.hpp"
 
-#include "csrsim/encoding.hpp"
-
 #include <httplib.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <new>
+#include <set>
 #include <stdexcept>
 #include <thread>
+#include <vector>
+
+#include "csrsim/encoding.hpp"
+#include "csrsim/http1.hpp"
 
 namespace csrsim {
 
 namespace {
 
-int PortOf(const sockaddr_storage& address) {
-  if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
-  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
-  return -1;
-}
+using SteadyClock = std::chrono::steady_clock;
 
-// httplib does not expose its sockets, so find connections by their ports by
-// scanning this process's descriptors. Used only on an injected fault and at Stop.
-template <typename F>
-void ForEachConnectionOnPort(int local_port, F&& visit) {
-  rlimit limit{};
-  getrlimit(RLIMIT_NOFILE, &limit);
-  const int max_fd = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
-  for (int fd = 0; fd < max_fd; ++fd) {
-    sockaddr_storage local{};
-    sockaddr_storage peer{};
-    socklen_t local_size = sizeof local;
-    socklen_t peer_size = sizeof peer;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;
-    if (PortOf(local) == local_port) visit(fd, PortOf(peer));
+// How long a connection we close after refusing it may keep sending before
+// we stop reading it: reading (and discarding) what the client still sends
+// lets it read our answer instead of a reset.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+// Threads an idle pool keeps; more retire after kIdleRetire without work.
+constexpr std::size_t kWarmThreads = 8;
+constexpr auto kIdleRetire = std::chrono::seconds(10);
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+// Set on the accept thread while it runs a task the pool had no thread for:
+// the connection is then refused instead of served (Listener below).
+thread_local bool t_refusing = false;
+
+// ---------------------------------------------------------------------------
+// Lingerer: closes refused connections after the client stops sending.
+
+class Lingerer {
+ public:
+  Lingerer() {
+    if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
+    thread_ = std::thread([this] { Run(); });
   }
+  ~Lingerer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    Wake();
+    thread_.join();
+    if (wake_[0] >= 0) close(wake_[0]);
+    if (wake_[1] >= 0) close(wake_[1]);
+  }
+  Lingerer(const Lingerer&) = delete;
+  Lingerer& operator=(const Lingerer&) = delete;
+
+  // Ends our side of `fd` (the answer is written) and closes it once the
+  // client has closed too, or after kLingerTime.
+  void Add(int fd) {
+    shutdown(fd, SHUT_WR);
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_ && wake_[1] >= 0 && added_.size() < 4096) {
+        added_.push_back(fd);
+        fd = -1;
+      }
+    }
+    if (fd >= 0) {
+      close(fd);
+      return;
+    }
+    Wake();
+  }
+
+ private:
+  struct Item {
+    int fd;
+    SteadyClock::time_point deadline;
+  };
+
+  void Wake() {
+    if (wake_[1] < 0) return;
+    char byte = 1;
+    [[maybe_unused]] auto written = write(wake_[1], &byte, 1);
+  }
+
+  void Run() {
+    std::vector<Item> items;
+    std::vector<pollfd> fds;
+    char discard[kReadChunk];
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        for (int fd : added_) items.push_back({fd, SteadyClock::now() + kLingerTime});
+        added_.clear();
+        if (stopping_) break;
+      }
+      fds.assign(1, pollfd{wake_[0], POLLIN, 0});
+      auto timeout = std::chrono::milliseconds(1000);
+      const auto now = SteadyClock::now();
+      for (const auto& item : items) {
+        fds.push_back({item.fd, POLLIN, 0});
+        timeout = std::min(timeout, std::chrono::ceil<std::chrono::milliseconds>(
+                                        std::max(item.deadline - now, SteadyClock::duration::zero())));
+      }
+      poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+      if (fds[0].revents & POLLIN) {
+        while (read(wake_[0], discard, sizeof discard) > 0) {
+        }
+      }
+      const auto after = SteadyClock::now();
+      std::vector<Item> kept;
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        bool done = after >= items[i].deadline;
+        if (!done && fds[i + 1].revents != 0) {
+          const auto got = recv(items[i].fd, discard, sizeof discard, MSG_DONTWAIT);
+          done = got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+        }
+        if (done) {
+          close(items[i].fd);
+        } else {
+          kept.push_back(items[i]);
+        }
+      }
+      items.swap(kept);
+    }
+    for (const auto& item : items) close(item.fd);
+    for (int fd : added_) close(fd);
+  }
+
+  int wake_[2] = {-1, -1};
+  std::mutex mu_;
+  std::vector<int> added_;  // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------
+// ElasticPool: httplib's task queue, one thread per task (a connection),
+// growing up to a cap; a task beyond the cap is refused on the caller's thread.
+
+class ElasticPool : public httplib::TaskQueue {
+ public:
+  ElasticPool(std::size_t max_threads, std::function<void(std::function<void()>)> refuse)
+      : max_threads_(std::max<std::size_t>(1, max_threads)), refuse_(std::move(refuse)) {}
+  ~ElasticPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::unique_lock lock(mu_);
+      JoinRetired();
+      if (!stopping_) {
+        if (idle_ > jobs_.size()) {
+          jobs_.push_back(std::move(fn));
+          ready_.notify_one();
+          return;
+        }
+        if (threads_.size() < max_threads_) {
+          bool queued = false;
+          try {
+            jobs_.push_back(std::move(fn));
+            queued = true;
+            const std::size_t id = next_id_++;
+            std::thread worker([this, id] { Work(id); });
+            try {
+              threads_.emplace(id, std::move(worker));
+            } catch (...) {
+              worker.detach();  // out of memory for the map node: it still serves, unjoined
+            }
+            return;
+          } catch (const std::exception&) {  // no thread to be had (std::system_error, bad_alloc): refuse
+            if (queued) {
+              fn = std::move(jobs_.back());
+              jobs_.pop_back();
+            }
+          }
+        }
+      }
+    }
+    t_refusing = true;
+    refuse_(std::move(fn));
+    t_refusing = false;
+  }
+
+  void shutdown() override {
+    std::map<std::size_t, std::thread> threads;
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      ready_.notify_all();
+    }
+    // Workers run the queued tasks, then leave; join without the lock.
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        JoinRetired();
+        if (threads_.empty()) break;
+        threads.swap(threads_);
+      }
+      for (auto& [id, thread] : threads) thread.join();
+      threads.clear();
+    }
+  }
+
+ private:
+  void Work(std::size_t id) {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (jobs_.empty()) {
+        ++idle_;
+        const bool woken = ready_.wait_for(lock, kIdleRetire, [this] { return !jobs_.empty() || stopping_; });
+        --idle_;
+        if (jobs_.empty() && (stopping_ || (!woken && threads_.size() > kWarmThreads))) break;
+        if (jobs_.empty()) continue;
+      }
+      auto fn = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      fn();  // never throws: Listener catches everything
+      fn = nullptr;
+      lock.lock();
+    }
+    retired_.push_back(id);
+  }
+
+  // With mu_ held: joins threads that have left Work (they no longer need mu_).
+  void JoinRetired() {
+    for (std::size_t id : retired_) {
+      auto it = threads_.find(id);
+      if (it == threads_.end()) continue;
+      it->second.join();
+      threads_.erase(it);
+    }
+    retired_.clear();
+  }
+
+  const std::size_t max_threads_;
+  const std::function<void(std::function<void()>)> refuse_;
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;         // guarded by mu_
+  std::map<std::size_t, std::thread> threads_;      // guarded by mu_
+  std::vector<std::size_t> retired_;                // guarded by mu_
+  std::size_t idle_ = 0;                            // guarded by mu_
+  std::size_t next_id_ = 0;                         // guarded by mu_
+  bool stopping_ = false;                           // guarded by mu_
+};
+
+// ---------------------------------------------------------------------------
+// One connection's bytes
+
+enum class ReadResult { kData, kTimeout, kClosed };
+
+class Connection {
+ public:
+  explicit Connection(int fd) : fd_(fd) {}
+
+  std::string_view Buffered() const { return std::string_view(buffer_).substr(start_); }
+  void Consume(std::size_t n) {
+    start_ += n;
+    if (start_ == buffer_.size()) {
+      buffer_.clear();
+      start_ = 0;
+    } else if (start_ > kReadChunk) {
+      buffer_.erase(0, start_);
+      start_ = 0;
+    }
+  }
+  // Waits until `deadline` for more bytes and appends them.
+  ReadResult ReadMore(SteadyClock::time_point deadline) {
+    for (;;) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
+      if (left.count() <= 0) return ReadResult::kTimeout;
+      pollfd fd{fd_, POLLIN, 0};
+      const int ready = poll(&fd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)));
+      if (ready < 0 && errno != EINTR) return ReadResult::kClosed;
+      if (ready <= 0) continue;
+      const std::size_t old_size = buffer_.size();
+      buffer_.resize(old_size + kReadChunk);
+      const auto got = recv(fd_, buffer_.data() + old_size, kReadChunk, MSG_DONTWAIT);
+      buffer_.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
+      if (got > 0) return ReadResult::kData;
+      if (got == 0) return ReadResult::kClosed;
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return ReadResult::kClosed;
+    }
+  }
+  bool Write(std::string_view bytes) const {
+    while (!bytes.empty()) {
+      const auto sent = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent <= 0) return false;  // includes the SO_SNDTIMEO write timeout
+      bytes.remove_prefix(static_cast<std::size_t>(sent));
+    }
+    return true;
+  }
+
+ private:
+  int fd_;
+  std::string buffer_;
+  std::size_t start_ = 0;
+};
+
+std::string PeerAddress(int fd) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) return "";
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(address).sin_addr, text, sizeof text);
+  } else if (address.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(address).sin6_addr, text, sizeof text);
+  }
+  return text;
 }
 
-// Closes the connection a request came in on without answering (injected fault).
-void ShutdownConnectionOf(const httplib::Request& request) {
-  ForEachConnectionOnPort(request.local_port, [&request](int fd, int peer_port) {
-    if (peer_port == request.remote_port) shutdown(fd, SHUT_RDWR);
-  });
-}
+// Used only when shaping an error itself failed (out of memory): fixed bytes.
+constexpr std::string_view kLastResortResponse =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: 140\r\n"
+    "Connection: close\r\n\r\n"
+    "<ErrorResponse><ResponseStatus><ErrorCode>1016</ErrorCode><Description>The simulator is out of memory"
+    "</Description></ResponseStatus></ErrorResponse>";
 
 }  // namespace
 
+// ---------------------------------------------------------------------------
+
 struct HttpServer::Impl {
+  // httplib's server with our connection loop in place of its own.
+  class Listener : public httplib::Server {
+   public:
+    explicit Listener(Impl& impl) : impl_(impl) {}
+
+   private:
+    bool process_and_close_socket(socket_t sock) override {
+      try {
+        if (t_refusing) {
+          impl_.Refuse(sock);
+        } else {
+          impl_.Serve(sock);
+        }
+      } catch (...) {  // nothing escapes into httplib; Serve has closed or will never use sock
+      }
+      return true;
+    }
+    Impl& impl_;
+  };
+
+  Impl(ServerOptions o, Handler h, ErrorHandler e)
+      : options(std::move(o)), handler(std::move(h)), on_error(std::move(e)), server(*this) {
+    limits.max_request_line = options.max_request_line;
+    limits.max_header_bytes = options.max_header_bytes;
+    limits.max_headers = options.max_headers;
+    limits.max_body_bytes = options.max_body_bytes;
+  }
+
+  void Serve(int fd);
+  void Refuse(int fd);
+  // Reads the body into request.body; on a refusal returns its Error.
+  enum class BodyResult { kRead, kGone };
+  BodyResult ReadBody(Connection& connection, const http1::RequestHead& head, HttpRequest& request,
+                      std::optional<Error>& refused);
+  HttpResponse Call(HttpRequest& request);
+  HttpResponse Shape(const HttpRequest& request, const Error& error);
+  bool Send(Connection& connection, HttpResponse& response, bool head_only, bool keep_alive);
+  void Log(const HttpRequest& request, int status, SteadyClock::time_point started, const char* note);
+  bool Register(int fd);
+  void Unregister(int fd);
+
   ServerOptions options;
-  std::function<HttpResponse(HttpRequest&)> handler;
-  int port = 0;
-  httplib::Server server;
+  Handler handler;
+  ErrorHandler on_error;
+  http1::Limits limits;
+  Lingerer lingerer;
+  Listener server;
   std::thread thread;
+  int port = 0;
+
+  std::mutex connections_mu;
+  std::set<int> connections;  // guarded by connections_mu
+  bool stopping = false;      // guarded by connections_mu
 };
 
-HttpServer::HttpServer(ServerOptions options, std::function<HttpResponse(HttpRequest&)> handler)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->options = std::move(options);
-  impl_->handler = std::move(handler);
+bool HttpServer::Impl::Register(int fd) {
+  std::lock_guard lock(connections_mu);
+  if (stopping) return false;
+  connections.insert(fd);
+  return true;
 }
+
+void HttpServer::Impl::Unregister(int fd) {
+  std::lock_guard lock(connections_mu);
+  connections.erase(fd);
+}
+
+void HttpServer::Impl::Log(const HttpRequest& request, int status, SteadyClock::time_point started,
+                           const char* note) {
+  if (!options.log_requests) return;
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
+  std::fprintf(stderr, "%s %s %d %lldus%s\n", request.method.empty() ? "-" : request.method.c_str(),
+               request.path.empty() ? "-" : request.path.c_str(), status, static_cast<long long>(micros), note);
+}
+
+HttpResponse HttpServer::Impl::Shape(const HttpRequest& request, const Error& error) {
+  try {
+    return on_error(request, error);
+  } catch (...) {
+    HttpResponse fallback;
+    fallback.status = -1;  // Send writes kLastResortResponse
+    return fallback;
+  }
+}
+
+HttpResponse HttpServer::Impl::Call(HttpRequest& request) {
+  // The application catches what its routes throw; this is the last net, so
+  // that nothing escapes into httplib. The cause goes to the log only.
+  try {
+    return handler(request);
+  } catch (const std::bad_alloc&) {
+    if (options.log_errors) LogInternalError(request, "out of memory");
+    return Shape(request, Error::OutOfMemory());
+  } catch (const Error& error) {
+    return Shape(request, error);
+  } catch (const std::exception& error) {
+    if (options.log_errors) LogInternalError(request, error.what());
+  } catch (...) {
+    if (options.log_errors) LogInternalError(request, "unknown exception");
+  }
+  return Shape(request, Error::Internal());
+}
+
+bool HttpServer::Impl::Send(Connection& connection, HttpResponse& response, bool head_only, bool keep_alive) {
+  if (response.status < 0) {
+    connection.Write(kLastResortResponse);
+    return false;  // that answer closes the connection
+  }
+  if (!response.stream) {
+    std::string bytes = http1::ResponseHead(response, response.body.size(), false, keep_alive);
+    if (!head_only) bytes += response.body;
+    return connection.Write(bytes);
+  }
+  if (!connection.Write(http1::ResponseHead(response, 0, true, keep_alive))) return false;
+  if (head_only) return true;
+  // Each chunk goes to the socket as it is produced.
+  bool alive = true;
+  response.stream([&connection, &alive](std::string_view chunk) {
+    if (!alive) return false;
+    if (chunk.empty()) return true;
+    alive = connection.Write(http1::Chunk(chunk));
+    return alive;
+  });
+  return alive && connection.Write(http1::Chunk({}));
+}
+
+HttpServer::Impl::BodyResult HttpServer::Impl::ReadBody(Connection& connection, const http1::RequestHead& head,
+                                                        HttpRequest& request, std::optional<Error>& refused) {
+  if (head.framing == http1::BodyFraming::kNone) return BodyResult::kRead;
+  if (head.expect_continue && head.minor_version == 1 && connection.Buffered().empty()) {
+    if (!connection.Write("HTTP/1.1 100 Continue\r\n\r\n")) return BodyResult::kGone;
+  }
+  if (head.framing == http1::BodyFraming::kLength) {
+    while (connection.Buffered().size() < head.content_length) {
+      if (connection.ReadMore(SteadyClock::now() + options.header_timeout) != ReadResult::kData) {
+        return BodyResult::kGone;
+      }
+    }
+    request.body.assign(connection.Buffered().substr(0, head.content_length));
+    connection.Consume(head.content_length);
+    return BodyResult::kRead;
+  }
+  http1::ChunkedDecoder decoder(limits);
+  for (;;) {
+    std::size_t consumed = 0;
+    const auto status = decoder.Feed(connection.Buffered(), request.body, consumed);
+    connection.Consume(consumed);
+    if (status == http1::ChunkedDecoder::Status::kDone) return BodyResult::kRead;
+    if (status == http1::ChunkedDecoder::Status::kRefused) {
+      refused = decoder.error();
+      return BodyResult::kRead;
+    }
+    if (connection.ReadMore(SteadyClock::now() + options.header_timeout) != ReadResult::kData) {
+      return BodyResult::kGone;
+    }
+  }
+}
+
+void HttpServer::Impl::Serve(int fd) {
+  if (!Register(fd)) {
+    close(fd);
+    return;
+  }
+  int yes = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  Connection connection(fd);
+  const std::string peer = PeerAddress(fd);
+  bool linger = false;  // close through the lingerer: the client may still be sending
+  bool first = true;
+  try {
+    for (;;) {
+      // Idle until the next request's first byte: the keep-alive timeout
+      // (the header timeout for a new connection's first request).
+      if (connection.Buffered().empty()) {
+        const auto idle = first ? options.header_timeout : options.keep_alive_timeout;
+        if (connection.ReadMore(SteadyClock::now() + idle) != ReadResult::kData) break;
+      }
+      first = false;
+      const auto started = SteadyClock::now();
+      const auto head_deadline = started + options.header_timeout;
+      http1::HeadParse parsed;
+      bool gone = false;
+      for (;;) {
+        parsed = http1::ParseRequestHead(connection.Buffered(), limits);
+        if (parsed.status != http1::HeadParse::Status::kIncomplete) break;
+        if (connection.ReadMore(head_deadline) != ReadResult::kData) {
+          gone = true;  // slow or gone client: closed without an answer
+          break;
+        }
+      }
+      if (gone) break;
+
+      HttpRequest request;
+      http1::RequestHead& head = parsed.head;
+      request.method = head.method == "HEAD" ? "GET" : head.method;
+      request.path = std::move(head.path);
+      request.target = std::move(head.target);
+      request.remote_addr = peer;
+      for (auto& [name, value] : ParseFormUrlEncoded(head.query_string)) {
+        request.query.emplace(std::move(name), std::move(value));
+      }
+      const bool head_only = head.method == "HEAD";
+      std::optional<Error> refused = std::move(parsed.error);
+      if (!refused) {
+        connection.Consume(parsed.consumed);
+        request.headers = std::move(head.headers);
+        if (ReadBody(connection, head, request, refused) == BodyResult::kGone) break;
+      }
+      if (refused) {
+        HttpResponse response = Shape(request, *refused);
+        Send(connection, response, head_only, false);
+        Log(request, response.status, started, " (refused)");
+        linger = true;
+        break;
+      }
+
+      const std::string path = request.path;  // the handler may rewrite it (the API strips its prefix)
+      HttpResponse response = Call(request);
+      request.path = path;
+      if (response.drop_connection) {
+        Log(request, 0, started, " (connection dropped by fault)");
+        shutdown(fd, SHUT_RDWR);
+        break;
+      }
+      bool keep_alive = head.keep_alive;
+      {
+        std::lock_guard lock(connections_mu);
+        keep_alive = keep_alive && !stopping;
+      }
+      const bool sent = Send(connection, response, head_only, keep_alive);
+      Log(request, response.status, started, "");
+      if (!sent || !keep_alive) break;
+    }
+  } catch (...) {
+    // Out of memory while reading (the request was not answered): close.
+  }
+  Unregister(fd);
+  if (linger) {
+    lingerer.Add(fd);
+  } else {
+    close(fd);
+  }
+}
+
+void HttpServer::Impl::Refuse(int fd) {
+  // On the accept thread: nothing here may block. Read the request if it
+  // was sent already, so the answer has the shape of its route.
+  const auto started = SteadyClock::now();
+  std::string bytes(limits.max_request_line + 16, '\0');
+  const auto got = recv(fd, bytes.data(), bytes.size(), MSG_DONTWAIT);
+  bytes.resize(static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
+  HttpRequest request;
+  if (auto line_end = bytes.find('\n'); line_end != std::string::npos) {
+    // Only the request line matters here: parse it as a head of its own.
+    auto parsed = http1::ParseRequestHead(bytes.substr(0, line_end + 1) + "\r\n", limits);
+    request.method = parsed.head.method;
+    request.path = parsed.head.path;
+  }
+  HttpResponse response =
+      Shape(request, Error::CapacityExceeded("The simulator is serving its maximum of " +
+                                             std::to_string(options.max_connections) +
+                                             " connections (--max-connections); try again later"));
+  std::string answer = response.status < 0 ? std::string(kLastResortResponse)
+                                            : http1::ResponseHead(response, response.body.size(), false, false) +
+                                                  response.body;
+  [[maybe_unused]] auto sent = send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  Log(request, response.status, started, " (over --max-connections)");
+  lingerer.Add(fd);
+}
+
+// ---------------------------------------------------------------------------
+
+HttpServer::HttpServer(ServerOptions options, Handler handler, ErrorHandler on_error)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(on_error))) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
 int HttpServer::Start() {
   auto& server = impl_->server;
-  const auto threads = static_cast<std::size_t>(impl_->options.threads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const std::size_t max_connections = impl_->options.max_connections;
+  server.new_task_queue = [max_connections] {
+    return new ElasticPool(max_connections, [](std::function<void()> refuse) { refuse(); });
+  };
   server.set_tcp_nodelay(true);
   // httplib's default also sets SO_REUSEPORT, which lets a second simulator
   // bind a port that is in use; keep only SO_REUSEADDR. Keep the listening
@@ -81,69 +632,6 @@ int HttpServer::Start() {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     listen_fd = sock;
   });
-  // Never httplib's default, which copies what() into an EXCEPTION_WHAT header.
-  // The application's handler catches everything; this is for httplib's own throws.
-  server.set_exception_handler([](const httplib::Request& in, httplib::Response& out, std::exception_ptr) {
-    std::fprintf(stderr, "csr-simulator: internal error in the HTTP server on %s %s\n",
-                 EchoToken(in.method).c_str(), EchoToken(in.path, 200).c_str());
-    out.status = 500;
-    out.set_content(R"({"error":"internal error; the simulator logged it"})", "application/json");
-  });
-  server.set_keep_alive_max_count(100000);
-  server.set_keep_alive_timeout(5);
-  // A hard cap well above the API's own limit, which answers with its envelope.
-  server.set_payload_max_length(impl_->options.max_body_bytes * 4 + 4096);
-
-  auto serve = [this](const httplib::Request& in, httplib::Response& out) {
-    const auto started = std::chrono::steady_clock::now();
-    HttpRequest request;
-    request.method = in.method;
-    request.path = in.path;
-    request.target = in.target;
-    request.body = in.body;
-    request.remote_addr = in.remote_addr;
-    // From the URL only: httplib's params also hold form-encoded body fields.
-    if (auto question = in.target.find('?'); question != std::string::npos) {
-      for (auto& [name, value] : ParseFormUrlEncoded(std::string_view(in.target).substr(question + 1))) {
-        request.query.emplace(std::move(name), std::move(value));
-      }
-    }
-    for (const auto& [name, value] : in.headers) request.headers.emplace(name, value);
-    HttpResponse response = impl_->handler(request);
-    if (response.drop_connection) {
-      ShutdownConnectionOf(in);
-      out.status = 500;  // never reaches the client
-    } else {
-      out.status = response.status;
-      for (const auto& [name, value] : response.headers) out.set_header(name, value);
-      if (response.stream) {
-        // httplib 0.11.4 would gzip a text/event-stream, holding every event in
-        // the compressor: a stream goes uncompressed. (The Request is httplib's
-        // own non-const object; its encoding choice reads it after this handler.)
-        const_cast<httplib::Request&>(in).headers.erase("Accept-Encoding");
-        out.set_chunked_content_provider(response.content_type, [stream = std::move(response.stream)](
-                                                                    std::size_t, httplib::DataSink& sink) {
-          stream([&sink](std::string_view chunk) { return sink.write(chunk.data(), chunk.size()); });
-          sink.done();
-          return true;
-        });
-      } else if (!response.content_type.empty()) {
-        out.set_content(response.body, response.content_type.c_str());
-      }
-    }
-    if (impl_->options.log_requests) {
-      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                          started).count();
-      std::fprintf(stderr, "%s %s %d %lldus%s\n", in.method.c_str(), in.path.c_str(),
-                   response.drop_connection ? 0 : response.status, static_cast<long long>(micros),
-                   response.drop_connection ? " (connection dropped by fault)" : "");
-    }
-  };
-  server.Get(".*", serve);
-  server.Post(".*", serve);
-  server.Put(".*", serve);
-  server.Delete(".*", serve);
-  server.Patch(".*", serve);
 
   int port = impl_->options.port;
   if (port == 0) {
@@ -162,11 +650,15 @@ int HttpServer::Start() {
 
 void HttpServer::Stop() {
   if (!impl_->thread.joinable()) return;
+  {
+    // Idle keep-alive connections would hold their thread for the whole
+    // keep-alive timeout: end their reading side. A request in flight still
+    // writes its response, then its connection closes.
+    std::lock_guard lock(impl_->connections_mu);
+    impl_->stopping = true;
+    for (int fd : impl_->connections) shutdown(fd, SHUT_RD);
+  }
   impl_->server.stop();
-  // Idle keep-alive connections would hold their worker for the whole
-  // keep-alive timeout: end their reading side. A request in flight still
-  // writes its response.
-  ForEachConnectionOnPort(impl_->port, [](int fd, int) { shutdown(fd, SHUT_RD); });
   impl_->thread.join();
 }
 

@@ -87,6 +87,9 @@ inline constexpr std::string_view kBandwidthRouteKeys[] = {
 // "CsrResponse", "NoteResponse", "SubscriptionsResponse". On CSR routes,
 // validation errors use <CsrOrderResponse><Errors>.
 HttpResponse ErrorResponse(const Error& error, std::string_view root);
+// The same, for an error found before routing (the server's framing errors,
+// capacity limits): the root is chosen from the path's route family.
+HttpResponse ErrorResponseForPath(const Error& error, std::string_view path);
 
 class BandwidthApi {
  public:

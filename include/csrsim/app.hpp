@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "csrsim/config.hpp"
+#include "csrsim/error.hpp"
 #include "csrsim/http.hpp"
 
 namespace csrsim {
@@ -41,6 +42,10 @@ class Simulator {
   ShutdownReport Stop();
   // Routes one request: /_sim to the control API, the rest to the Bandwidth API.
   HttpResponse Handle(HttpRequest& request);
+  // Answers an Error found outside the routes (the server's framing and
+  // capacity errors, an exception a route let escape): JSON on /_sim, the
+  // Bandwidth shape of the path's route family elsewhere.
+  static HttpResponse HandleError(const HttpRequest& request, const Error& error);
 
  private:
   struct Parts;

@@ -49,8 +49,13 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 = any free port
   std::string port_file;
-  int http_threads = 64;  // one per keep-alive connection
+  // The serving limits (README "Running it for a parallel CI suite").
+  std::size_t max_connections = 1024;  // open connections, one worker thread each; more get 503
   std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_header_bytes = 65536;  // request line + headers; more is 431
+  std::size_t max_headers = 100;         // header fields; more is 431
+  std::chrono::milliseconds header_timeout{10000};     // a request head must arrive within this
+  std::chrono::milliseconds keep_alive_timeout{5000};  // idle connections close after this
   std::string log_level = "info";  // "debug", "info", "warn", "error", "off"
 
   // behaviour
@@ -95,6 +100,7 @@ struct CommandLine {
   std::vector<std::string> validate_paths;  // for kValidate
   std::string state_dump_file;              // for kStateDump
   std::string error;                        // for kError: one line naming the flag
+  std::vector<std::string> warnings;        // retired flags: one line each, for stderr
 };
 
 // Parses argv (and the --config file it names). Never throws.

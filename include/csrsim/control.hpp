@@ -16,6 +16,12 @@
 
 namespace csrsim {
 
+class Error;
+// An Error as the control API answers it: the status and headers the api
+// module's error writer decides, with a JSON {"error": ...} body. Used by the
+// server for errors found before routing (framing, capacity) on /_sim paths.
+HttpResponse ControlErrorResponse(const Error& error);
+
 class ControlApi {
  public:
   explicit ControlApi(Runtime& runtime);

@@ -15,6 +15,8 @@ std::string Base64Encode(std::string_view bytes);
 std::optional<std::string> Base64Decode(std::string_view text);
 // Percent-encodes all but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~).
 std::string UrlEncode(std::string_view text);
+// "%2F" -> "/"; '+' stays '+' (a URL path, not a form). Invalid escapes are kept as sent.
+std::string PercentDecode(std::string_view text);
 // "a=1&b=x%20y" -> {("a","1"),("b","x y")}; '+' decodes to a space.
 std::vector<std::pair<std::string, std::string>> ParseFormUrlEncoded(std::string_view body);
 

@@ -26,6 +26,9 @@ enum class ErrorKind {
   kInvalid,          // 400, validation (CSR routes: <CsrOrderResponse><Errors>)
   kConflict,         // 409, ResponseStatus (duplicate subscription 16008)
   kPayloadTooLarge,  // 413, ResponseStatus
+  kUriTooLong,       // 414, ResponseStatus (request line over the server's limit)
+  kHeadersTooLarge,  // 431, ResponseStatus (too many or too large request headers)
+  kUnavailable,      // 503, ResponseStatus (a capacity limit of the simulator, out of memory)
   kRateLimited,      // 429, empty body, X-RateLimit-Reset
   kInjected,         // an injected fault: status chosen by the fault
   kInternal,         // 500, ResponseStatus 1000: a bug, logged where it was caught
@@ -43,6 +46,14 @@ class Error : public std::runtime_error {
   static Error Invalid(std::vector<ErrorDetail> details);
   static Error Conflict(int code, std::string description);
   static Error PayloadTooLarge(std::size_t limit_bytes);
+  // HTTP framing errors, raised by the server while it reads a request
+  // (http1.hpp); codes and texts are listed in docs/wire-contract.md.
+  static Error MalformedRequest(std::string description);          // 400, 1012
+  static Error UriTooLong(std::size_t limit_bytes);                 // 414, 1013
+  static Error HeadersTooLarge(std::string description);           // 431, 1014
+  // A limit of the simulator itself: `description` names it and its flag.
+  static Error CapacityExceeded(std::string description);          // 503, 1015
+  static Error OutOfMemory();                                       // 503, 1016
   static Error RateLimited(std::int64_t reset_epoch_seconds);
   // An injected failure answering `http_status`; a 429 carries
   // X-RateLimit-Reset one second after `now`, like a real rate limit.

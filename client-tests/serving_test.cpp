@@ -1,0 +1,252 @@
+// The serving layer under a parallel CI suite's load, against the real
+// binary over raw sockets (include/csrsim/server.hpp): many keep-alive
+// connections all make progress, /_sim answers while long-polls, slow clients
+// and latency faults hold connections, a connection past --max-connections
+// gets 503 at once, slow and idle clients are cut off.
+//
+// No assertion is on elapsed time: every wait has a generous bound and the
+// checks are on what arrives. Where a test proves something is not blocked,
+// the blockers last far longer (60 s) than the bound it waits (30 s), and the
+// simulator is killed at the end instead of waiting them out.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
+
+using namespace csrsim::testing;
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr auto kBound = std::chrono::seconds(30);
+const std::string kAccountPath = "/api/accounts/9900000";
+
+struct RawResponse {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+  std::optional<std::string> Header(const std::string& name) const {
+    std::string lower_head = head;
+    std::string lower_name = name + ":";
+    for (auto& c : lower_head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : lower_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto at = lower_head.find("\r\n" + lower_name);
+    if (at == std::string::npos) return std::nullopt;
+    auto start = at + 2 + lower_name.size();
+    auto end = head.find("\r\n", start);
+    std::string value = head.substr(start, end - start);
+    value.erase(0, value.find_first_not_of(' '));
+    return value;
+  }
+};
+
+// One client connection over a plain socket: exactly the bytes a test writes.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~RawConnection() { close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  bool Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      auto sent = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (sent <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(sent));
+    }
+    return true;
+  }
+  // Reads one response (Content-Length framed, or none for 204/1xx).
+  std::optional<RawResponse> Read(std::chrono::milliseconds bound = kBound) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+      auto end = buffer_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        RawResponse response;
+        response.head = buffer_.substr(0, end);
+        response.status = std::atoi(response.head.c_str() + 9);
+        std::size_t length = 0;
+        if (auto text = response.Header("Content-Length")) length = std::stoul(*text);
+        if (buffer_.size() >= end + 4 + length) {
+          response.body = buffer_.substr(end + 4, length);
+          buffer_.erase(0, end + 4 + length);
+          return response;
+        }
+      }
+      if (!Fill(deadline)) return std::nullopt;
+    }
+  }
+  // True when the server closes the connection (all it sent is discarded).
+  bool WaitClosed(std::chrono::milliseconds bound = kBound) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (Fill(deadline)) buffer_.clear();
+    return closed_;
+  }
+  // Whether the server has sent something (or closed) by now, without waiting.
+  bool Answered() {
+    pollfd pfd{fd_, POLLIN, 0};
+    return poll(&pfd, 1, 0) > 0;
+  }
+  int fd() const { return fd_; }
+
+ private:
+  bool Fill(std::chrono::steady_clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{fd_, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+    char chunk[16384];
+    auto got = recv(fd_, chunk, sizeof chunk, 0);
+    if (got <= 0) {
+      closed_ = true;
+      return false;
+    }
+    buffer_.append(chunk, static_cast<std::size_t>(got));
+    return true;
+  }
+
+  int fd_;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::string buffer_;
+};
+
+std::string Get(const std::string& target, const std::string& extra_headers = "") {
+  return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + GuideAuthorization() + "\r\n" +
+         extra_headers + "\r\n";
+}
+
+// Sends `request` and returns the status of the answer (0: none came).
+int StatusOf(RawConnection& connection, const std::string& request) {
+  if (!connection.Send(request)) return 0;
+  auto response = connection.Read();
+  return response ? response->status : 0;
+}
+
+bool HealthAnswers(const SimulatorProcess& sim) {
+  RawConnection health(sim.port());
+  if (!health.Send(Get("/_sim/health"))) return false;
+  auto response = health.Read();
+  return response && response->status == 200 && Json::parse(response->body).value("status", "") == "ok";
+}
+
+}  // namespace
+
+TEST_CASE("serving: 200 keep-alive connections held open at once all make progress") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
+  std::vector<std::unique_ptr<RawConnection>> workers;
+  for (int i = 0; i < 200; ++i) {
+    workers.push_back(std::make_unique<RawConnection>(sim.port()));
+    REQUIRE(workers.back()->connected());
+  }
+  // Every round needs every connection served while all 200 stay open.
+  int answered = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (auto& worker : workers) REQUIRE(worker->Send(Get(kAccountPath + "/subscriptions")));
+    for (auto& worker : workers) {
+      auto response = worker->Read();
+      REQUIRE(response);
+      CHECK(response->status == 200);
+      CHECK(response->Header("Connection") == "keep-alive");
+      ++answered;
+    }
+  }
+  CHECK(answered == 600);
+}
+
+TEST_CASE("serving: /_sim answers while 64 long-polls, 64 slow clients and 64 latency-faulted calls are in flight") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
+  auto control = sim.Client("");
+  REQUIRE(control->Post("/_sim/faults", R"({"target":"api","action":"latency","latencyMs":60000,"count":64})",
+                        "application/json")
+              ->status == 201);
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 64; ++i) {
+    held.push_back(std::make_unique<RawConnection>(sim.port()));
+    REQUIRE(held.back()->Send(Get("/_sim/callbacks/wait?orderId=none-" + std::to_string(i) + "&timeout=60s")));
+    held.push_back(std::make_unique<RawConnection>(sim.port()));
+    REQUIRE(held.back()->Send("GET /_sim/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"));  // and never the rest
+    held.push_back(std::make_unique<RawConnection>(sim.port()));
+    REQUIRE(held.back()->Send(Get(kAccountPath + "/csrs/slow-" + std::to_string(i))));
+  }
+  // The latency rule is used up (and removed) once all 64 calls reached it.
+  bool all_delayed = false;
+  for (auto until = std::chrono::steady_clock::now() + kBound; !all_delayed && std::chrono::steady_clock::now() < until;) {
+    auto faults = control->Get("/_sim/faults");
+    REQUIRE(faults);
+    all_delayed = Json::parse(faults->body)["faults"].empty();
+  }
+  REQUIRE(all_delayed);
+  CHECK(HealthAnswers(sim));
+  auto cleared = control->Delete("/_sim/faults");
+  REQUIRE(cleared);
+  CHECK(cleared->status == 200);
+  CHECK(HealthAnswers(sim));
+  for (auto& connection : held) CHECK_FALSE(connection->Answered());  // all still held
+  sim.Stop(9);  // not waiting for the 60 s blockers
+}
+
+TEST_CASE("serving: a connection past --max-connections is answered 503 at once, with a body") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--max-connections", "4", "--keep-alive-timeout",
+                        "60s"});
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<RawConnection>(sim.port()));
+    REQUIRE(StatusOf(*held.back(), Get("/_sim/health")) == 200);
+  }
+  RawConnection api(sim.port());
+  REQUIRE(api.Send(Get(kAccountPath + "/csrs/any")));
+  auto refused = api.Read();
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  CHECK(XmlRoot(refused->body) == "CsrResponse");
+  CHECK(XmlText(refused->body, "ErrorCode") == "1015");
+  CHECK(XmlText(refused->body, "Description").value_or("").find("--max-connections") != std::string::npos);
+  CHECK(api.WaitClosed());
+
+  RawConnection control(sim.port());
+  REQUIRE(control.Send(Get("/_sim/health")));
+  auto also_refused = control.Read();
+  REQUIRE(also_refused);
+  CHECK(also_refused->status == 503);
+  CHECK_FALSE(also_refused->body.empty());
+  // The held connections are still served.
+  for (auto& connection : held) CHECK(StatusOf(*connection, Get("/_sim/health")) == 200);
+}
+
+TEST_CASE("serving: a head not complete within --header-timeout is closed, idle keep-alive after --keep-alive-timeout") {
+  SimulatorProcess sim(
+      {"--clock", "manual", "--log-level", "off", "--header-timeout", "1s", "--keep-alive-timeout", "1s"});
+  RawConnection slow(sim.port());
+  REQUIRE(slow.Send("GET /_sim/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  CHECK(slow.WaitClosed());
+
+  RawConnection idle(sim.port());
+  REQUIRE(StatusOf(idle, Get("/_sim/health")) == 200);
+  CHECK(idle.WaitClosed());
+
+  RawConnection silent(sim.port());  // connects and never sends a byte
+  CHECK(silent.WaitClosed());
+  CHECK(HealthAnswers(sim));
+}
+
+TEST_CASE("serving: --http-threads is retired with a warning, and the simulator still starts") {
+  SimulatorProcess sim({"--clock", "manual", "--http-threads", "8"});
+  CHECK(HealthAnswers(sim));
+  sim.Stop();
+  CHECK(sim.Stderr().find("warning: --http-threads is retired and ignored") != std::string::npos);
+}
