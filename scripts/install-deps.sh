@@ -9,7 +9,7 @@ packages=(build-essential cmake pkg-config libcpp-httplib-dev libssl-dev libpugi
           libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev catch2 curl)
 [ "${1:-}" = --fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
 if [ "${1:-}" != --build-only ]; then
-  packages+=(chromium)
+  packages+=(chromium file dpkg-dev)   # file, dpkg-dev: cpack's .deb (packaging/deb-test.sh)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
