@@ -278,15 +278,7 @@ Json OrderJson(const std::shared_ptr<OrderSlot>& slot) {
 }
 
 Json JournalEntryJson(const JournalEntry& entry) {
-  Json headers = Json::object();
-  for (const auto& [name, value] : entry.request_headers) {
-    auto it = headers.find(name);
-    if (it == headers.end()) {
-      headers[name] = value;
-    } else {
-      *it = it->get<std::string>() + ", " + value;  // a repeated header, folded as HTTP allows
-    }
-  }
+  const Json headers = HeadersJson(entry.request_headers);
   return {{"id", entry.id},
           {"account", entry.account_id},
           {"subscriptionId", entry.subscription_id},
@@ -310,6 +302,20 @@ Json JournalEntryJson(const JournalEntry& entry) {
 }  // namespace
 
 namespace control_internal {
+
+// Headers as one JSON object; a repeated header folded into one value, as HTTP allows.
+Json HeadersJson(const std::vector<std::pair<std::string, std::string>>& headers) {
+  Json folded = Json::object();
+  for (const auto& [name, value] : headers) {
+    auto it = folded.find(name);
+    if (it == folded.end()) {
+      folded[name] = value;
+    } else {
+      *it = it->get<std::string>() + ", " + value;
+    }
+  }
+  return folded;
+}
 
 Json MatcherJson(const Matcher& match) {
   Json json = Json::object();

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "csrsim/error.hpp"
 #include "csrsim/http.hpp"
@@ -42,6 +44,7 @@ Duration WaitTimeout(const HttpRequest& request);
 
 // ---- JSON views (control.cpp)
 Json ScenariosJson(const ScenarioSet& set);  // as GET /_sim/scenarios answers
+Json HeadersJson(const std::vector<std::pair<std::string, std::string>>& headers);  // folded repeats
 
 // ---- per-account scenario sets (control_accounts.cpp)
 HttpResponse GetAccountScenarios(Runtime& runtime, const HttpRequest& request);

@@ -48,15 +48,7 @@ RequestFilter RequestFilterOf(const HttpRequest& request) {
 Json OptionalText(const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); }
 
 Json RequestJson(const RequestRecord& record) {
-  Json headers = Json::object();
-  for (const auto& [name, value] : record.headers) {
-    auto it = headers.find(name);
-    if (it == headers.end()) {
-      headers[name] = value;
-    } else {
-      *it = it->get<std::string>() + ", " + value;  // a repeated header, folded as HTTP allows
-    }
-  }
+  const Json headers = HeadersJson(record.headers);
   const auto wall = std::chrono::time_point_cast<std::chrono::microseconds>(record.received_wall);
   return {{"id", record.id},
           {"receivedAt", wire::FormatTimestamp(record.received_at)},
