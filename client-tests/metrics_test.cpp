@@ -113,4 +113,6 @@ TEST_CASE("GET /_sim/metrics parses as Prometheus text and counts requests, orde
   CHECK(ValueOf(samples, "csrsim_request_journal_dropped") == 0);
   CHECK(ValueOf(samples, "csrsim_callback_journal_dropped") == 0);
   CHECK(ValueOf(samples, "csrsim_event_streams_open") == 0);
+  CHECK(ValueOf(samples, "csrsim_connections_open") >= 1);  // the scrape's own, at least
+  CHECK(ValueOf(samples, "csrsim_connections_refused_total") == 0);
 }

@@ -226,6 +226,14 @@ TEST_CASE("serving: a connection past --max-connections is answered 503 at once,
   CHECK_FALSE(also_refused->body.empty());
   // The held connections are still served.
   for (auto& connection : held) CHECK(StatusOf(*connection, Get("/_sim/health")) == 200);
+
+  // The metrics count the four held connections (a fifth thread could not
+  // exist, so every earlier connection has closed) and the two refused.
+  REQUIRE(held.front()->Send(Get("/_sim/metrics")));
+  auto metrics = held.front()->Read();
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("\ncsrsim_connections_open 4\n") != std::string::npos);
+  CHECK(metrics->body.find("\ncsrsim_connections_refused_total 2\n") != std::string::npos);
 }
 
 TEST_CASE("serving: a head not complete within --header-timeout is closed, idle keep-alive after --keep-alive-timeout") {

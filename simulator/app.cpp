@@ -127,7 +127,15 @@ int Simulator::Start() {
                               .header_timeout = config.header_timeout,
                               .keep_alive_timeout = config.keep_alive_timeout,
                               .log_requests = config.log_level == "info" || config.log_level == "debug",
-                              .log_errors = config.log_level != "off"};
+                              .log_errors = config.log_level != "off",
+                              .on_connection = [this](ConnectionEvent event) {
+                                Metrics& metrics = parts_->metrics;
+                                switch (event) {
+                                  case ConnectionEvent::kOpened: return metrics.ConnectionOpened();
+                                  case ConnectionEvent::kClosed: return metrics.ConnectionClosed();
+                                  case ConnectionEvent::kRefused: return metrics.ConnectionRefused();
+                                }
+                              }};
   parts_->server = std::make_unique<HttpServer>(
       options, [this](HttpRequest& request) { return Handle(request); },
       [](const HttpRequest& request, const Error& error) { return HandleError(request, error); });

@@ -103,6 +103,12 @@ std::string Metrics::Render() const {
   MetricHeader(out, "csrsim_callback_lateness_seconds", "histogram",
                "How long after it was due a callback attempt started, in simulated time.");
   callback_lateness_.Render(out, "csrsim_callback_lateness_seconds");
+  MetricHeader(out, "csrsim_connections_open", "gauge", "HTTP connections open now (API, control and dashboard).");
+  out += "csrsim_connections_open " + std::to_string(connections_open_.load(std::memory_order_relaxed)) + "\n";
+  MetricHeader(out, "csrsim_connections_refused_total", "counter",
+               "Connections answered 503 because --max-connections were already open.");
+  out += "csrsim_connections_refused_total " + std::to_string(connections_refused_.load(std::memory_order_relaxed)) +
+         "\n";
   return out;
 }
 

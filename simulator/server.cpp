@@ -396,12 +396,14 @@ bool HttpServer::Impl::Register(int fd) {
   std::lock_guard lock(connections_mu);
   if (stopping) return false;
   connections.insert(fd);
+  if (options.on_connection) options.on_connection(ConnectionEvent::kOpened);
   return true;
 }
 
 void HttpServer::Impl::Unregister(int fd) {
   std::lock_guard lock(connections_mu);
   connections.erase(fd);
+  if (options.on_connection) options.on_connection(ConnectionEvent::kClosed);
 }
 
 void HttpServer::Impl::Log(const HttpRequest& request, int status, SteadyClock::time_point started,
@@ -604,6 +606,7 @@ void HttpServer::Impl::Refuse(int fd) {
                                                   response.body;
   [[maybe_unused]] auto sent = send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   Log(request, response.status, started, " (over --max-connections)");
+  if (options.on_connection) options.on_connection(ConnectionEvent::kRefused);
   lingerer.Add(fd);
 }
 

@@ -52,10 +52,18 @@ class Metrics {
   // or "dropped"; lateness = sent minus due, in simulated time.
   void ObserveCallback(std::string_view outcome, Duration lateness);
 
+  // Connections the HTTP server holds open: one more, one fewer; and one
+  // refused over --max-connections.
+  void ConnectionOpened() { connections_open_.fetch_add(1, std::memory_order_relaxed); }
+  void ConnectionClosed() { connections_open_.fetch_sub(1, std::memory_order_relaxed); }
+  void ConnectionRefused() { connections_refused_.fetch_add(1, std::memory_order_relaxed); }
+
   // The counters and histograms above, as exposition text.
   std::string Render() const;
 
  private:
+  std::atomic<std::int64_t> connections_open_{0};
+  std::atomic<std::uint64_t> connections_refused_{0};
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;  // guarded by mu_
   std::map<std::string, std::uint64_t, std::less<>> callbacks_;    // guarded by mu_

@@ -32,6 +32,8 @@
 
 namespace csrsim {
 
+enum class ConnectionEvent { kOpened, kClosed, kRefused };
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0 = any free port
@@ -44,6 +46,9 @@ struct ServerOptions {
   std::chrono::milliseconds keep_alive_timeout{5000};   // idle between requests
   bool log_requests = true;  // one line per request to stderr
   bool log_errors = true;    // one line per exception caught from the handler
+  // Told when a connection starts being served, when it closes, and when one
+  // is refused over max_connections. Called on the server's threads.
+  std::function<void(ConnectionEvent)> on_connection;
 };
 
 class HttpServer {
