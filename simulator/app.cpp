@@ -118,24 +118,28 @@ Simulator::~Simulator() { Stop(); }
 int Simulator::Start() {
   parts_->scheduler.Start();
   const Config& config = parts_->config;
-  const ServerOptions options{.host = config.host,
-                              .port = config.port,
-                              .max_connections = config.max_connections,
-                              .max_body_bytes = config.max_body_bytes,
-                              .max_header_bytes = config.max_header_bytes,
-                              .max_headers = config.max_headers,
-                              .header_timeout = config.header_timeout,
-                              .keep_alive_timeout = config.keep_alive_timeout,
-                              .log_requests = config.log_level == "info" || config.log_level == "debug",
-                              .log_errors = config.log_level != "off",
-                              .on_connection = [this](ConnectionEvent event) {
-                                Metrics& metrics = parts_->metrics;
-                                switch (event) {
-                                  case ConnectionEvent::kOpened: return metrics.ConnectionOpened();
-                                  case ConnectionEvent::kClosed: return metrics.ConnectionClosed();
-                                  case ConnectionEvent::kRefused: return metrics.ConnectionRefused();
-                                }
-                              }};
+  const ServerOptions options{
+      .host = config.host,
+      .port = config.port,
+      .max_connections = config.max_connections,
+      .max_body_bytes = config.max_body_bytes,
+      .max_header_bytes = config.max_header_bytes,
+      .max_headers = config.max_headers,
+      .header_timeout = config.header_timeout,
+      .keep_alive_timeout = config.keep_alive_timeout,
+      .tls = config.tls_cert_file.empty() ? nullptr : TlsContext::Load(config.tls_cert_file, config.tls_key_file),
+      .log_requests = config.log_level == "info" || config.log_level == "debug",
+      .log_errors = config.log_level != "off",
+      .on_connection =
+          [this](ConnectionEvent event) {
+            Metrics& metrics = parts_->metrics;
+            switch (event) {
+              case ConnectionEvent::kOpened: return metrics.ConnectionOpened();
+              case ConnectionEvent::kClosed: return metrics.ConnectionClosed();
+              case ConnectionEvent::kRefused: return metrics.ConnectionRefused();
+            }
+          },
+  };
   parts_->server = std::make_unique<HttpServer>(
       options, [this](HttpRequest& request) { return Handle(request); },
       [](const HttpRequest& request, const Error& error) { return HandleError(request, error); });

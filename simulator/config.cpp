@@ -179,6 +179,8 @@ const std::vector<FlagSpec>& Flags() {
          else return false;
          return true;
        }},
+      {"--tls-cert", true, [](auto v, Config& c) { c.tls_cert_file = std::string(v); return !v.empty(); }},
+      {"--tls-key", true, [](auto v, Config& c) { c.tls_key_file = std::string(v); return !v.empty(); }},
       {"--state", true, [](auto v, Config& c) { c.state_file = std::string(v); return !v.empty(); }},
       {"--control-token", true, [](auto v, Config& c) { c.control_token = std::string(v); return !v.empty(); }},
       {"--create-status", true, [](auto v, Config& c) {
@@ -250,6 +252,15 @@ CommandLine ParseCommandLine(int argc, const char* const* argv) {
     result.state_dump_file = argv[3];
     return result;
   }
+  if (argc > 1 && std::string_view(argv[1]) == "tls-selfsigned") {
+    if (argc < 3 || std::string_view(argv[2]).rfind("-", 0) == 0) {
+      return error("tls-selfsigned: usage is 'tls-selfsigned DIR [NAME...]'");
+    }
+    result.action = CliAction::kTlsSelfSigned;
+    result.tls_dir = argv[2];
+    for (int i = 3; i < argc; ++i) result.tls_names.emplace_back(argv[i]);
+    return result;
+  }
   for (int i = first; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") { result.action = CliAction::kHelp; return result; }
@@ -281,6 +292,9 @@ CommandLine ParseCommandLine(int argc, const char* const* argv) {
       return error(std::string(spec->name) + ": invalid value '" + std::string(*value) + "'");
     }
   }
+  if (result.config.tls_cert_file.empty() != result.config.tls_key_file.empty()) {
+    return error("--tls-cert and --tls-key go together: name both PEM files, or neither");
+  }
   if (!result.config.config_file.empty()) {
     std::ifstream in(result.config.config_file);
     if (!in) return error("--config: cannot read '" + result.config.config_file + "'");
@@ -304,6 +318,9 @@ Usage:
   csr-simulator [options]
   csr-simulator validate PATH...     lint scenario files or directories (exit 0 valid, 1 invalid)
   csr-simulator state dump FILE      print a --state file as JSON (exit 2 when unusable or in use)
+  csr-simulator tls-selfsigned DIR [NAME...]
+                                     write DIR/cert.pem and DIR/key.pem: a self-signed certificate
+                                     for localhost, 127.0.0.1, ::1 and each NAME (host or IP)
   csr-simulator --help | --version
 
 Server:
@@ -321,6 +338,8 @@ Server:
                             (a request line over 8192 bytes gets 414)
   --http-threads N          retired: ignored with a warning (see --max-connections)
   --log-level LEVEL         debug|info|warn|error|off (default info; info logs every request)
+  --tls-cert FILE           serve HTTPS only, with this PEM certificate (chain); needs --tls-key
+  --tls-key FILE            the certificate's PEM private key, unencrypted
 
 Behaviour:
   --scenarios PATH          scenario file or directory, repeatable (default: bundled default.yaml)

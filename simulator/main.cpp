@@ -10,6 +10,7 @@
 #include "csrsim/config.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/state_store.hpp"
+#include "csrsim/tls.hpp"
 
 namespace {
 
@@ -42,6 +43,19 @@ int DumpState(const std::string& file) {
   }
 }
 
+int MakeSelfSignedCertificate(const std::string& dir, const std::vector<std::string>& names) {
+  try {
+    csrsim::WriteSelfSignedCertificate(dir, names);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "csr-simulator: %s\n", error.what());
+    return 2;
+  }
+  std::printf("wrote %s/cert.pem and %s/key.pem\nserve HTTPS:   csr-simulator --tls-cert %s/cert.pem --tls-key "
+              "%s/key.pem\ntrust it:      curl --cacert %s/cert.pem https://localhost:8080/_sim/health\n",
+              dir.c_str(), dir.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +68,7 @@ int main(int argc, char** argv) {
       return 2;
     case csrsim::CliAction::kValidate: return Validate(command.validate_paths);
     case csrsim::CliAction::kStateDump: return DumpState(command.state_dump_file);
+    case csrsim::CliAction::kTlsSelfSigned: return MakeSelfSignedCertificate(command.tls_dir, command.tls_names);
     case csrsim::CliAction::kRun: break;
   }
 

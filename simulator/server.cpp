@@ -24,6 +24,7 @@
 
 #include "csrsim/encoding.hpp"
 #include "csrsim/http1.hpp"
+#include "csrsim/tls.hpp"
 
 namespace csrsim {
 
@@ -39,6 +40,8 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kWarmThreads = 8;
 constexpr auto kIdleRetire = std::chrono::seconds(10);
 constexpr std::size_t kReadChunk = 16 * 1024;
+// A TLS write's bound; plain sockets get the same from httplib's SO_SNDTIMEO.
+constexpr auto kTlsWriteTimeout = std::chrono::seconds(5);
 
 // Set on the accept thread while it runs a task the pool had no thread for:
 // the connection is then refused instead of served (Listener below).
@@ -263,9 +266,12 @@ class ElasticPool : public httplib::TaskQueue {
 
 enum class ReadResult { kData, kTimeout, kClosed };
 
+// A connection's bytes, read and written through TLS when `tls` is given.
 class Connection {
  public:
-  explicit Connection(int fd) : fd_(fd) {}
+  explicit Connection(int fd, TlsSession* tls = nullptr) : fd_(fd), tls_(tls) {}
+
+  int fd() const { return fd_; }
 
   std::string_view Buffered() const { return std::string_view(buffer_).substr(start_); }
   void Consume(std::size_t n) {
@@ -280,6 +286,7 @@ class Connection {
   }
   // Waits until `deadline` for more bytes and appends them.
   ReadResult ReadMore(SteadyClock::time_point deadline) {
+    if (tls_) return ReadTls(deadline);
     for (;;) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
       if (left.count() <= 0) return ReadResult::kTimeout;
@@ -297,6 +304,7 @@ class Connection {
     }
   }
   bool Write(std::string_view bytes) const {
+    if (tls_) return tls_->Write(bytes, SteadyClock::now() + kTlsWriteTimeout) == TlsResult::kOk;
     while (!bytes.empty()) {
       const auto sent = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
       if (sent < 0 && errno == EINTR) continue;
@@ -307,10 +315,38 @@ class Connection {
   }
 
  private:
+  ReadResult ReadTls(SteadyClock::time_point deadline) {
+    const std::size_t old_size = buffer_.size();
+    buffer_.resize(old_size + kReadChunk);
+    std::size_t got = 0;
+    const TlsResult result = tls_->Read(buffer_.data() + old_size, kReadChunk, got, deadline);
+    buffer_.resize(old_size + got);
+    if (result == TlsResult::kOk) return ReadResult::kData;
+    return result == TlsResult::kTimeout ? ReadResult::kTimeout : ReadResult::kClosed;
+  }
+
   int fd_;
+  TlsSession* tls_;
   std::string buffer_;
   std::size_t start_ = 0;
 };
+
+// The first byte a client sends, left unread; nothing when it sends none
+// before `deadline`.
+std::optional<unsigned char> PeekFirstByte(int fd, SteadyClock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+    if (left <= 0) return std::nullopt;
+    pollfd watched{fd, POLLIN, 0};
+    const int ready = poll(&watched, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+    if (ready < 0 && errno != EINTR) return std::nullopt;
+    if (ready <= 0) continue;
+    unsigned char byte = 0;
+    const auto got = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (got == 1) return byte;
+    if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return std::nullopt;
+  }
+}
 
 std::string PeerAddress(int fd) {
   sockaddr_storage address{};
@@ -366,6 +402,11 @@ struct HttpServer::Impl {
   }
 
   void Serve(int fd);
+  // Answers the connection's requests until it closes; true when the
+  // caller must close it through the lingerer. A connection with
+  // `wrong_scheme` (plain HTTP to the HTTPS listener) gets it as its answer.
+  bool ServeRequests(Connection& connection, const std::optional<Error>& wrong_scheme);
+  bool ServeTls(int fd);
   void Refuse(int fd);
   // Reads the body into request.body; on a refusal returns its Error.
   enum class BodyResult { kRead, kGone };
@@ -504,73 +545,13 @@ void HttpServer::Impl::Serve(int fd) {
   }
   int yes = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-  Connection connection(fd);
-  const std::string peer = PeerAddress(fd);
   bool linger = false;  // close through the lingerer: the client may still be sending
-  bool first = true;
   try {
-    for (;;) {
-      // Idle until the next request's first byte: the keep-alive timeout
-      // (the header timeout for a new connection's first request).
-      if (connection.Buffered().empty()) {
-        const auto idle = first ? options.header_timeout : options.keep_alive_timeout;
-        if (connection.ReadMore(SteadyClock::now() + idle) != ReadResult::kData) break;
-      }
-      first = false;
-      const auto started = SteadyClock::now();
-      const auto head_deadline = started + options.header_timeout;
-      http1::HeadParse parsed;
-      bool gone = false;
-      for (;;) {
-        parsed = http1::ParseRequestHead(connection.Buffered(), limits);
-        if (parsed.status != http1::HeadParse::Status::kIncomplete) break;
-        if (connection.ReadMore(head_deadline) != ReadResult::kData) {
-          gone = true;  // slow or gone client: closed without an answer
-          break;
-        }
-      }
-      if (gone) break;
-
-      HttpRequest request;
-      http1::RequestHead& head = parsed.head;
-      request.method = head.method == "HEAD" ? "GET" : head.method;
-      request.path = std::move(head.path);
-      request.target = std::move(head.target);
-      request.remote_addr = peer;
-      for (auto& [name, value] : ParseFormUrlEncoded(head.query_string)) {
-        request.query.emplace(std::move(name), std::move(value));
-      }
-      const bool head_only = head.method == "HEAD";
-      std::optional<Error> refused = std::move(parsed.error);
-      if (!refused) {
-        connection.Consume(parsed.consumed);
-        request.headers = std::move(head.headers);
-        if (ReadBody(connection, head, request, refused) == BodyResult::kGone) break;
-      }
-      if (refused) {
-        HttpResponse response = Shape(request, *refused);
-        Send(connection, response, head_only, false);
-        Log(request, response.status, started, " (refused)");
-        linger = true;
-        break;
-      }
-
-      const std::string path = request.path;  // the handler may rewrite it (the API strips its prefix)
-      HttpResponse response = Call(request);
-      request.path = path;
-      if (response.drop_connection) {
-        Log(request, 0, started, " (connection dropped by fault)");
-        shutdown(fd, SHUT_RDWR);
-        break;
-      }
-      bool keep_alive = head.keep_alive;
-      {
-        std::lock_guard lock(connections_mu);
-        keep_alive = keep_alive && !stopping;
-      }
-      const bool sent = Send(connection, response, head_only, keep_alive);
-      Log(request, response.status, started, "");
-      if (!sent || !keep_alive) break;
+    if (options.tls) {
+      linger = ServeTls(fd);
+    } else {
+      Connection connection(fd);
+      linger = ServeRequests(connection, std::nullopt);
     }
   } catch (...) {
     // Out of memory while reading (the request was not answered): close.
@@ -583,10 +564,96 @@ void HttpServer::Impl::Serve(int fd) {
   }
 }
 
+bool HttpServer::Impl::ServeTls(int fd) {
+  const auto handshake_deadline = SteadyClock::now() + options.header_timeout;
+  const auto first = PeekFirstByte(fd, handshake_deadline);
+  if (!first) return false;
+  if (!LooksLikeTlsHandshake(*first)) {
+    Connection plain(fd);
+    return ServeRequests(plain, Error::MalformedRequest("This simulator serves HTTPS only (--tls-cert): send the "
+                                                        "request to https:// on this port"));
+  }
+  TlsSession session(*options.tls, fd);
+  if (session.Handshake(handshake_deadline) != TlsResult::kOk) return false;  // not a client we can talk to
+  Connection connection(fd, &session);
+  const bool linger = ServeRequests(connection, std::nullopt);
+  session.Close();
+  return linger;
+}
+
+bool HttpServer::Impl::ServeRequests(Connection& connection, const std::optional<Error>& wrong_scheme) {
+  const std::string peer = PeerAddress(connection.fd());
+  bool first = true;
+  for (;;) {
+    // Idle until the next request's first byte: the keep-alive timeout
+    // (the header timeout for a new connection's first request).
+    if (connection.Buffered().empty()) {
+      const auto idle = first ? options.header_timeout : options.keep_alive_timeout;
+      if (connection.ReadMore(SteadyClock::now() + idle) != ReadResult::kData) return false;
+    }
+    first = false;
+    const auto started = SteadyClock::now();
+    const auto head_deadline = started + options.header_timeout;
+    http1::HeadParse parsed;
+    for (;;) {
+      parsed = http1::ParseRequestHead(connection.Buffered(), limits);
+      if (parsed.status != http1::HeadParse::Status::kIncomplete) break;
+      // A slow or gone client is closed without an answer.
+      if (connection.ReadMore(head_deadline) != ReadResult::kData) return false;
+    }
+
+    HttpRequest request;
+    http1::RequestHead& head = parsed.head;
+    request.method = head.method == "HEAD" ? "GET" : head.method;
+    request.path = std::move(head.path);
+    request.target = std::move(head.target);
+    request.remote_addr = peer;
+    for (auto& [name, value] : ParseFormUrlEncoded(head.query_string)) {
+      request.query.emplace(std::move(name), std::move(value));
+    }
+    const bool head_only = head.method == "HEAD";
+    std::optional<Error> refused = parsed.error ? std::move(parsed.error) : wrong_scheme;
+    if (!refused) {
+      connection.Consume(parsed.consumed);
+      request.headers = std::move(head.headers);
+      if (ReadBody(connection, head, request, refused) == BodyResult::kGone) return false;
+    }
+    if (refused) {
+      HttpResponse response = Shape(request, *refused);
+      Send(connection, response, head_only, false);
+      Log(request, response.status, started, " (refused)");
+      return true;
+    }
+
+    const std::string path = request.path;  // the handler may rewrite it (the API strips its prefix)
+    HttpResponse response = Call(request);
+    request.path = path;
+    if (response.drop_connection) {
+      Log(request, 0, started, " (connection dropped by fault)");
+      shutdown(connection.fd(), SHUT_RDWR);
+      return false;
+    }
+    bool keep_alive = head.keep_alive;
+    {
+      std::lock_guard lock(connections_mu);
+      keep_alive = keep_alive && !stopping;
+    }
+    const bool sent = Send(connection, response, head_only, keep_alive);
+    Log(request, response.status, started, "");
+    if (!sent || !keep_alive) return false;
+  }
+}
+
 void HttpServer::Impl::Refuse(int fd) {
   // On the accept thread: nothing here may block. Read the request if it
   // was sent already, so the answer has the shape of its route.
   const auto started = SteadyClock::now();
+  if (options.tls) {  // a TLS handshake would block the accept thread: closed unanswered
+    if (options.log_requests) std::fprintf(stderr, "- - 0 0us (over --max-connections: HTTPS connection closed)\n");
+    if (options.on_connection) options.on_connection(ConnectionEvent::kRefused);
+    close(fd);
+    return;
+  }
   std::string bytes(limits.max_request_line + 16, '\0');
   const auto got = recv(fd, bytes.data(), bytes.size(), MSG_DONTWAIT);
   bytes.resize(static_cast<std::size_t>(std::max<ssize_t>(got, 0)));

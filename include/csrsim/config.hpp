@@ -57,6 +57,8 @@ struct Config {
   std::chrono::milliseconds header_timeout{10000};     // a request head must arrive within this
   std::chrono::milliseconds keep_alive_timeout{5000};  // idle connections close after this
   std::string log_level = "info";  // "debug", "info", "warn", "error", "off"
+  std::string tls_cert_file;  // both set: the listener speaks HTTPS only (PEM files)
+  std::string tls_key_file;
 
   // behaviour
   std::vector<std::string> scenario_paths;  // empty: the bundled default.yaml
@@ -92,13 +94,15 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class CliAction { kRun, kValidate, kStateDump, kHelp, kVersion, kError };
+enum class CliAction { kRun, kValidate, kStateDump, kTlsSelfSigned, kHelp, kVersion, kError };
 
 struct CommandLine {
   CliAction action = CliAction::kRun;
   Config config;
   std::vector<std::string> validate_paths;  // for kValidate
   std::string state_dump_file;              // for kStateDump
+  std::string tls_dir;                      // for kTlsSelfSigned: where cert.pem and key.pem go
+  std::vector<std::string> tls_names;       // for kTlsSelfSigned: names besides localhost
   std::string error;                        // for kError: one line naming the flag
   std::vector<std::string> warnings;        // retired flags: one line each, for stderr
 };

@@ -8,9 +8,13 @@
 // Capacity: one worker thread per open connection, from an elastic pool that
 // grows on demand up to max_connections and lets idle threads retire. A
 // connection beyond the cap is answered at once with 503 (its request is read
-// when already sent, to shape the body) and closed. So a long-poll, a slow
-// client or a latency fault holds only its own connection's thread, and
-// /_sim always finds a thread below the cap.
+// when already sent, to shape the body) and closed; over HTTPS it is closed
+// unanswered, since a handshake could block the accepting thread. So a
+// long-poll, a slow client or a latency fault holds only its own
+// connection's thread, and /_sim always finds a thread below the cap.
+//
+// HTTPS: with ServerOptions::tls the same loop reads and writes through a
+// TlsSession (tls.hpp), the handshake bounded by the header timeout.
 //
 // Errors: a refused request (400/413/414/431, 503 over the cap) and any
 // exception escaping the handler (std::bad_alloc: 503, others: 500) are
@@ -29,6 +33,7 @@
 
 #include "csrsim/error.hpp"
 #include "csrsim/http.hpp"
+#include "csrsim/tls.hpp"
 
 namespace csrsim {
 
@@ -44,6 +49,9 @@ struct ServerOptions {
   std::size_t max_request_line = 8192;
   std::chrono::milliseconds header_timeout{10000};      // whole head, from its first byte; also a body stall
   std::chrono::milliseconds keep_alive_timeout{5000};   // idle between requests
+  // Set: the listener speaks HTTPS only (a plain-HTTP request gets a 400
+  // saying so); null: plain HTTP.
+  std::shared_ptr<const TlsContext> tls;
   bool log_requests = true;  // one line per request to stderr
   bool log_errors = true;    // one line per exception caught from the handler
   // Told when a connection starts being served, when it closes, and when one
