@@ -2,7 +2,9 @@
 // binary over raw sockets (include/csrsim/server.hpp): many keep-alive
 // connections all make progress, /_sim answers while long-polls, slow clients
 // and latency faults hold connections, a connection past --max-connections
-// gets 503 at once, slow and idle clients are cut off.
+// gets 503 at once, slow and idle clients are cut off; a create past
+// --max-orders, --max-notes-per-order or --max-subscriptions-per-account is
+// refused with 409 1017 and creates nothing.
 //
 // No assertion is on elapsed time: every wait has a generous bound and the
 // checks are on what arrives. Where a test proves something is not blocked,
@@ -258,3 +260,95 @@ TEST_CASE("serving: --http-threads is retired with a warning, and the simulator 
   sim.Stop();
   CHECK(sim.Stderr().find("warning: --http-threads is retired and ignored") != std::string::npos);
 }
+
+namespace {
+
+// Orders of every account, as GET /_sim/health counts them.
+int HeldOrders(const SimulatorProcess& sim) {
+  auto health = sim.Client("")->Get("/_sim/health");
+  REQUIRE(health);
+  REQUIRE(health->status == 200);
+  return Json::parse(health->body).at("orders").get<int>();
+}
+
+// A 409 "Limit reached" in `root`'s ResponseStatus, code 1017, naming `flag`.
+void CheckLimitReached(const httplib::Result& response, const std::string& root, const std::string& flag) {
+  REQUIRE(response);
+  INFO(response->body);
+  CHECK(response->status == 409);
+  CHECK(response->get_header_value("Content-Type").find("application/xml") == 0);
+  CHECK(XmlRoot(response->body) == root);
+  CHECK(XmlText(response->body, "ErrorCode") == "1017");
+  const std::string description = XmlText(response->body, "Description").value_or("");
+  CHECK(description.rfind("Limit reached: ", 0) == 0);
+  CHECK(description.find(flag) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("serving: the order past --max-orders is 409 1017 naming the flag, and nothing is created") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--max-orders", "3"});
+  auto api = sim.Client();
+  for (int i = 0; i < 3; ++i) {
+    auto created = api->Post((kAccountPath + "/csrs").c_str(), kGuideCsrBody, "application/xml");
+    REQUIRE(created);
+    REQUIRE(created->status == 200);
+  }
+  // The cap counts every account together.
+  CheckLimitReached(api->Post((kAccountPath + "/csrs").c_str(), kGuideCsrBody, "application/xml"), "CsrResponse",
+                    "--max-orders");
+  CheckLimitReached(api->Post("/api/accounts/9900001/csrs", kGuideCsrBody, "application/xml"), "CsrResponse",
+                    "--max-orders");
+  CHECK(HeldOrders(sim) == 3);
+  auto other = api->Get("/api/accounts/9900001/csrs");
+  REQUIRE(other);
+  CHECK(XmlText(other->body, "TotalCount") == "0");
+  // Steps of the refused orders never run: advancing completes exactly three.
+  REQUIRE(AdvanceClock(sim, "5s"));
+  auto complete = api->Get((kAccountPath + "/csrs?status=COMPLETE").c_str());
+  REQUIRE(complete);
+  CHECK(XmlText(complete->body, "TotalCount") == "3");
+  // A reset frees room.
+  REQUIRE(sim.Client("")->Post("/_sim/reset", "", "application/json")->status == 200);
+  auto again = api->Post((kAccountPath + "/csrs").c_str(), kGuideCsrBody, "application/xml");
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  CHECK(HeldOrders(sim) == 1);
+}
+
+TEST_CASE("serving: notes past --max-notes-per-order and subscriptions past --max-subscriptions-per-account are 409 1017") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--max-notes-per-order", "2",
+                        "--max-subscriptions-per-account", "2"});
+  auto api = sim.Client();
+  auto created = api->Post((kAccountPath + "/csrs").c_str(), kGuideCsrBody, "application/xml");
+  REQUIRE(created);
+  REQUIRE(created->status == 200);
+  const std::string notes = kAccountPath + "/csrs/" + XmlText(created->body, "OrderId").value_or("") + "/notes";
+  const std::string note = "<Note><UserId>u</UserId><Description>d</Description></Note>";
+  for (int i = 0; i < 2; ++i) REQUIRE(api->Post(notes.c_str(), note, "application/xml")->status == 201);
+  CheckLimitReached(api->Post(notes.c_str(), note, "application/xml"), "NoteResponse", "--max-notes-per-order");
+  auto listed_notes = api->Get(notes.c_str());
+  REQUIRE(listed_notes);
+  CHECK(XmlCount(listed_notes->body, "Note") == 2);
+
+  const std::string subscriptions = kAccountPath + "/subscriptions";
+  for (int i = 0; i < 2; ++i) {
+    auto subscribed = api->Post(subscriptions.c_str(),
+                                SubscriptionRequest("http://127.0.0.1:9/cb" + std::to_string(i)).Xml(),
+                                "application/xml");
+    REQUIRE(subscribed);
+    REQUIRE(subscribed->status == 201);
+  }
+  CheckLimitReached(api->Post(subscriptions.c_str(), SubscriptionRequest("http://127.0.0.1:9/cb2").Xml(),
+                              "application/xml"),
+                    "SubscriptionsResponse", "--max-subscriptions-per-account");
+  auto listed = api->Get(subscriptions.c_str());
+  REQUIRE(listed);
+  CHECK(XmlCount(listed->body, "Subscription") == 2);
+  // The cap is per account: another account still subscribes.
+  auto elsewhere = api->Post("/api/accounts/9900001/subscriptions",
+                             SubscriptionRequest("http://127.0.0.1:9/cb").Xml(), "application/xml");
+  REQUIRE(elsewhere);
+  CHECK(elsewhere->status == 201);
+}
+

@@ -83,6 +83,9 @@ struct Simulator::Parts {
                 engine, auth, events, requests, metrics, CSRSIM_VERSION, [this] { return started.load(); }, state.get()},
         bandwidth(config, engine, auth, faults),
         control(runtime) {
+    engine.SetLimits({.max_orders = config.max_orders,
+                      .max_notes_per_order = config.max_notes_per_order,
+                      .max_subscriptions_per_account = config.max_subscriptions_per_account});
     if (state) {  // restored before serving; every later change is written through
       state->Restore(engine, store, *clock, ids);
       engine.SetStateSink(state.get());

@@ -211,6 +211,15 @@ const std::vector<FlagSpec>& Flags() {
          return ParseInt<std::size_t>(v, c.max_header_bytes, 1024, 16u << 20);
        }},
       {"--max-headers", true, [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_headers, 1, 10'000); }},
+      {"--max-orders", true, [](auto v, Config& c) {
+         return ParseInt<std::size_t>(v, c.max_orders, 1, 1'000'000'000);
+       }},
+      {"--max-notes-per-order", true, [](auto v, Config& c) {
+         return ParseInt<std::size_t>(v, c.max_notes_per_order, 1, 1'000'000);
+       }},
+      {"--max-subscriptions-per-account", true, [](auto v, Config& c) {
+         return ParseInt<std::size_t>(v, c.max_subscriptions_per_account, 1, 1'000'000);
+       }},
       {"--header-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.header_timeout); }},
       {"--keep-alive-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.keep_alive_timeout); }},
   };
@@ -353,6 +362,11 @@ Behaviour:
   --state FILE              keep orders, subscriptions and the manual clock in FILE (SQLite)
                             across restarts; created when absent (README.md, Durable state)
   --control-token T         require "Authorization: Bearer T" on /_sim control routes
+  --max-orders N            CSR orders held, all accounts together; more get 409, code 1017
+                            (default 1000000, about 0.7 KiB of memory each)
+  --max-notes-per-order N   notes on one order; more get 409, code 1017 (default 1000)
+  --max-subscriptions-per-account N
+                            subscriptions of one account; more get 409, code 1017 (default 1000)
 
 Callbacks:
   --callback-auth preemptive|challenge   how Basic credentials are sent (default preemptive)

@@ -93,6 +93,11 @@ void CheckNoDuplicate(const std::vector<Subscription>& subscriptions, const Subs
   }
 }
 
+Error OrderLimitReached(std::size_t max_orders) {
+  return Error::LimitReached("the simulator holds " + std::to_string(max_orders) +
+                             " CSR orders (--max-orders); no order was created. POST /_sim/reset frees them");
+}
+
 // A change no request waits for (a scheduled step, a callback outcome) has
 // no caller to fail: a state file write error is logged, the change stays in
 // memory, and the order's next successful write carries it to the file.
@@ -218,6 +223,9 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   if (scenario->reject_create) {  // the scenario simulates Bandwidth refusing the create
     throw Error::Injected(*scenario->reject_create, now);
   }
+  // Checked before ids are drawn (a refused create leaves a seeded run's ids
+  // as they were); AddOrder checks again, atomically.
+  if (store_.OrderCount() >= limits_.max_orders) throw OrderLimitReached(limits_.max_orders);
   Order order;
   order.id = ids_.NewUuid();
   order.account_id = account_id;
@@ -235,7 +243,8 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   progress.variant = &scenario->PickVariant(ids_.NewRandom());
   progress.set = std::move(set);
 
-  auto slot = store_.AddOrder(std::move(order), std::move(progress));
+  auto slot = store_.AddOrder(std::move(order), std::move(progress), limits_.max_orders);
+  if (!slot) throw OrderLimitReached(limits_.max_orders);
   std::lock_guard lock(slot->mu);
   EmitOrderCreated(events_, slot->order);
   ScheduleNextStep(slot, now);
@@ -448,6 +457,10 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
                      std::string description) {
   auto slot = FindSlot(account_id, order_id);
   std::lock_guard lock(slot->mu);
+  if (slot->order.notes.size() >= limits_.max_notes_per_order) {
+    throw Error::LimitReached("CSR order " + order_id + " holds " + std::to_string(limits_.max_notes_per_order) +
+                              " notes (--max-notes-per-order); no note was added");
+  }
   Note note{ids_.NewNoteId(), std::move(user_id), std::move(description), Now(account_id)};
   slot->order.notes.push_back(note);
   EmitNoteAdded(events_, slot->order, note);
@@ -523,6 +536,11 @@ Subscription Engine::CreateSubscription(const std::string& account_id, Subscript
   subscription.expires_at = ExpiryOf(spec, Now(account_id));
   subscription.spec = std::move(spec);
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+    if (subscriptions.size() >= limits_.max_subscriptions_per_account) {
+      throw Error::LimitReached("account " + account_id + " holds " +
+                                std::to_string(limits_.max_subscriptions_per_account) +
+                                " subscriptions (--max-subscriptions-per-account); none was created");
+    }
     CheckNoDuplicate(subscriptions, subscription.spec, subscription.id);
     subscriptions.push_back(subscription);
     Persist(account_id, subscriptions);

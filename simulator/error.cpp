@@ -68,6 +68,10 @@ Error Error::OutOfMemory() {
   return Error(ErrorKind::kUnavailable, {{1016, "The simulator is out of memory; nothing was changed"}});
 }
 
+Error Error::LimitReached(std::string description) {
+  return Error(ErrorKind::kConflict, {{1017, "Limit reached: " + std::move(description)}});
+}
+
 Error Error::RateLimited(std::int64_t reset_epoch_seconds) {
   Error error(ErrorKind::kRateLimited, {});
   error.WithHeader("X-RateLimit-Reset", std::to_string(reset_epoch_seconds));

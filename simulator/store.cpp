@@ -7,11 +7,12 @@ namespace csrsim {
 // Order::id and Order::account_id never change after AddOrder, so the index
 // reads them without the slot's mutex.
 
-std::shared_ptr<OrderSlot> Store::AddOrder(Order order, ScenarioProgress progress) {
+std::shared_ptr<OrderSlot> Store::AddOrder(Order order, ScenarioProgress progress, std::size_t max_orders) {
   auto slot = std::make_shared<OrderSlot>();
   slot->order = std::move(order);
   slot->progress = std::move(progress);
   std::unique_lock lock(mu_);
+  if (orders_by_id_.size() >= max_orders) return nullptr;
   slot->sequence = next_sequence_++;
   orders_by_id_.emplace(std::string_view(slot->order.id), slot);
   accounts_[slot->order.account_id].orders.push_back(slot);

@@ -71,6 +71,10 @@ struct Config {
   AuthMode auth = AuthMode::kBoth;
   std::string control_token;                // non-empty: /_sim needs Bearer <token>
   std::string state_file;                   // --state: durable state (SQLite); empty = in memory
+  // What the simulator holds (engine.hpp, EngineLimits); past a cap: 409, 1017.
+  std::size_t max_orders = 1'000'000;
+  std::size_t max_notes_per_order = 1000;
+  std::size_t max_subscriptions_per_account = 1000;
 
   // callbacks
   CallbackAuthMode callback_auth = CallbackAuthMode::kPreemptive;

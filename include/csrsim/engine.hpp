@@ -93,6 +93,15 @@ struct OrderPage {
   bool has_next = false;
 };
 
+// Caps on what the engine holds, so memory is bounded (README, Limits). A
+// call past a cap throws Error::LimitReached and creates nothing; orders
+// restored from --state are not refused (they were accepted before).
+struct EngineLimits {
+  std::size_t max_orders = 1'000'000;              // all accounts together (--max-orders)
+  std::size_t max_notes_per_order = 1000;          // --max-notes-per-order
+  std::size_t max_subscriptions_per_account = 1000;  // --max-subscriptions-per-account
+};
+
 class Engine {
  public:
   // `events` (optional) receives order, transition, note and subscription events.
@@ -142,6 +151,8 @@ class Engine {
   // Every later change is written to `sink` before the call returns. Set
   // once, before the simulator serves; nullptr (the default) writes nothing.
   void SetStateSink(StateSink* sink) { sink_ = sink; }
+  // Set once, before the simulator serves (default: EngineLimits{}).
+  void SetLimits(const EngineLimits& limits) { limits_ = limits; }
   // Puts back an order read from the state file and schedules its pending
   // step at its stored due time (a step already due runs at once).
   void RestoreOrder(Order order, ScenarioProgress progress);
@@ -169,6 +180,7 @@ class Engine {
   FaultInjector& faults_;
   EventBus* events_;
   StateSink* sink_ = nullptr;
+  EngineLimits limits_;
 };
 
 }  // namespace csrsim

@@ -54,6 +54,9 @@ class Error : public std::runtime_error {
   // A limit of the simulator itself: `description` names it and its flag.
   static Error CapacityExceeded(std::string description);          // 503, 1015
   static Error OutOfMemory();                                       // 503, 1016
+  // A cap on what the simulator holds (--max-orders, ...) is reached and the
+  // call created nothing: `description` names the cap and its flag.
+  static Error LimitReached(std::string description);              // 409, 1017
   static Error RateLimited(std::int64_t reset_epoch_seconds);
   // An injected failure answering `http_status`; a 429 carries
   // X-RateLimit-Reset one second after `now`, like a real rate limit.

@@ -47,8 +47,11 @@ struct OrderSlot {
 
 class Store {
  public:
-  // Adds an order; its id must be new.
-  std::shared_ptr<OrderSlot> AddOrder(Order order, ScenarioProgress progress);
+  // Adds an order; its id must be new. nullptr (and nothing added) when the
+  // store already holds `max_orders` orders: the check and the insert are one
+  // step, so concurrent creates never pass the cap.
+  std::shared_ptr<OrderSlot> AddOrder(Order order, ScenarioProgress progress,
+                                      std::size_t max_orders = SIZE_MAX);
   // nullptr when the id is unknown in this account.
   std::shared_ptr<OrderSlot> FindOrder(std::string_view account_id, std::string_view order_id) const;
   // nullptr when unknown; any account (control API).

@@ -386,3 +386,60 @@ TEST_CASE("many threads creating orders all progress exactly once each") {
     CHECK(order.history.size() == 3);
   }
 }
+
+TEST_CASE("threads racing past --max-orders create exactly the cap, and each refusal is LimitReached") {
+  Harness h;
+  EngineLimits limits;
+  limits.max_orders = 100;
+  h.engine.SetLimits(limits);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 25;
+  std::atomic<int> created{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        try {
+          h.Create("9198675309");
+          ++created;
+        } catch (const Error& error) {
+          if (error.kind() == ErrorKind::kConflict && error.details().at(0).code == 1017) ++refused;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(created == 100);
+  CHECK(refused == kThreads * kPerThread - 100);
+  CHECK(h.store.OrderCount() == 100);
+  h.scheduler.Advance(3s);  // only the created orders had steps scheduled
+  OrderQuery complete;
+  complete.status = OrderStatus::kComplete;
+  complete.size = 1000;
+  CHECK(h.engine.ListOrders("9900000", complete).total_count == 100);
+}
+
+TEST_CASE("a note past the per-order cap and a subscription past the per-account cap are refused, nothing added") {
+  Harness h;
+  EngineLimits limits;
+  limits.max_notes_per_order = 1;
+  limits.max_subscriptions_per_account = 1;
+  h.engine.SetLimits(limits);
+  const Order order = h.Create("9198675309");
+  h.engine.AddNote(order.account_id, order.id, "u", "first");
+  CHECK(KindOfError([&] { h.engine.AddNote(order.account_id, order.id, "u", "second"); }) == ErrorKind::kConflict);
+  CHECK(h.engine.GetNotes(order.account_id, order.id).size() == 1);
+  auto spec = [](const std::string& url) {
+    SubscriptionSpec s;
+    s.order_type = "csrs";
+    s.callback = CallbackSubscription{};
+    s.callback->url = url;
+    s.callback->expiry_seconds = 3600;
+    return s;
+  };
+  h.engine.CreateSubscription("9900000", spec("http://127.0.0.1:9/a"));
+  CHECK(KindOfError([&] { h.engine.CreateSubscription("9900000", spec("http://127.0.0.1:9/b")); }) ==
+        ErrorKind::kConflict);
+  CHECK(h.engine.ListSubscriptions("9900000", std::nullopt, std::nullopt).size() == 1);
+}
