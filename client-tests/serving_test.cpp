@@ -4,7 +4,11 @@
 // and latency faults hold connections, a connection past --max-connections
 // gets 503 at once, slow and idle clients are cut off; a create past
 // --max-orders, --max-notes-per-order or --max-subscriptions-per-account is
-// refused with 409 1017 and creates nothing.
+// refused with 409 1017 and creates nothing; an endless chunked body and a
+// header flood are refused while they stream, with the server's peak RSS
+// under 200 MiB; pipelined creates are each answered once and executed once;
+// protocol errors (no or a negative Content-Length, an overlong request line)
+// are answered at once with a body in the route family's shape.
 //
 // No assertion is on elapsed time: every wait has a generous bound and the
 // checks are on what arrives. Where a test proves something is not blocked,
@@ -352,3 +356,192 @@ TEST_CASE("serving: notes past --max-notes-per-order and subscriptions past --ma
   CHECK(elsewhere->status == 201);
 }
 
+
+namespace {
+
+// The peak resident memory of process `pid` (VmHWM in /proc/PID/status), in KiB.
+long PeakRssKib(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+constexpr long kRssCeilingKib = 200 * 1024;
+// What a client offers at most before it must have been answered: far past
+// every limit, but bounded so the test stays quick under ASan.
+constexpr std::size_t kFloodBytes = 256u << 20;
+
+// Sends `head`, then `piece` again and again until the server answers (or
+// kFloodBytes went out); returns how many bytes of pieces were sent.
+std::size_t FloodUntilAnswered(RawConnection& connection, const std::string& head, const std::string& piece) {
+  REQUIRE(connection.Send(head));
+  std::size_t sent = 0;
+  while (sent < kFloodBytes && !connection.Answered()) {
+    if (!connection.Send(piece)) break;  // the server closed after answering
+    sent += piece.size();
+  }
+  return sent;
+}
+
+// The head of a POST of `target` with the guide's credentials and `extra_headers`.
+std::string PostHead(const std::string& target, const std::string& extra_headers) {
+  return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + GuideAuthorization() + "\r\n" +
+         extra_headers + "\r\n";
+}
+
+std::string Post(const std::string& target, const std::string& body, const std::string& content_type) {
+  return PostHead(target, "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
+                              "\r\n") +
+         body;
+}
+
+}  // namespace
+
+TEST_CASE("serving: an endless chunked body is refused 413 while it streams, and memory stays bounded") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
+  RawConnection connection(sim.port());
+  const std::string head =
+      PostHead(kAccountPath + "/csrs", "Content-Type: application/xml\r\nTransfer-Encoding: chunked\r\n");
+  const std::string chunk = "10000\r\n" + std::string(0x10000, 'x') + "\r\n";  // 64 KiB chunks
+  const std::size_t sent = FloodUntilAnswered(connection, head, chunk);
+  CHECK(sent < kFloodBytes);  // answered while the body was still coming
+  auto response = connection.Read();
+  REQUIRE(response);
+  CHECK(response->status == 413);
+  CHECK(XmlRoot(response->body) == "CsrResponse");
+  CHECK(XmlText(response->body, "ErrorCode") == "1011");
+  CHECK(HealthAnswers(sim));
+  const long peak = PeakRssKib(sim.pid());
+  INFO("peak RSS " << peak << " KiB after " << sent << " bytes of chunks");
+  CHECK(peak > 0);
+  CHECK(peak < kRssCeilingKib);
+}
+
+TEST_CASE("serving: a header flood is refused 431 with a Bandwidth body, and memory stays bounded") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
+  {
+    RawConnection connection(sim.port());
+    const std::string line = "X-Flood: " + std::string(4000, 'h') + "\r\n";  // each line well under any limit
+    const std::size_t sent =
+        FloodUntilAnswered(connection, "GET " + kAccountPath + "/csrs HTTP/1.1\r\nHost: 127.0.0.1\r\n", line);
+    CHECK(sent < kFloodBytes);
+    auto response = connection.Read();
+    REQUIRE(response);
+    CHECK(response->status == 431);
+    CHECK(XmlRoot(response->body) == "CsrResponse");
+    CHECK(XmlText(response->body, "ErrorCode") == "1014");
+  }
+  {
+    RawConnection connection(sim.port());  // many small fields: the count limit
+    std::string request = "GET " + kAccountPath + "/subscriptions HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    for (int i = 0; i < 101; ++i) request += "X-" + std::to_string(i) + ": 1\r\n";
+    REQUIRE(connection.Send(request + "\r\n"));
+    auto response = connection.Read();
+    REQUIRE(response);
+    CHECK(response->status == 431);
+    CHECK(XmlRoot(response->body) == "SubscriptionsResponse");
+    CHECK(XmlText(response->body, "Description").value_or("").find("header fields") != std::string::npos);
+  }
+  CHECK(HealthAnswers(sim));
+  const long peak = PeakRssKib(sim.pid());
+  INFO("peak RSS " << peak << " KiB");
+  CHECK(peak > 0);
+  CHECK(peak < kRssCeilingKib);
+}
+
+TEST_CASE("serving: 10 POST /csrs pipelined in one write get 10 answers in order and create exactly 10 orders") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
+  std::string pipelined;
+  for (int i = 0; i < 10; ++i) {
+    pipelined += Post(kAccountPath + "/csrs",
+                      "<Csr><CustomerOrderId>pipe-" + std::to_string(i) +
+                          "</CustomerOrderId><WorkingOrBillingTelephoneNumber>9198675309"
+                          "</WorkingOrBillingTelephoneNumber></Csr>",
+                      "application/xml");
+  }
+  RawConnection connection(sim.port());
+  REQUIRE(connection.Send(pipelined));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    auto response = connection.Read();
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    ids.push_back(XmlText(response->body, "OrderId").value_or(""));
+  }
+  // Answers come in request order: each order carries its request's CustomerOrderId.
+  auto api = sim.Client();
+  for (int i = 0; i < 10; ++i) {
+    auto order = api->Get((kAccountPath + "/csrs/" + ids[static_cast<std::size_t>(i)]).c_str());
+    REQUIRE(order);
+    CHECK(XmlText(order->body, "CustomerOrderId") == "pipe-" + std::to_string(i));
+  }
+  CHECK(HeldOrders(sim) == 10);
+  // The connection is still usable afterwards.
+  CHECK(StatusOf(connection, Get("/_sim/health")) == 200);
+}
+
+TEST_CASE("serving: an XML order sent form-encoded (curl's default) is accepted, also past 8 KiB") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
+  const std::string padded = "<Csr>" + std::string(16 * 1024, ' ') +
+                             "<CustomerOrderId>form</CustomerOrderId><WorkingOrBillingTelephoneNumber>9198675309"
+                             "</WorkingOrBillingTelephoneNumber></Csr>";
+  RawConnection connection(sim.port());
+  for (const std::string& body : {kGuideCsrBody, padded}) {
+    REQUIRE(connection.Send(Post(kAccountPath + "/csrs", body, "application/x-www-form-urlencoded")));
+    auto response = connection.Read();
+    REQUIRE(response);
+    INFO(response->body);
+    CHECK(response->status == 200);
+    CHECK(XmlText(response->body, "Status") == "RECEIVED");
+  }
+  CHECK(HeldOrders(sim) == 2);
+}
+
+TEST_CASE("serving: a body-less POST without Content-Length is answered at once, Content-Length -5 is 400 with a body") {
+  // A server waiting for a body would wait --header-timeout (10 min here),
+  // far past the 30 s a read waits.
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--header-timeout", "600s"});
+  struct Case {
+    std::string headers;
+    std::string code;        // in the CSR validation envelope
+    std::string connection;  // a request that cannot be framed closes its connection
+  };
+  for (const Case& c : {Case{"", "1003", "keep-alive"}, Case{"Content-Length: -5\r\n", "1012", "close"}}) {
+    INFO(c.headers);
+    RawConnection connection(sim.port());
+    REQUIRE(connection.Send(PostHead(kAccountPath + "/csrs", c.headers)));
+    auto response = connection.Read();
+    REQUIRE(response);
+    INFO(response->body);
+    CHECK(response->status == 400);
+    CHECK(XmlRoot(response->body) == "CsrOrderResponse");
+    CHECK(XmlText(response->body, "Code") == c.code);
+    CHECK(response->Header("Connection") == c.connection);
+  }
+  CHECK(HeldOrders(sim) == 0);
+}
+
+TEST_CASE("serving: a request line over 8192 bytes is 414, with JSON on /_sim and ResponseStatus on the API") {
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
+  {
+    RawConnection connection(sim.port());
+    REQUIRE(connection.Send(Get("/_sim/orders?account=" + std::string(9000, 'a'))));
+    auto response = connection.Read();
+    REQUIRE(response);
+    CHECK(response->status == 414);
+    CHECK(response->Header("Content-Type").value_or("").find("application/json") == 0);
+    CHECK(Json::parse(response->body).at("error").get<std::string>().find("8192") != std::string::npos);
+  }
+  {
+    RawConnection connection(sim.port());
+    REQUIRE(connection.Send(Get(kAccountPath + "/csrs?status=" + std::string(9000, 'a'))));
+    auto response = connection.Read();
+    REQUIRE(response);
+    CHECK(response->status == 414);
+    CHECK(XmlRoot(response->body) == "CsrResponse");
+    CHECK(XmlText(response->body, "ErrorCode") == "1013");
+  }
+}
