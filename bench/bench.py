@@ -196,6 +196,16 @@ class Simulator:
         answer = self.call("POST", CSRS_PATH, CSR_BODY).decode()
         return re.search(r"<OrderId>([^<]+)</OrderId>", answer).group(1)
 
+    def complete_order(self):
+        """Creates an order, advances the manual clock past its COMPLETE; returns
+        (its GET path, the GET's body)."""
+        get_path = f"{CSRS_PATH}/{self.create_order()}"
+        self.call("POST", "/_sim/clock/advance", '{"by":"5s"}')
+        body = self.call("GET", get_path)
+        if b"<Status>COMPLETE</Status>" not in body:
+            raise RuntimeError(f"the order did not complete: {body[:300]!r}")
+        return get_path, body
+
     def subscribe(self, url):
         body = (f"<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>{url}</URL>"
                 "<Expiry>3600</Expiry></CallbackSubscription></Subscription>")
@@ -295,21 +305,23 @@ class Receiver:
 # ---------------------------------------------------------------------------
 # Benchmarks. Each returns a dict of figures that write_report lays out.
 
+def median_start(start, port, path, runs):
+    """(median, min, max) ms from exec (`start()`) to the first 200 of GET path, over `runs`."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = start()
+        try:
+            wait_until_answers(port, path)
+            times.append((time.perf_counter() - started) * 1000)
+        finally:
+            stop(process)
+    return statistics.median(times), min(times), max(times)
+
+
 def bench_startup(binary, workdir, wiremock_jar):
     log("start-up: exec to first 200 of GET /_sim/health, and nginx's first 200")
     nginx = Nginx(Path(workdir) / "startup", {"/health": b"ok"})
-
-    def median_start(start, port, path, runs):
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            process = start()
-            try:
-                wait_until_answers(port, path)
-                times.append((time.perf_counter() - started) * 1000)
-            finally:
-                stop(process)
-        return statistics.median(times), min(times), max(times)
 
     def start_simulator():
         return subprocess.Popen([binary, "--port", str(simulator_port), "--log-level", "off"],
@@ -328,12 +340,7 @@ def bench_startup(binary, workdir, wiremock_jar):
 def bench_throughput(binary, workdir, wiremock_jar):
     figures = {}
     with Simulator(binary, "--clock", "manual", "--log-level", "off") as simulator:
-        order_id = simulator.create_order()
-        simulator.call("POST", "/_sim/clock/advance", '{"by":"5s"}')
-        get_path = f"{CSRS_PATH}/{order_id}"
-        body = simulator.call("GET", get_path)
-        if b"<Status>COMPLETE</Status>" not in body:
-            raise RuntimeError(f"the order did not complete: {body[:300]!r}")
+        get_path, body = simulator.complete_order()
         figures["body_bytes"] = len(body)
 
         nginx = Nginx(workdir, {get_path: body})
@@ -619,6 +626,137 @@ def state_section(figures):
             f"{met(figures['restore_ms'] <= 1000)} |"]
 
 
+SERVING_ROUNDS = 3         # serving: alternating rounds of GET, simulator and bare httplib
+SERVING_SECONDS = 10
+SERVING_WIDE_CONNECTIONS = 1000
+
+
+class BareHttplib:
+    """bench/bare_httplib.cpp: bare cpp-httplib answering `path` with `body` from
+    memory, tuned like simulator/server.cpp; `threads` 0 keeps httplib's default pool."""
+
+    def __init__(self, binary, workdir, path, body, threads, port=0):
+        self.binary = binary
+        self.body_file = Path(workdir) / "bare-body.xml"
+        self.body_file.write_bytes(body)
+        self.path = path
+        self.threads = threads
+        self.port = port
+
+    def start(self):
+        return subprocess.Popen([self.binary, str(self.port), self.path, str(self.body_file), str(self.threads)],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def __enter__(self):
+        self.process = self.start()
+        self.port = int(re.search(r"listening on [\d.]+:(\d+)", read_line(self.process)).group(1))
+        return self
+
+    def __exit__(self, *exc):
+        stop(self.process)
+
+
+def bench_serving(binary, bare_binary):
+    """The serving layer against its library's own ceiling: GET of a COMPLETE
+    order vs bare httplib serving the same bytes (alternating rounds, median),
+    1,000 connections at once, and start-up."""
+    figures = {"rounds": {"simulator": [], "bare": []}}
+    with tempfile.TemporaryDirectory(prefix="csrsim-serving-") as workdir, \
+            Simulator(binary, "--clock", "manual", "--log-level", "off") as simulator:
+        get_path, body = simulator.complete_order()
+        figures["body_bytes"] = len(body)
+        # 64 threads: one per wrk connection, as the simulator grows to.
+        with BareHttplib(bare_binary, workdir, get_path, body, 64) as bare:
+            for round_number in range(SERVING_ROUNDS):
+                log(f"serving: GET, round {round_number + 1} of {SERVING_ROUNDS}, bare httplib then simulator")
+                figures["rounds"]["bare"].append(wrk(bare.port, get_path, seconds=SERVING_SECONDS))
+                figures["rounds"]["simulator"].append(wrk(simulator.port, get_path, seconds=SERVING_SECONDS))
+                log(f"serving: bare {figures['rounds']['bare'][-1]}, simulator {figures['rounds']['simulator'][-1]}")
+        log(f"serving: {SERVING_WIDE_CONNECTIONS} connections at once (wrk -c{SERVING_WIDE_CONNECTIONS})")
+        figures["wide"] = wrk(simulator.port, get_path, seconds=SERVING_SECONDS,
+                              connections=SERVING_WIDE_CONNECTIONS)
+        figures["wide_threads"] = int(re.search(r"Threads:\s+(\d+)",
+                                                Path(f"/proc/{simulator.process.pid}/status").read_text()).group(1))
+        log(f"serving: simulator -c{SERVING_WIDE_CONNECTIONS}: {figures['wide']}")
+        with BareHttplib(bare_binary, workdir, get_path, body, SERVING_WIDE_CONNECTIONS) as bare:
+            log(f"serving: bare httplib with {SERVING_WIDE_CONNECTIONS} threads, wrk -c{SERVING_WIDE_CONNECTIONS}")
+            figures["bare_wide"] = wrk(bare.port, get_path, seconds=SERVING_SECONDS,
+                                       connections=SERVING_WIDE_CONNECTIONS)
+
+        log(f"serving: start-up, simulator and bare httplib alternating, {STARTUP_RUNS} runs each")
+        simulator_port, bare_port = free_port(), free_port()
+        bare_default = BareHttplib(bare_binary, workdir, get_path, body, 0, bare_port)
+        simulator_times, bare_times = [], []
+        for _ in range(STARTUP_RUNS):
+            simulator_times.append(median_start(
+                lambda: subprocess.Popen([binary, "--port", str(simulator_port), "--log-level", "off"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                simulator_port, "/_sim/health", 1)[0])
+            bare_times.append(median_start(bare_default.start, bare_port, "/_sim/health", 1)[0])
+        figures["startup"] = {"simulator": (statistics.median(simulator_times), min(simulator_times),
+                                            max(simulator_times)),
+                              "bare": (statistics.median(bare_times), min(bare_times), max(bare_times))}
+    return figures
+
+
+def serving_section(figures):
+    """The serving layer's figures against bare cpp-httplib, as Markdown lines."""
+    def median_run(runs):
+        return sorted(runs, key=lambda run: run["rps"])[len(runs) // 2]
+
+    simulator = median_run(figures["rounds"]["simulator"])
+    bare = median_run(figures["rounds"]["bare"])
+    rps_ratio = simulator["rps"] / bare["rps"]
+    p99_ratio = simulator["p99_us"] / max(bare["p99_us"], 1)
+
+    def row(name, result, ratio="", target="", verdict=""):
+        return (f"| {name} | {result['rps']:,.0f} | {ms(result['p50_us'])} | {ms(result['p99_us'])} | "
+                f"{result['socket_errors']} | {result['non_2xx']} | {result['listen_overflows']} | "
+                f"{ratio} | {target} | {verdict} |")
+
+    wide, bare_wide = figures["wide"], figures["bare_wide"]
+    wide_ok = wide["socket_errors"] == 0 and wide["non_2xx"] == 0 and wide["p99_us"] <= 100_000
+    sim_start, bare_start = figures["startup"]["simulator"], figures["startup"]["bare"]
+    start_ratio = sim_start[0] / bare_start[0]
+    lines = ["## Serving layer against bare cpp-httplib", "",
+             "`bench/run.sh --only serving`. The reference is `bench/bare_httplib.cpp`: bare cpp-httplib "
+             "0.11.4 (the Debian package the simulator is built on) answering the same "
+             f"{figures['body_bytes']}-byte XML of a COMPLETE order from memory at the same path, tuned as "
+             "`simulator/server.cpp` tunes its listener (TCP_NODELAY, keep-alive 5 s with no cap on requests "
+             "per connection, listen backlog SOMAXCONN), with a pool of one thread per wrk connection "
+             "(httplib holds a thread per keep-alive connection). wrk, 2 threads, "
+             f"{SERVING_SECONDS} s per run; the 64-connection runs alternate between the two servers for "
+             f"{SERVING_ROUNDS} rounds and each figure is the round with the median req/s. The simulator "
+             "checks Basic credentials and reads the order from its store on every request; the reference "
+             "does neither.", "",
+             "| run | req/s | p50 | p99 | socket errors | non-2xx | accept-queue overflows | ratio | target | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|",
+             row("bare httplib GET, 64 connections (reference)", bare),
+             row("csr-simulator GET /csrs/{id}, 64 connections", simulator,
+                 f"{rps_ratio:.2f}× req/s, {p99_ratio:.2f}× p99", "≥ 0.95× req/s, p99 ≤ 2×",
+                 met(rps_ratio >= 0.95 and p99_ratio <= 2)),
+             row(f"csr-simulator GET, {SERVING_WIDE_CONNECTIONS} connections", wide, "",
+                 "no socket errors, p99 ≤ 100 ms", met(wide_ok)),
+             row(f"bare httplib GET, {SERVING_WIDE_CONNECTIONS} connections, {SERVING_WIDE_CONNECTIONS} threads",
+                 bare_wide),
+             "",
+             "Every round (req/s, p99):", ""]
+    for index, (ours, theirs) in enumerate(zip(figures["rounds"]["simulator"], figures["rounds"]["bare"])):
+        lines.append(f"- round {index + 1}: csr-simulator {ours['rps']:,.0f} req/s, {ms(ours['p99_us'])}; "
+                     f"bare httplib {theirs['rps']:,.0f} req/s, {ms(theirs['p99_us'])}")
+    lines += ["", f"The simulator ran {figures['wide_threads']} threads at the end of the "
+              f"{SERVING_WIDE_CONNECTIONS}-connection run (one per open connection, plus its own).", "",
+              f"Start-up: exec to the first 200 of `GET /_sim/health` (the reference answers that path too, "
+              f"with httplib's default pool of 8 threads), polling every 0.5 ms, the two alternating, "
+              f"median of {STARTUP_RUNS} each.", "",
+              "| server | median | min | max | ratio | target | verdict |", "|---|---|---|---|---|---|---|",
+              f"| bare httplib (reference) | {bare_start[0]:.1f} ms | {bare_start[1]:.1f} ms | "
+              f"{bare_start[2]:.1f} ms | | | |",
+              f"| csr-simulator | {sim_start[0]:.1f} ms | {sim_start[1]:.1f} ms | {sim_start[2]:.1f} ms | "
+              f"{start_ratio:.2f}× | ≤ 1.3× | {met(start_ratio <= 1.3)} |"]
+    return lines
+
+
 def command_output(*command):
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=30)
@@ -788,7 +926,8 @@ def main():
     parser.add_argument("--simulator", required=True, help="the Release csr-simulator binary")
     parser.add_argument("--out", required=True, help="Markdown file to write")
     parser.add_argument("--wiremock-jar", help="WireMock standalone jar (peer figures)")
-    parser.add_argument("--only", choices=["event-streams", "state"],
+    parser.add_argument("--bare-httplib", help="bench/bare_httplib.cpp built (the serving reference)")
+    parser.add_argument("--only", choices=["event-streams", "state", "serving"],
                         help="run one benchmark and replace its section of --out")
     parser.add_argument("--quick", action="store_true",
                         help="a one-minute smoke run of the harness; its figures mean little")
@@ -796,7 +935,9 @@ def main():
     if args.quick:
         global WRK_SECONDS, STARTUP_RUNS, MEMORY_BUDGET_SECONDS, CALLBACK_ORDERS
         global CALLBACK_WINDOW_SECONDS
+        global SERVING_ROUNDS, SERVING_SECONDS
         WRK_SECONDS, STARTUP_RUNS, MEMORY_BUDGET_SECONDS = 2, 5, 5
+        SERVING_ROUNDS, SERVING_SECONDS = 1, 2
         CALLBACK_ORDERS, CALLBACK_WINDOW_SECONDS = 1000, 8
 
     if args.only == "event-streams":
@@ -806,6 +947,10 @@ def main():
     if args.only == "state":
         replace_section(args.out, state_section(bench_state(args.simulator)), "state")
         log(f"wrote the durable-state section of {args.out}")
+        return
+    if args.only == "serving":
+        replace_section(args.out, serving_section(bench_serving(args.simulator, args.bare_httplib)), "serving")
+        log(f"wrote the serving section of {args.out}")
         return
 
     started = time.monotonic()
@@ -825,10 +970,13 @@ def main():
     drain = bench_callback_drain(args.simulator)
     streams = bench_event_streams(args.simulator)
     state = bench_state(args.simulator)
+    serving = bench_serving(args.simulator, args.bare_httplib) if args.bare_httplib else None
     info.append(("load average at end", " ".join(f"{x:.2f}" for x in os.getloadavg())))
     write_report(args.out, info, startup, throughput, memory, callbacks, drain, streams,
                  time.monotonic() - started)
     replace_section(args.out, state_section(state), None)
+    if serving:
+        replace_section(args.out, serving_section(serving), None)
     log(f"wrote {args.out}")
 
 

@@ -13,6 +13,10 @@
 #   bench/run.sh --only state
 #                           only POST /csrs with --state vs in memory, and start-up
 #                           on a 100k-order state file; replaces that section
+#   bench/run.sh --only serving
+#                           only the serving layer against bare cpp-httplib
+#                           (bench/bare_httplib.cpp): GET, 1,000 connections,
+#                           start-up; replaces that section
 #
 # Environment: BENCH_BUILD_DIR (default build-bench at the repository root).
 set -euo pipefail
@@ -31,7 +35,8 @@ for arg in "$@"; do
     --only) ;;
     event-streams) only=(--only event-streams); peers=0 ;;
     state) only=(--only state); peers=0 ;;
-    *) echo "usage: bench/run.sh [--quick] [--no-peers] [--only event-streams|state]" >&2; exit 2 ;;
+    serving) only=(--only serving); peers=0 ;;
+    *) echo "usage: bench/run.sh [--quick] [--no-peers] [--only event-streams|state|serving]" >&2; exit 2 ;;
   esac
 done
 
@@ -48,6 +53,13 @@ export PATH=$PATH:/usr/sbin
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCSRSIM_TESTS=OFF >/dev/null
 cmake --build "$BUILD" --target csr-simulator -j2
+# The serving reference: bare cpp-httplib, same compiler and flags class as Release.
+bare=$BUILD/bare-httplib
+if [[ ! -x $bare || $ROOT/bench/bare_httplib.cpp -nt $bare ]]; then
+  # shellcheck disable=SC2046  # pkg-config prints several words on purpose
+  g++ -std=c++17 -O2 -DNDEBUG -o "$bare" "$ROOT/bench/bare_httplib.cpp" \
+    $(pkg-config --cflags --libs cpp-httplib) -lssl -lcrypto -pthread
+fi
 
 # Peer: WireMock's standalone jar from the npm package, on the machine's Java.
 wiremock=()
@@ -61,7 +73,7 @@ if ((peers)) && command -v java >/dev/null && command -v npm >/dev/null; then
 fi
 
 mkdir -p "$(dirname "$OUT")"
-python3 "$ROOT/bench/bench.py" --simulator "$BUILD/csr-simulator" --out "$OUT" \
+python3 "$ROOT/bench/bench.py" --simulator "$BUILD/csr-simulator" --bare-httplib "$bare" --out "$OUT" \
   "${wiremock[@]}" "${quick[@]}" "${only[@]}"
 ((${#only[@]})) ||
   python3 "$ROOT/bench/callback_isolation.py" --simulator "$BUILD/csr-simulator" --append "$OUT" "${quick[@]}"
