@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <iterator>
 #include <map>
+#include <unordered_map>
 #include <utility>
 #include <nlohmann/json.hpp>
 
@@ -33,6 +35,10 @@ class Statement {
 
   Statement& Bind(int index, const std::string& text) {
     sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& BindBlob(int index, const std::string& bytes) {
+    sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
     return *this;
   }
   Statement& Bind(int index, std::int64_t value) {
@@ -61,6 +67,11 @@ class Statement {
     return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
   }
   std::int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  // The column's bytes, valid until the next Step.
+  std::pair<const void*, std::size_t> Blob(int column) const {
+    const void* data = sqlite3_column_blob(stmt_, column);
+    return {data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+  }
 
  private:
   sqlite3* db_;
@@ -248,6 +259,227 @@ Order OrderOf(const json& doc) {
   return order;
 }
 
+// The progress fields OrderDoc writes beside the order (the schema 1 shape).
+void ProgressFieldsOf(const json& doc, ScenarioProgress& progress) {
+  progress.next_step = doc.at("next_step").get<std::size_t>();
+  progress.waiting_for_update = doc.at("waiting_for_update").get<bool>();
+  if (!doc.at("due").is_null()) progress.due = AtMicros(doc.at("due").get<std::int64_t>());
+}
+
+// ---- order records: the binary form of orders.record (schema 2) -------------
+//
+// Start-up reads every order, so an order is stored in a form that decodes
+// without a parse tree: a sequence of unsigned LEB128 varints (integers
+// zig-zag encoded), texts as a varint length and the bytes, optional values
+// behind a 0/1 byte, lists behind their length. Statuses and field names are
+// written as their names, so the record does not depend on enum order.
+// `state dump` shows records as OrderDoc's JSON.
+
+class RecordWriter {
+ public:
+  void Unsigned(std::uint64_t value) {
+    while (value >= 0x80) {
+      out_.push_back(static_cast<char>((value & 0x7f) | 0x80));
+      value >>= 7;
+    }
+    out_.push_back(static_cast<char>(value));
+  }
+  void Signed(std::int64_t value) {
+    Unsigned((static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63));
+  }
+  void Time(SimTime time) { Signed(Micros(time)); }
+  void Text(std::string_view text) {
+    Unsigned(text.size());
+    out_.append(text);
+  }
+  void Flag(bool value) { Unsigned(value ? 1 : 0); }
+  void OptionalText(const std::optional<std::string>& text) {
+    Flag(text.has_value());
+    if (text) Text(*text);
+  }
+  std::string& bytes() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+// Reads what RecordWriter wrote; a record cut short or out of range throws
+// StateFileError (a damaged file).
+class RecordReader {
+ public:
+  RecordReader(const void* data, std::size_t size)
+      : at_(static_cast<const unsigned char*>(data)), end_(at_ + size) {}
+  std::uint64_t Unsigned() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (at_ == end_) Damaged();
+      const unsigned char byte = *at_++;
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return value;
+    }
+    Damaged();
+  }
+  std::int64_t Signed() {
+    const std::uint64_t value = Unsigned();
+    return static_cast<std::int64_t>((value >> 1) ^ (~(value & 1) + 1));
+  }
+  SimTime Time() { return AtMicros(Signed()); }
+  std::size_t Count() {
+    const std::uint64_t count = Unsigned();
+    if (count > static_cast<std::uint64_t>(end_ - at_)) Damaged();  // every element takes a byte at least
+    return static_cast<std::size_t>(count);
+  }
+  std::string_view TextView() {
+    const std::size_t size = Count();
+    std::string_view text(reinterpret_cast<const char*>(at_), size);
+    at_ += size;
+    return text;
+  }
+  std::string Text() { return std::string(TextView()); }
+  bool Flag() {
+    const std::uint64_t value = Unsigned();
+    if (value > 1) Damaged();
+    return value == 1;
+  }
+  std::optional<std::string> OptionalText() {
+    if (!Flag()) return std::nullopt;
+    return Text();
+  }
+  OrderStatus Status() {
+    const std::string_view name = TextView();
+    for (std::size_t i = 0; i < kOrderStatusNames.size(); ++i) {
+      if (kOrderStatusNames[i] == name) return static_cast<OrderStatus>(i);
+    }
+    Damaged();
+  }
+  std::optional<CsrField> Field() {
+    const std::string_view name = TextView();
+    for (std::size_t i = 0; i < kCsrFieldCount; ++i) {
+      if (WireName(static_cast<CsrField>(i)) == name) return static_cast<CsrField>(i);
+    }
+    return std::nullopt;  // a field this version no longer knows is left out, as OrderOf does
+  }
+  bool AtEnd() const { return at_ == end_; }
+  [[noreturn]] static void Damaged() { throw StateFileError("state file: a damaged order record"); }
+
+ private:
+  const unsigned char* at_;
+  const unsigned char* end_;
+};
+
+void WriteCsrData(RecordWriter& out, const CsrData& data) {
+  out.OptionalText(data.account_number);
+  out.OptionalText(data.customer_name);
+  out.Unsigned(data.service_address.size());
+  for (const auto& [name, value] : data.service_address) {
+    out.Text(name);
+    out.Text(value);
+  }
+  out.OptionalText(data.working_telephone_number);
+  out.Unsigned(data.working_telephone_numbers_on_account.size());
+  for (const auto& tn : data.working_telephone_numbers_on_account) out.Text(tn);
+}
+CsrData ReadCsrData(RecordReader& in) {
+  CsrData data;
+  data.account_number = in.OptionalText();
+  data.customer_name = in.OptionalText();
+  data.service_address.resize(in.Count());
+  for (auto& [name, value] : data.service_address) {
+    name = in.Text();
+    value = in.Text();
+  }
+  data.working_telephone_number = in.OptionalText();
+  data.working_telephone_numbers_on_account.resize(in.Count());
+  for (auto& tn : data.working_telephone_numbers_on_account) tn = in.Text();
+  return data;
+}
+
+std::string OrderRecord(const Order& order, const ScenarioProgress& progress) {
+  RecordWriter out;
+  out.bytes().reserve(256);
+  out.Text(order.id);
+  out.Text(order.account_id);
+  out.Text(order.last_modified_by);
+  out.Time(order.created);
+  out.Time(order.last_modified);
+  out.Text(ToString(order.status));
+  out.Text(order.message.str());
+  out.Unsigned(order.fields.Items().size());
+  for (const auto& [field, value] : order.fields.Items()) {
+    out.Text(WireName(field));
+    out.Text(value);
+  }
+  out.Flag(order.csr_data != nullptr);
+  if (order.csr_data) WriteCsrData(out, *order.csr_data);
+  out.Unsigned(order.errors.size());
+  for (const auto& error : order.errors) {
+    out.Signed(error.code);
+    out.Text(error.description);
+  }
+  out.Unsigned(order.notes.size());
+  for (const auto& note : order.notes) {
+    out.Signed(note.id);
+    out.Text(note.user_id);
+    out.Text(note.description);
+    out.Time(note.last_modified);
+  }
+  out.Text(order.scenario_name.str());
+  out.Unsigned(order.history.size());
+  for (const auto& entry : order.history) {
+    out.Text(ToString(entry.status));
+    out.Time(entry.at);
+    out.Text(entry.message.str());
+    out.Text(entry.cause.str());
+  }
+  out.Unsigned(progress.next_step);
+  out.Flag(progress.waiting_for_update);
+  out.Flag(progress.due.has_value());
+  if (progress.due) out.Time(*progress.due);
+  return std::move(out.bytes());
+}
+
+// Fills `order` and the position fields of `progress` (not its steps).
+void ReadOrderRecord(const void* data, std::size_t size, Order& order, ScenarioProgress& progress) {
+  RecordReader in(data, size);
+  order.id = in.Text();
+  order.account_id = in.Text();
+  order.last_modified_by = in.Text();
+  order.created = in.Time();
+  order.last_modified = in.Time();
+  order.status = in.Status();
+  order.message = SharedText(in.TextView());
+  for (std::size_t i = 0, n = in.Count(); i < n; ++i) {
+    const auto field = in.Field();
+    std::string value = in.Text();
+    if (field) order.fields.Set(*field, std::move(value));
+  }
+  if (in.Flag()) order.csr_data = std::make_shared<const CsrData>(ReadCsrData(in));
+  order.errors.resize(in.Count());
+  for (auto& error : order.errors) {
+    error.code = static_cast<int>(in.Signed());
+    error.description = in.Text();
+  }
+  order.notes.resize(in.Count());
+  for (auto& note : order.notes) {
+    note.id = in.Signed();
+    note.user_id = in.Text();
+    note.description = in.Text();
+    note.last_modified = in.Time();
+  }
+  order.scenario_name = SharedText(in.TextView());
+  order.history.resize(in.Count());
+  for (auto& entry : order.history) {
+    entry.status = in.Status();
+    entry.at = in.Time();
+    entry.message = SharedText(in.TextView());
+    entry.cause = SharedText(in.TextView());
+  }
+  progress.next_step = static_cast<std::size_t>(in.Unsigned());
+  progress.waiting_for_update = in.Flag();
+  if (in.Flag()) progress.due = in.Time();
+  if (!in.AtEnd()) RecordReader::Damaged();
+}
+
 json SubscriptionDoc(const Subscription& subscription) {
   const SubscriptionSpec& spec = subscription.spec;
   json email = nullptr;
@@ -299,14 +531,42 @@ Subscription SubscriptionOf(const json& doc) {
   return subscription;
 }
 
+// The tables of the current version (kStateSchemaVersion), for a new file.
 const char* const kSchema = R"sql(
 CREATE TABLE schema_version(version INTEGER NOT NULL);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE step_lists(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE orders(id TEXT PRIMARY KEY, account TEXT NOT NULL, steps INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE orders(id TEXT NOT NULL, account TEXT NOT NULL, steps INTEGER NOT NULL, record BLOB NOT NULL);
 CREATE TABLE subscriptions(account TEXT NOT NULL, position INTEGER NOT NULL, doc TEXT NOT NULL,
                            PRIMARY KEY(account, position));
 )sql";
+
+// Schema 1 → 2: orders' JSON documents (`doc`) become binary records
+// (`record`, OrderRecord), which start-up decodes several times faster, and
+// `id` loses its index: the store finds an order's row by its rowid
+// (Impl::order_rows), so a create appends to the table instead of also
+// writing a random page of an index of random UUIDs.
+// Rows keep their order (restore goes by rowid: creation order).
+void MigrateFrom1(sqlite3* db) {
+  Statement create(db, "CREATE TABLE orders_v2(id TEXT NOT NULL, account TEXT NOT NULL, steps INTEGER NOT NULL, "
+                       "record BLOB NOT NULL)");
+  create.Run();
+  Statement rows(db, "SELECT id, account, steps, doc FROM orders ORDER BY rowid");
+  Statement insert(db, "INSERT INTO orders_v2(id, account, steps, record) VALUES(?1, ?2, ?3, ?4)");
+  while (rows.Step()) {
+    const json doc = json::parse(rows.Text(3));
+    ScenarioProgress progress;
+    ProgressFieldsOf(doc, progress);
+    insert.Bind(1, rows.Text(0)).Bind(2, rows.Text(1)).Bind(3, rows.Int(2)).BindBlob(4, OrderRecord(OrderOf(doc), progress)).Run();
+  }
+  Statement(db, "DROP TABLE orders").Run();
+  Statement(db, "ALTER TABLE orders_v2 RENAME TO orders").Run();
+}
+
+// kMigrations[v - 1] turns a file of version v into one of version v + 1.
+using Migration = void (*)(sqlite3*);
+constexpr Migration kMigrations[] = {MigrateFrom1};
+static_assert(std::size(kMigrations) == kStateSchemaVersion - 1, "one migration per version step");
 
 }  // namespace
 
@@ -314,7 +574,11 @@ CREATE TABLE subscriptions(account TEXT NOT NULL, position INTEGER NOT NULL, doc
 
 struct StateStore::Impl {
   sqlite3* db = nullptr;
-  std::unique_ptr<Statement> upsert_order;
+  std::unique_ptr<Statement> insert_order;
+  std::unique_ptr<Statement> update_order;
+  // The row of every order in the file, by order id (the table has no index
+  // on id). Rebuilt from the file when a transaction rolls back.
+  std::unordered_map<std::string, std::int64_t> order_rows;
   std::unique_ptr<Statement> insert_step_list;
   std::unique_ptr<Statement> delete_subscriptions;
   std::unique_ptr<Statement> insert_subscription;
@@ -336,7 +600,8 @@ struct StateStore::Impl {
   bool committing = false;                                  // guarded by queue_mu
 
   ~Impl() {
-    upsert_order.reset();
+    insert_order.reset();
+    update_order.reset();
     insert_step_list.reset();
     delete_subscriptions.reset();
     insert_subscription.reset();
@@ -360,6 +625,12 @@ struct StateStore::Impl {
     const std::int64_t id = sqlite3_last_insert_rowid(db);
     step_lists.emplace(progress.variant, std::make_pair(progress.set, id));
     return id;
+  }
+
+  void LoadOrderRows() {
+    order_rows.clear();
+    Statement rows(db, "SELECT rowid, id FROM orders");
+    while (rows.Step()) order_rows.emplace(rows.Text(1), rows.Int(0));
   }
 
   void SetMeta(const char* key, std::int64_t value) {
@@ -440,12 +711,25 @@ void OpenChecked(const std::string& path, StateStore::Purpose purpose, sqlite3*&
   if (!has_version) {
     exec(kSchema);
     exec(("INSERT INTO schema_version(version) VALUES(" + std::to_string(kStateSchemaVersion) + ")").c_str());
+  } else if (version < kStateSchemaVersion) {
+    // Older files migrate one version at a time inside this transaction:
+    // a failure leaves the file as it was.
+    try {
+      if (version < 1) throw StateFileError("schema version " + std::to_string(version) + " is unknown");
+      for (int from = version; from < kStateSchemaVersion; ++from) kMigrations[from - 1](db);
+    } catch (const std::exception& error) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw StateFileError("--state: " + quoted + " could not be migrated from schema version " +
+                           std::to_string(version) + ": " + error.what());
+    }
+    exec(("UPDATE schema_version SET version = " + std::to_string(kStateSchemaVersion)).c_str());
   }
-  // Future versions migrate here, one step per version, inside this transaction.
   if (purpose == StateStore::Purpose::kServe) {  // each start draws its own id stream (IdGenerator::Resume)
     exec("INSERT INTO meta(key, value) VALUES('starts', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
   }
   exec("COMMIT");
+  // A migration leaves the old tables' pages free: give them back once.
+  if (has_version && version < kStateSchemaVersion) exec("VACUUM");
 }
 
 }  // namespace
@@ -458,9 +742,9 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
     throw;
   }
   sqlite3* db = impl_->db;
-  impl_->upsert_order = std::make_unique<Statement>(
-      db, "INSERT INTO orders(id, account, steps, doc) VALUES(?1, ?2, ?3, ?4) "
-          "ON CONFLICT(id) DO UPDATE SET steps = excluded.steps, doc = excluded.doc");
+  impl_->insert_order =
+      std::make_unique<Statement>(db, "INSERT INTO orders(id, account, steps, record) VALUES(?1, ?2, ?3, ?4)");
+  impl_->update_order = std::make_unique<Statement>(db, "UPDATE orders SET steps = ?2, record = ?3 WHERE rowid = ?1");
   impl_->insert_step_list = std::make_unique<Statement>(db, "INSERT INTO step_lists(doc) VALUES(?1)");
   impl_->delete_subscriptions = std::make_unique<Statement>(db, "DELETE FROM subscriptions WHERE account = ?1");
   impl_->insert_subscription =
@@ -498,20 +782,23 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
         impl_->step_lists.emplace(variant, std::make_pair(set, lists.Int(0)));
         sets.emplace(lists.Int(0), std::move(set));
       }
-      Statement order_rows(db, "SELECT steps, doc FROM orders ORDER BY rowid");
+      // One statement over every row, each record decoded from SQLite's own
+      // buffer straight into its order (bench/README.md: start-up).
+      Statement order_count(db, "SELECT coalesce(max(rowid), 0) FROM orders");
+      if (order_count.Step()) orders.reserve(static_cast<std::size_t>(order_count.Int(0)));
+      Statement order_rows(db, "SELECT steps, record, rowid FROM orders ORDER BY rowid");
+      auto set = sets.end();
+      impl_->order_rows.reserve(orders.capacity());
       while (order_rows.Step()) {
-        const json doc = json::parse(order_rows.Text(1));
-        auto set = sets.find(order_rows.Int(0));
+        if (set == sets.end() || set->first != order_rows.Int(0)) set = sets.find(order_rows.Int(0));
         if (set == sets.end()) throw StateFileError("state file: order without its steps");
-        ScenarioProgress progress;
+        auto& [order, progress] = orders.emplace_back();
         progress.set = set->second;
         progress.variant = &set->second->scenarios().front().variants.front();
-        progress.next_step = doc.at("next_step").get<std::size_t>();
-        progress.waiting_for_update = doc.at("waiting_for_update").get<bool>();
-        if (!doc.at("due").is_null()) progress.due = AtMicros(doc.at("due").get<std::int64_t>());
-        Order order = OrderOf(doc);
+        const auto [data, size] = order_rows.Blob(1);
+        ReadOrderRecord(data, size, order, progress);
         for (const auto& note : order.notes) next_note_id = std::max(next_note_id, note.id + 1);
-        orders.emplace_back(std::move(order), std::move(progress));
+        impl_->order_rows.emplace(order.id, order_rows.Int(2));
       }
       Statement subscription_rows(db, "SELECT account, doc FROM subscriptions ORDER BY account, position");
       while (subscription_rows.Step()) {
@@ -524,6 +811,7 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
 
   if (saved_clock && clock.IsManual() && *saved_clock > clock.Now()) clock.Advance(*saved_clock - clock.Now());
   RestoreCounts counts;
+  store.Reserve(orders.size());
   for (auto& [order, progress] : orders) {
     engine.RestoreOrder(std::move(order), std::move(progress));
     ++counts.orders;
@@ -562,6 +850,7 @@ void StateStore::Commit(const std::function<void()>& write) {
         } catch (...) {
           sqlite3_exec(impl.db, "ROLLBACK", nullptr, nullptr, nullptr);
           impl.step_lists.clear();  // some of them may have been rolled back
+          impl.LoadOrderRows();      // so may rows added or removed
           throw;
         }
       } catch (...) {
@@ -577,10 +866,21 @@ void StateStore::Commit(const std::function<void()>& write) {
 }
 
 void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress) {
-  const std::string doc = OrderDoc(order, progress).dump();
+  const std::string record = OrderRecord(order, progress);
   Commit([&] {
     const std::int64_t steps = impl_->StepListId(progress, order.scenario_name.str());
-    impl_->upsert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).Bind(4, doc).Run();
+    auto [row, added] = impl_->order_rows.try_emplace(order.id, 0);
+    if (!added) {
+      impl_->update_order->Bind(1, row->second).Bind(2, steps).BindBlob(3, record).Run();
+      return;
+    }
+    try {
+      impl_->insert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).BindBlob(4, record).Run();
+    } catch (...) {
+      impl_->order_rows.erase(row);
+      throw;
+    }
+    row->second = sqlite3_last_insert_rowid(impl_->db);
   });
 }
 
@@ -606,10 +906,13 @@ void StateStore::Reset(const std::optional<std::string>& account_id) {
     if (!account_id) {
       impl_->Exec("DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists");
       impl_->step_lists.clear();
+      impl_->order_rows.clear();
       return;
     }
-    Statement orders(impl_->db, "DELETE FROM orders WHERE account = ?1");
-    orders.Bind(1, *account_id).Run();
+    Statement orders(impl_->db, "DELETE FROM orders WHERE account = ?1 RETURNING id");
+    orders.Bind(1, *account_id);
+    while (orders.Step()) impl_->order_rows.erase(orders.Text(0));
+    orders.Reset();
     impl_->delete_subscriptions->Bind(1, *account_id).Run();
   });
 }
@@ -624,9 +927,13 @@ std::string StateStore::DumpJson() {
   Statement steps(db, "SELECT id, doc FROM step_lists ORDER BY id");
   while (steps.Step()) lists[std::to_string(steps.Int(0))] = json::parse(steps.Text(1));
   json orders = json::array();
-  Statement order_rows(db, "SELECT steps, doc FROM orders ORDER BY rowid");
+  Statement order_rows(db, "SELECT steps, record FROM orders ORDER BY rowid");
   while (order_rows.Step()) {
-    json doc = json::parse(order_rows.Text(1));
+    Order order;
+    ScenarioProgress progress;
+    const auto [data, size] = order_rows.Blob(1);
+    ReadOrderRecord(data, size, order, progress);
+    json doc = OrderDoc(order, progress);
     doc["step_list"] = order_rows.Int(0);
     orders.push_back(std::move(doc));
   }

@@ -20,6 +20,12 @@ std::shared_ptr<OrderSlot> Store::AddOrder(Order order, ScenarioProgress progres
   return slot;
 }
 
+void Store::Reserve(std::size_t orders) {
+  std::unique_lock lock(mu_);
+  orders_by_id_.reserve(orders_by_id_.size() + orders);
+  all_orders_.reserve(all_orders_.size() + orders);
+}
+
 std::shared_ptr<OrderSlot> Store::FindOrder(std::string_view account_id,
                                             std::string_view order_id) const {
   auto slot = FindOrderAnyAccount(order_id);

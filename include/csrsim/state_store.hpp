@@ -7,10 +7,13 @@
 // holds it until the StateStore is destroyed, so a second simulator (or a
 // `state dump`) on the same file fails with StateFileError instead of sharing it.
 //
-// Schema: table `schema_version` holds kStateSchemaVersion; orders and
-// subscriptions are rows whose `doc` column is a JSON document; the steps an
-// order was given live once per distinct step list in `step_lists`, so an
-// order keeps its steps when scenario files change between runs.
+// Schema: table `schema_version` holds kStateSchemaVersion (older files are
+// migrated when opened, one version at a time); an order is a row whose
+// `record` is a compact binary form (decoded without a parse tree, for
+// start-up time), found by rowid; subscriptions and step lists are JSON
+// documents; the steps an order was given live once per distinct step list
+// in `step_lists`, so an order keeps its steps when scenario files change
+// between runs.
 //
 // Thread-safety: the StateSink methods are safe from any thread (one
 // connection behind one mutex). Open, Restore and Dump run before serving.
@@ -32,7 +35,7 @@ struct sqlite3;
 
 namespace csrsim {
 
-inline constexpr int kStateSchemaVersion = 1;
+inline constexpr int kStateSchemaVersion = 2;
 
 // A state file that cannot be used; what() is one line naming the file.
 class StateFileError : public std::runtime_error {

@@ -11,6 +11,7 @@
 #include "csrsim/error.hpp"
 #include "csrsim/state_store.hpp"
 #include "engine_parts.hpp"
+#include "state_v1_fixture.hpp"
 
 using namespace csrsim;
 using namespace std::chrono_literals;
@@ -168,9 +169,87 @@ TEST_CASE("every part of orders and subscriptions round-trips through the state 
 TEST_CASE("a state file with a newer schema is refused, naming both versions") {
   const std::string file = TempFile();
   { StateStore created(file); }
-  ExecSql(file, "UPDATE schema_version SET version = 2");
-  CHECK(OpenError(file) == "--state: '" + file +
-                               "' has schema version 2, newer than this csr-simulator's 1 (use a newer csr-simulator)");
+  const std::string newer = std::to_string(kStateSchemaVersion + 1);
+  ExecSql(file, ("UPDATE schema_version SET version = " + newer).c_str());
+  CHECK(OpenError(file) == "--state: '" + file + "' has schema version " + newer + ", newer than this csr-simulator's " +
+                               std::to_string(kStateSchemaVersion) + " (use a newer csr-simulator)");
+}
+
+namespace {
+
+int SchemaVersion(const std::string& file) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  int version = -1;
+  if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    version = sqlite3_column_int(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return version;
+}
+
+}  // namespace
+
+TEST_CASE("a schema 1 file is migrated when opened, and its orders carry on") {
+  const std::string file = TempFile();
+  ExecSql(file, testing::kStateV1Sql);
+  REQUIRE(SchemaVersion(file) == 1);
+  const std::string account = "9900000";
+  {
+    Harness migrated(file);
+    const Order complete = migrated.engine.GetOrder(account, "c11f6531-eb66-49a7-b305-67547a34c162");
+    CHECK(complete.status == OrderStatus::kComplete);
+    REQUIRE(complete.csr_data);
+    CHECK(complete.csr_data->customer_name == "House of Mouse");
+    CHECK(complete.history.size() == 3);
+    CHECK(complete.fields.Get(CsrField::kCustomerOrderId) != nullptr);
+    const Order pin = migrated.engine.GetOrder(account, "e4546c04-d9ff-4cf6-a42a-5f87d0a7dedd");
+    CHECK(pin.status == OrderStatus::kProcessing);
+    REQUIRE(pin.fields.Get(CsrField::kEndUserPIN));
+    CHECK(*pin.fields.Get(CsrField::kEndUserPIN) == "1234");
+    const Order noted = migrated.engine.GetOrder(account, "d52039de-8d0e-4181-a694-f6378f1c4446");
+    REQUIRE(noted.notes.size() == 1);
+    CHECK(noted.notes[0].id == 11299);
+    CHECK(noted.notes[0].description == "still waiting");
+    CHECK(migrated.engine.GetOrder(account, "b7c8aabd-2e11-4ae4-8178-81b052b6a73e").status == OrderStatus::kCancelled);
+    const Order failed = migrated.engine.GetOrder(account, "65befc3c-a8d0-4b6f-8efb-bcebcab6d1fe");
+    CHECK(failed.status == OrderStatus::kFailed);
+    REQUIRE(failed.errors.size() == 1);
+    CHECK(failed.errors[0].code == 26500);
+    auto subscriptions = migrated.engine.ListSubscriptions(account, std::nullopt, std::nullopt);
+    REQUIRE(subscriptions.size() == 1);
+    REQUIRE(subscriptions[0].spec.callback);
+    CHECK(subscriptions[0].spec.callback->url == "http://127.0.0.1:9/cb");
+    CHECK(migrated.clock.Now() == ManualClock::DefaultStart() + 3s);
+
+    // The PIN order's stored step (generated CSR data, due at 4 s) runs on the migrated file,
+    // and the change is written in the new form.
+    migrated.Advance(1s);
+    CHECK(migrated.engine.GetOrder(account, pin.id).status == OrderStatus::kComplete);
+    CHECK(migrated.engine.AddNote(account, noted.id, "me", "again").id == 11300);
+  }
+  CHECK(SchemaVersion(file) == kStateSchemaVersion);
+  Harness reopened(file);
+  const Order pin = reopened.engine.GetOrder(account, "e4546c04-d9ff-4cf6-a42a-5f87d0a7dedd");
+  CHECK(pin.status == OrderStatus::kComplete);
+  REQUIRE(pin.csr_data);
+  CHECK(reopened.engine.GetNotes(account, "d52039de-8d0e-4181-a694-f6378f1c4446").size() == 2);
+}
+
+TEST_CASE("a damaged order record is refused with one line, not a crash") {
+  const std::string file = TempFile();
+  {
+    Harness first(file);
+    first.Create("9198675309");
+  }
+  ExecSql(file, "UPDATE orders SET record = substr(record, 1, 20)");
+  testing::EngineParts parts(kScenarios, 7);
+  StateStore store(file);
+  CHECK_THROWS_WITH(store.Restore(parts.engine, parts.store, parts.clock, parts.ids),
+                    Catch::Contains("damaged"));
 }
 
 TEST_CASE("an SQLite database that is not a state file is refused") {
