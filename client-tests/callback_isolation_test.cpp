@@ -1,10 +1,5 @@
 // Callback isolation from a downstream system's side: receivers that accept
 // TCP connections but never answer cost only their own deliveries.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -14,42 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ports.hpp"
 #include "support.hpp"
 
 using namespace csrsim::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A loopback port that listens but never accepts: the kernel completes each
-// connection into the backlog, takes the request bytes, and nothing answers —
-// a receiver that hangs. Close() resets every waiting connection.
-class DeadPort {
- public:
-  DeadPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(listen(fd_, 128) == 0);
-    socklen_t length = sizeof address;
-    REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    port_ = ntohs(address.sin_port);
-  }
-  ~DeadPort() { Close(); }
-  DeadPort(const DeadPort&) = delete;
-  DeadPort& operator=(const DeadPort&) = delete;
-
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/callbacks"; }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-  int port_ = 0;
-};
 
 std::string CreateOrder(httplib::Client& api, const std::string& account) {
   auto created = api.Post(("/api/accounts/" + account + "/csrs").c_str(), kGuideCsrBody, "application/xml");

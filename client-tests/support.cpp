@@ -87,28 +87,6 @@ std::string BasicAuthorization(const std::string& user, const std::string& passw
 
 std::string GuideAuthorization() { return "Basic dXNlcm5hbWU6cGFzc3dvcmQ="; }
 
-std::string MakeTempDir() {
-  std::string pattern = (fs::temp_directory_path() / "csrsim-test-XXXXXX").string();
-  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-  static std::vector<std::string> created;
-  static const bool cleanup_registered = [] {
-    std::atexit([] {
-      std::error_code ignored;
-      for (const auto& dir : created) fs::remove_all(dir, ignored);
-    });
-    return true;
-  }();
-  (void)cleanup_registered;
-  created.push_back(pattern);
-  return pattern;
-}
-
-std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
-  std::string path = (fs::path(dir) / name).string();
-  std::ofstream(path) << text;
-  return path;
-}
-
 SimulatorProcess::SimulatorProcess(std::vector<std::string> args) {
   stderr_path_ = WriteFile(MakeTempDir(), "stderr.log", "");
   std::vector<std::string> full = {"--port", "0", "--host", "127.0.0.1"};
@@ -183,65 +161,6 @@ ProcessResult RunBinary(const std::vector<std::string>& args) {
   return result;
 }
 
-std::optional<std::string> CallbackReceiver::Received::Header(const std::string& name) const {
-  for (const auto& [key, value] : headers) {
-    if (key.size() == name.size() &&
-        std::equal(key.begin(), key.end(), name.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-      return value;
-    }
-  }
-  return std::nullopt;
-}
-
-CallbackReceiver::CallbackReceiver() {
-  server_.set_tcp_nodelay(true);
-  server_.Post(".*", [this](const httplib::Request& request, httplib::Response& response) {
-    std::function<void(const httplib::Request&, httplib::Response&)> respond;
-    {
-      std::lock_guard lock(mu_);
-      Received received{request.method, request.path, request.body, {}};
-      for (const auto& [name, value] : request.headers) received.headers.emplace(name, value);
-      received_.push_back(std::move(received));
-      response.status = status_;
-      respond = responder_;
-    }
-    arrived_.notify_all();
-    if (respond) respond(request, response);
-  });
-  port_ = server_.bind_to_any_port("127.0.0.1");
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
-  while (!server_.is_running()) std::this_thread::yield();
-}
-
-CallbackReceiver::~CallbackReceiver() {
-  server_.stop();
-  thread_.join();
-}
-
-std::string CallbackReceiver::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
-}
-
-void CallbackReceiver::SetStatus(int status) {
-  std::lock_guard lock(mu_);
-  status_ = status;
-}
-
-void CallbackReceiver::SetResponder(std::function<void(const httplib::Request&, httplib::Response&)> respond) {
-  std::lock_guard lock(mu_);
-  responder_ = std::move(respond);
-}
-
-std::vector<CallbackReceiver::Received> CallbackReceiver::Requests() const {
-  std::lock_guard lock(mu_);
-  return received_;
-}
-
-bool CallbackReceiver::WaitForCount(std::size_t count, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  return arrived_.wait_for(lock, timeout, [&] { return received_.size() >= count; });
-}
 
 bool AdvanceClock(const SimulatorProcess& simulator, const std::string& by) {
   auto response = simulator.Client("")->Post("/_sim/clock/advance", "{\"by\":\"" + by + "\"}",

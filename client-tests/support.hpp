@@ -20,6 +20,9 @@
 #include <utility>
 #include <vector>
 
+#include "receiver.hpp"  // CallbackReceiver (test-support/)
+#include "temp_dir.hpp"  // TempDir, MakeTempDir, WriteFile (test-support/)
+
 namespace csrsim::testing {
 
 // The public guide's create body: CustomerOrderId MyId5, TN 9198675309.
@@ -30,11 +33,6 @@ inline const std::string kGuideCsrBody =
 // The guide's Basic credentials ("username:password") as a header value.
 std::string GuideAuthorization();
 std::string BasicAuthorization(const std::string& user, const std::string& password);
-
-// A fresh temporary directory, removed at exit.
-std::string MakeTempDir();
-// Writes `text` to `dir/name` and returns the path.
-std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text);
 
 // The real binary (CSRSIM_BINARY), started with --port 0 plus `args`.
 class SimulatorProcess {
@@ -71,43 +69,6 @@ struct ProcessResult {
   std::string err;
 };
 ProcessResult RunBinary(const std::vector<std::string>& args);
-
-// A local HTTP server that records every request it gets.
-class CallbackReceiver {
- public:
-  struct Received {
-    std::string method;
-    std::string path;
-    std::string body;
-    std::multimap<std::string, std::string> headers;  // httplib's case-insensitive lookup is lost: names as sent
-    std::optional<std::string> Header(const std::string& name) const;
-  };
-
-  CallbackReceiver();
-  ~CallbackReceiver();
-  CallbackReceiver(const CallbackReceiver&) = delete;
-  CallbackReceiver& operator=(const CallbackReceiver&) = delete;
-
-  int port() const { return port_; }
-  std::string Url(const std::string& path = "/callbacks") const;
-  // Status for the following requests (default 200). `respond` overrides fully.
-  void SetStatus(int status);
-  void SetResponder(std::function<void(const httplib::Request&, httplib::Response&)> respond);
-
-  std::vector<Received> Requests() const;
-  // Waits (condition variable, wall time) until `count` requests arrived.
-  bool WaitForCount(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
-
- private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
-  mutable std::mutex mu_;
-  mutable std::condition_variable arrived_;
-  std::vector<Received> received_;  // guarded by mu_
-  int status_ = 200;                // guarded by mu_
-  std::function<void(const httplib::Request&, httplib::Response&)> responder_;  // guarded by mu_
-};
 
 // POST /_sim/clock/advance {"by": by} (e.g. "3s") on a --clock manual
 // simulator; returns once due steps ran and their callbacks were attempted.

@@ -8,8 +8,10 @@
 #include <stdexcept>
 
 #include "csrsim/scenario.hpp"
+#include "temp_dir.hpp"
 
 using namespace csrsim;
+using csrsim::testing::TempDir;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -30,28 +32,6 @@ CsrFields OrderFor(std::string tn) {
   return fields;
 }
 
-// A fresh directory under the system temp dir, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "scenario_test.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string Write(const std::string& name, std::string_view text) const {
-    fs::path file = path_ / name;
-    std::ofstream(file) << text;
-    return file.string();
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 // A complete example of the format: the guide's order, 26500 and a PIN loop.
 constexpr std::string_view kDesignExample = R"(scenarios:

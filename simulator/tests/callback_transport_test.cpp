@@ -1,8 +1,4 @@
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <thread>
@@ -11,142 +7,19 @@
 // dispatcher's own behaviour is tested on a fake transport in dispatcher_test.cpp.
 #include "csrsim/callbacks.hpp"
 #include "delivery_support.hpp"
+#include "ports.hpp"
+#include "receiver.hpp"
 
 using namespace csrsim;
+using csrsim::testing::CallbackReceiver;
 using csrsim::testing::HeaderOf;
+using csrsim::testing::RefusingPort;
 using csrsim::testing::MakeDelivery;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr auto kPatience = 10s;  // wall-time bound for waits that should end at once
-
-// A one-shot gate: Wait() blocks until Open().
-class Gate {
- public:
-  void Open() {
-    {
-      std::lock_guard lock(mu_);
-      open_ = true;
-    }
-    opened_.notify_all();
-  }
-  bool Wait(std::chrono::milliseconds timeout = kPatience) {
-    std::unique_lock lock(mu_);
-    return opened_.wait_for(lock, timeout, [this] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable opened_;
-  bool open_ = false;
-};
-
-struct ReceivedRequest {
-  std::string path;
-  std::string body;
-  std::string authorization;  // "" when absent
-  std::string content_type;
-  std::string user_agent;
-};
-
-struct Reply {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
-
-// Decides the reply to the n-th (0-based) request a receiver gets.
-using Responder = std::function<Reply(const ReceivedRequest&, std::size_t index)>;
-
-Reply AlwaysOk(const ReceivedRequest&, std::size_t) { return {}; }
-
-struct ReceiverOptions {
-  bool holding = false;     // keep each request unanswered until Release()
-  std::size_t threads = 8;  // cpp-httplib serves one connection per thread
-};
-
-// A local callback receiver on 127.0.0.1:<any port> recording every POST.
-class Receiver {
- public:
-  explicit Receiver(Responder responder = AlwaysOk, ReceiverOptions options = {})
-      : responder_(std::move(responder)), holding_(options.holding) {
-    server_.set_tcp_nodelay(true);
-    server_.new_task_queue = [threads = options.threads] { return new httplib::ThreadPool(threads); };
-    server_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      Handle(req, res);
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
-  }
-  ~Receiver() {
-    Release();
-    server_.stop();
-    thread_.join();
-  }
-
-  std::string Url(const std::string& path = "/callbacks") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  std::vector<ReceivedRequest> requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-  // Waits until a request is being held.
-  bool WaitUntilHolding() { return holding_request_.Wait(); }
-  void Release() { release_.Open(); }
-
- private:
-  void Handle(const httplib::Request& req, httplib::Response& res) {
-    ReceivedRequest received{req.path, req.body, req.get_header_value("Authorization"),
-                             req.get_header_value("Content-Type"),
-                             req.get_header_value("User-Agent")};
-    std::size_t index = 0;
-    {
-      std::lock_guard lock(mu_);
-      index = requests_.size();
-      requests_.push_back(received);
-    }
-    if (holding_) {
-      holding_request_.Open();
-      release_.Wait(60s);
-    }
-    Reply reply = responder_(received, index);
-    res.status = reply.status;
-    for (auto& [name, value] : reply.headers) res.set_header(name, value);
-  }
-
-  Responder responder_;
-  bool holding_;
-  Gate holding_request_;
-  Gate release_;
-  mutable std::mutex mu_;
-  std::vector<ReceivedRequest> requests_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-};
-
-// A loopback port that refuses connections: bound, never listening.
-class RefusingPort {
- public:
-  RefusingPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    socklen_t length = sizeof address;
-    REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    port_ = ntohs(address.sin_port);
-  }
-  ~RefusingPort() { close(fd_); }
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/callbacks"; }
-
- private:
-  int fd_;
-  int port_ = 0;
-};
 
 using Harness = csrsim::testing::DispatcherHarness;
 
@@ -156,19 +29,19 @@ using Harness = csrsim::testing::DispatcherHarness;
 // Delivery and authentication
 
 TEST_CASE("pre-emptive Basic credentials reach the receiver on the first POST") {
-  Receiver receiver;
+  CallbackReceiver receiver;
   Harness harness;
   Delivery delivery = MakeDelivery(receiver.Url("/hooks/csr?token=1"), "order-1", "<Notification>1</Notification>");
   delivery.credentials = BasicCredentials{"alice", "s3cret"};
   harness.dispatcher->Submit(delivery);
   harness.dispatcher->WaitIdle();
 
-  auto requests = receiver.requests();
+  auto requests = receiver.Requests();
   REQUIRE(requests.size() == 1);
   CHECK(requests[0].path == "/hooks/csr");
-  CHECK(requests[0].authorization == "Basic YWxpY2U6czNjcmV0");  // alice:s3cret
-  CHECK(requests[0].content_type == "application/xml; charset=utf-8");
-  CHECK(requests[0].user_agent == "csr-simulator");
+  CHECK(requests[0].Header("Authorization") == "Basic YWxpY2U6czNjcmV0");  // alice:s3cret
+  CHECK(requests[0].Header("Content-Type") == "application/xml; charset=utf-8");
+  CHECK(requests[0].Header("User-Agent") == "csr-simulator");
   CHECK(requests[0].body == "<Notification>1</Notification>");
 
   auto entries = harness.Entries();
@@ -190,19 +63,21 @@ TEST_CASE("pre-emptive Basic credentials reach the receiver on the first POST") 
 }
 
 TEST_CASE("a delivery without credentials sends no Authorization header") {
-  Receiver receiver;
+  CallbackReceiver receiver;
   Harness harness;
   harness.dispatcher->Submit(MakeDelivery(receiver.Url()));
   harness.dispatcher->WaitIdle();
-  REQUIRE(receiver.requests().size() == 1);
-  CHECK(receiver.requests()[0].authorization.empty());
+  REQUIRE(receiver.Requests().size() == 1);
+  CHECK_FALSE(receiver.Requests()[0].Header("Authorization"));
   CHECK_FALSE(HeaderOf(harness.Entries().at(0), "Authorization"));
 }
 
 TEST_CASE("in the challenge flow a 401 with WWW-Authenticate is answered with credentials") {
-  Receiver receiver([](const ReceivedRequest& request, std::size_t) {
-    if (request.authorization.empty()) return Reply{401, {{"WWW-Authenticate", "Basic realm=\"csr\""}}};
-    return Reply{};
+  CallbackReceiver receiver;
+  receiver.SetResponder([](const httplib::Request& request, httplib::Response& response) {
+    if (request.has_header("Authorization")) return;
+    response.status = 401;
+    response.set_header("WWW-Authenticate", "Basic realm=\"csr\"");
   });
   Harness harness;
   harness.dispatcher->SetAuthMode(CallbackAuthMode::kChallenge);
@@ -211,10 +86,10 @@ TEST_CASE("in the challenge flow a 401 with WWW-Authenticate is answered with cr
   harness.dispatcher->Submit(delivery);
   harness.dispatcher->WaitIdle();
 
-  auto requests = receiver.requests();
+  auto requests = receiver.Requests();
   REQUIRE(requests.size() == 2);
-  CHECK(requests[0].authorization.empty());
-  CHECK(requests[1].authorization == "Basic ZXZlOnBhc3N3ZA==");  // eve:passwd
+  CHECK_FALSE(requests[0].Header("Authorization"));
+  CHECK(requests[1].Header("Authorization") == "Basic ZXZlOnBhc3N3ZA==");  // eve:passwd
 
   auto entries = harness.Entries();
   REQUIRE(entries.size() == 2);
@@ -228,7 +103,8 @@ TEST_CASE("in the challenge flow a 401 with WWW-Authenticate is answered with cr
 }
 
 TEST_CASE("a receiver answering 500 is journaled and reported as 500 Internal Server Error") {
-  Receiver receiver([](const ReceivedRequest&, std::size_t) { return Reply{500, {}}; });
+  CallbackReceiver receiver;
+  receiver.SetStatus(500);
   Harness harness;
   harness.dispatcher->Submit(MakeDelivery(receiver.Url()));
   harness.dispatcher->WaitIdle();
@@ -258,8 +134,8 @@ TEST_CASE("a port with nothing listening is journaled as a transport error") {
 // Ordering and isolation
 
 TEST_CASE("a hanging receiver does not delay another order's delivery") {
-  Receiver hanging(AlwaysOk, {.holding = true});
-  Receiver healthy;
+  CallbackReceiver hanging({.holding = true});
+  CallbackReceiver healthy;
   DispatcherOptions options;
   options.workers = 2;
   options.max_in_flight_per_host = 2;  // one each for the two ports of 127.0.0.1
@@ -276,7 +152,7 @@ TEST_CASE("a hanging receiver does not delay another order's delivery") {
   auto entry = harness.journal.WaitFor(fast, 5s);
   REQUIRE(entry);
   CHECK(entry->response_status == 200);
-  CHECK(healthy.requests().size() == 1);
+  CHECK(healthy.Requests().size() == 1);
   CHECK(harness.Entries("order-slow").empty());  // still in flight
 
   hanging.Release();
@@ -286,7 +162,7 @@ TEST_CASE("a hanging receiver does not delay another order's delivery") {
 }
 
 TEST_CASE("idle workers let go of keep-alive connections, so a one-thread receiver serves every order") {
-  Receiver receiver(AlwaysOk, {.threads = 1});
+  CallbackReceiver receiver({.threads = 1});
   DispatcherOptions options;
   options.workers = 2;
   options.attempt_timeout = 2s;  // shorter than the receiver's 5s keep-alive wait
@@ -305,7 +181,7 @@ TEST_CASE("idle workers let go of keep-alive connections, so a one-thread receiv
 // Stop
 
 TEST_CASE("Stop finishes the attempt in flight and drops queued deliveries") {
-  Receiver receiver(AlwaysOk, {.holding = true});
+  CallbackReceiver receiver({.holding = true});
   DispatcherOptions options;
   options.workers = 1;
   options.attempt_timeout = 300ms;

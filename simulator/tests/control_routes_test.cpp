@@ -10,8 +10,12 @@
 #include "csrsim/app.hpp"
 #include "csrsim/encoding.hpp"
 #include "csrsim/wire.hpp"
+#include "receiver.hpp"
+#include "temp_dir.hpp"
 
 using namespace csrsim;
+using csrsim::testing::CallbackReceiver;
+using csrsim::testing::TempDir;
 using Json = nlohmann::json;
 
 namespace {
@@ -101,50 +105,12 @@ class TestSimulator {
   Simulator sim_;
 };
 
-// A callback receiver on 127.0.0.1:<any port> answering every POST with `status`.
-class Receiver {
- public:
-  explicit Receiver(int status = 200) : status_(status) {
-    server_.Post(".*", [this](const httplib::Request&, httplib::Response& response) { response.status = status_; });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
-  }
-  ~Receiver() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/callbacks"; }
-
- private:
-  int status_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-};
-
 std::vector<std::string> Statuses(const Json& list, const std::string& key = "status") {
   std::vector<std::string> statuses;
   for (const auto& item : list) statuses.push_back(item[key].get<std::string>());
   return statuses;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "csrsim-control-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string Write(const std::string& name, const std::string& text) const {
-    auto path = std::filesystem::path(path_) / name;
-    std::ofstream(path) << text;
-    return path.string();
-  }
-
- private:
-  std::string path_;
-};
 
 constexpr char kOneScenario[] = R"(scenarios:
   - name: only-one
@@ -266,7 +232,7 @@ TEST_CASE("a forced transition refuses unknown statuses, orders and keys") {
 }
 
 TEST_CASE("the journal lists every delivery right after the advance, with filters") {
-  Receiver receiver;
+  CallbackReceiver receiver;
   TestSimulator sim;
   sim.Subscribe(receiver.Url());
   std::string first = sim.CreateOrder("9195550100");
@@ -304,7 +270,7 @@ TEST_CASE("the journal lists every delivery right after the advance, with filter
 }
 
 TEST_CASE("waiting for a callback returns one that already happened, and times out with 408") {
-  Receiver receiver;
+  CallbackReceiver receiver;
   TestSimulator sim;
   sim.Subscribe(receiver.Url());
   std::string id = sim.CreateOrder("9195550100");
@@ -447,7 +413,7 @@ TEST_CASE("fault requests with unknown or wrong fields are refused with 400") {
 }
 
 TEST_CASE("callback faults show in the journal: drop, duplicate, delay, wrong credentials") {
-  Receiver receiver;
+  CallbackReceiver receiver;
   TestSimulator sim;
   sim.Subscribe(receiver.Url());
 
@@ -489,7 +455,8 @@ TEST_CASE("callback faults show in the journal: drop, duplicate, delay, wrong cr
 }
 
 TEST_CASE("callback settings turn on retries that follow the simulated clock") {
-  Receiver receiver(500);
+  CallbackReceiver receiver;
+  receiver.SetStatus(500);
   TestSimulator sim;
   sim.Subscribe(receiver.Url());
   Json applied = sim.Control("POST", "/_sim/callbacks/settings", R"({"attempts":2,"backoff":"10s"})");
@@ -543,7 +510,7 @@ TEST_CASE("malformed JSON, unknown paths and wrong methods answer JSON errors") 
 }
 
 TEST_CASE("two simulators with the same seed give the same ids and journals") {
-  Receiver receiver;
+  CallbackReceiver receiver;
   auto run = [&receiver] {
     Config config = ManualConfig();
     config.seed = 42;
