@@ -87,8 +87,10 @@ struct Simulator::Parts {
                       .max_notes_per_order = config.max_notes_per_order,
                       .max_subscriptions_per_account = config.max_subscriptions_per_account});
     if (state) {  // restored before serving; every later change is written through
+      state->RestoreSettings(scheduler, faults, dispatcher, scenarios);  // offsets before the orders' steps
       state->Restore(engine, store, *clock, ids);
       engine.SetStateSink(state.get());
+      faults.SetChangeHook([this] { state->SaveFaults(faults); });
     }
   }
 

@@ -602,6 +602,7 @@ HttpResponse SetCallbackSettings(Runtime& runtime, const HttpRequest& request) {
   } else if (body.contains("backoff") || body.contains("multiplier")) {
     throw BadRequest("'backoff' and 'multiplier' need 'attempts'");
   }
+  if (runtime.state && (mode || retry)) runtime.state->SaveCallbackSettings(mode, retry);  // durable before applied
   if (mode) runtime.dispatcher.SetAuthMode(*mode);
   if (retry) runtime.dispatcher.SetRetryPolicy(*retry);
   return JsonResponse(200, applied);

@@ -37,6 +37,7 @@ HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request) {
   } catch (const ScenarioLoadError& error) {
     return JsonError(400, error.what());
   }
+  if (runtime.state) runtime.state->SaveAccountScenarios(account_id, request.body);  // durable before applied
   runtime.scenarios.ReplaceForAccount(account_id, std::move(loaded));
   return JsonResponse(200, AccountScenariosJson(runtime, account_id));
 }
@@ -44,6 +45,7 @@ HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request) {
 HttpResponse DeleteAccountScenarios(Runtime& runtime, const HttpRequest& request) {
   CheckQuery(request, {});
   const std::string& account_id = request.path_params.at(0);
+  if (runtime.state) runtime.state->SaveAccountScenarios(account_id, std::nullopt);
   runtime.scenarios.RestoreGlobal(account_id);
   return JsonResponse(200, AccountScenariosJson(runtime, account_id));
 }

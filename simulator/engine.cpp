@@ -119,14 +119,34 @@ IdGenerator::IdGenerator(std::optional<std::uint64_t> seed) { Reseed(seed); }
 
 void IdGenerator::Reseed(std::optional<std::uint64_t> seed) {
   std::lock_guard lock(mu_);
+  seed_ = seed;
   rng_.seed(seed ? *seed : std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32));
+  draws_ = 0;
   next_note_id_ = 11299;  // the guide's first note id
 }
 
-void IdGenerator::Resume(std::uint64_t restart, std::int64_t next_note_id) {
+std::optional<std::uint64_t> IdGenerator::seed() const {
   std::lock_guard lock(mu_);
-  if (restart > 0) rng_.seed(rng_() ^ (restart * 0x9E3779B97F4A7C15ull));
+  return seed_;
+}
+
+std::uint64_t IdGenerator::draws() const {
+  std::lock_guard lock(mu_);
+  return draws_;
+}
+
+void IdGenerator::Resume(std::uint64_t draws, std::int64_t next_note_id) {
+  std::lock_guard lock(mu_);
+  if (seed_ && draws > draws_) {
+    rng_.discard(draws - draws_);
+    draws_ = draws;
+  }
   next_note_id_ = std::max(next_note_id_, next_note_id);
+}
+
+std::uint64_t IdGenerator::Draw() {
+  ++draws_;
+  return rng_();
 }
 
 std::string IdGenerator::NewUuid() {
@@ -134,8 +154,8 @@ std::string IdGenerator::NewUuid() {
   std::uint64_t low = 0;
   {
     std::lock_guard lock(mu_);
-    high = rng_();
-    low = rng_();
+    high = Draw();
+    low = Draw();
   }
   high = (high & ~0xF000ull) | 0x4000ull;                            // version 4
   low = (low & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;       // RFC 4122 variant
@@ -154,7 +174,7 @@ std::int64_t IdGenerator::NewNoteId() {
 
 std::uint64_t IdGenerator::NewRandom() {
   std::lock_guard lock(mu_);
-  return rng_();
+  return Draw();
 }
 
 // ---------------------------------------------------------------------------

@@ -1,44 +1,84 @@
 #include "csrsim/faults.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 
 namespace csrsim {
 
 FaultInjector::FaultInjector(std::function<std::uint64_t()> random, EventBus* events)
     : random_(std::move(random)), events_(events) {}
 
+void FaultInjector::Changed(bool from_a_call) const {
+  if (!change_hook_) return;
+  if (!from_a_call) return change_hook_();
+  try {
+    change_hook_();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+  }
+}
+
 std::string FaultInjector::AddApiFault(ApiFaultRule rule) {
-  std::lock_guard lock(mu_);
-  rule.id = "fault-" + std::to_string(next_id_++);
-  api_rules_.push_back(rule);
-  EmitFaultsChanged(events_, rule.account_id);
+  {
+    std::lock_guard lock(mu_);
+    rule.id = "fault-" + std::to_string(next_id_++);
+    api_rules_.push_back(rule);
+    EmitFaultsChanged(events_, rule.account_id);
+  }
+  Changed(false);
   return rule.id;
 }
 
 std::string FaultInjector::AddCallbackFault(CallbackFaultRule rule) {
-  std::lock_guard lock(mu_);
-  rule.id = "fault-" + std::to_string(next_id_++);
-  callback_rules_.push_back(rule);
-  EmitFaultsChanged(events_, rule.account_id);
+  {
+    std::lock_guard lock(mu_);
+    rule.id = "fault-" + std::to_string(next_id_++);
+    callback_rules_.push_back(rule);
+    EmitFaultsChanged(events_, rule.account_id);
+  }
+  Changed(false);
   return rule.id;
 }
 
-bool FaultInjector::Remove(const std::string& id) {
+void FaultInjector::Restore(std::vector<ApiFaultRule> api_rules, std::vector<CallbackFaultRule> callback_rules) {
   std::lock_guard lock(mu_);
-  auto before = api_rules_.size() + callback_rules_.size();
-  std::erase_if(api_rules_, [&id](const auto& rule) { return rule.id == id; });
-  std::erase_if(callback_rules_, [&id](const auto& rule) { return rule.id == id; });
-  const bool removed = api_rules_.size() + callback_rules_.size() != before;
-  if (removed) EmitFaultsChanged(events_, std::nullopt);
+  api_rules_ = std::move(api_rules);
+  callback_rules_ = std::move(callback_rules);
+  auto after = [this](const std::string& id) {
+    if (id.rfind("fault-", 0) != 0) return;
+    try {
+      next_id_ = std::max<std::uint64_t>(next_id_, std::stoull(id.substr(6)) + 1);
+    } catch (const std::exception&) {
+    }
+  };
+  for (const auto& rule : api_rules_) after(rule.id);
+  for (const auto& rule : callback_rules_) after(rule.id);
+}
+
+bool FaultInjector::Remove(const std::string& id) {
+  bool removed = false;
+  {
+    std::lock_guard lock(mu_);
+    auto before = api_rules_.size() + callback_rules_.size();
+    std::erase_if(api_rules_, [&id](const auto& rule) { return rule.id == id; });
+    std::erase_if(callback_rules_, [&id](const auto& rule) { return rule.id == id; });
+    removed = api_rules_.size() + callback_rules_.size() != before;
+    if (removed) EmitFaultsChanged(events_, std::nullopt);
+  }
+  if (removed) Changed(false);
   return removed;
 }
 
 void FaultInjector::Clear(const std::optional<std::string>& account_id) {
-  std::lock_guard lock(mu_);
-  auto of_account = [&account_id](const auto& rule) { return !account_id || rule.account_id == account_id; };
-  std::erase_if(api_rules_, of_account);
-  std::erase_if(callback_rules_, of_account);
-  EmitFaultsChanged(events_, account_id);
+  {
+    std::lock_guard lock(mu_);
+    auto of_account = [&account_id](const auto& rule) { return !account_id || rule.account_id == account_id; };
+    std::erase_if(api_rules_, of_account);
+    std::erase_if(callback_rules_, of_account);
+    EmitFaultsChanged(events_, account_id);
+  }
+  Changed(false);
 }
 
 std::vector<ApiFaultRule> FaultInjector::ApiFaults() const {
@@ -65,32 +105,42 @@ bool FaultInjector::Fires(const std::optional<std::string>& rule_account, const 
 
 ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const std::string& route_key) {
   ApiFaultOutcome outcome;
-  std::lock_guard lock(mu_);
-  for (auto& rule : api_rules_) {
-    if (rule.route && *rule.route != route_key) continue;
-    if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
-    outcome.applied.push_back(rule.id);
-    EmitFaultFired(events_, "api", rule.id, account_id, route_key);
-    switch (rule.action) {
-      case ApiFaultAction::kLatency: outcome.latency += rule.latency; break;
-      case ApiFaultAction::kStatus:
-        if (!outcome.status) outcome.status = rule.status;
-        break;
-      case ApiFaultAction::kDropConnection: outcome.drop_connection = true; break;
+  bool consumed = false;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& rule : api_rules_) {
+      if (rule.route && *rule.route != route_key) continue;
+      if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
+      consumed = consumed || rule.remaining.has_value();
+      outcome.applied.push_back(rule.id);
+      EmitFaultFired(events_, "api", rule.id, account_id, route_key);
+      switch (rule.action) {
+        case ApiFaultAction::kLatency: outcome.latency += rule.latency; break;
+        case ApiFaultAction::kStatus:
+          if (!outcome.status) outcome.status = rule.status;
+          break;
+        case ApiFaultAction::kDropConnection: outcome.drop_connection = true; break;
+      }
     }
+    std::erase_if(api_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
   }
-  std::erase_if(api_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
+  if (consumed) Changed(true);
   return outcome;
 }
 
 CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackFault base) {
-  std::lock_guard lock(mu_);
-  for (auto& rule : callback_rules_) {
-    if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
-    EmitFaultFired(events_, "callback", rule.id, account_id, "notification");
-    base.MergeFrom(rule.fault);
+  bool consumed = false;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& rule : callback_rules_) {
+      if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
+      consumed = consumed || rule.remaining.has_value();
+      EmitFaultFired(events_, "callback", rule.id, account_id, "notification");
+      base.MergeFrom(rule.fault);
+    }
+    std::erase_if(callback_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
   }
-  std::erase_if(callback_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
+  if (consumed) Changed(true);
   return base;
 }
 

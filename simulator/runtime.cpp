@@ -13,7 +13,11 @@ bool AdvanceClock(Runtime& runtime, Duration by, const std::optional<std::string
       runtime.scheduler.RunDue();
     }
   };
-  if (account_id) return runtime.scheduler.AdvanceAccount(*account_id, by, settle);
+  if (account_id) {
+    if (!runtime.scheduler.AdvanceAccount(*account_id, by, settle)) return false;
+    if (runtime.state) runtime.state->SaveOffset(*account_id, runtime.scheduler.Offset(*account_id));
+    return true;
+  }
   if (!runtime.scheduler.Advance(by, settle)) return false;
   if (runtime.state) runtime.state->SaveClock(runtime.clock.Now());
   EmitClockAdvanced(&runtime.events, by);

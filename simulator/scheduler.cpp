@@ -44,6 +44,11 @@ Duration Scheduler::Offset(const std::string& account) const {
   return OffsetLocked(account);
 }
 
+void Scheduler::RestoreOffset(const std::string& account, Duration offset) {
+  std::lock_guard lock(mu_);
+  if (!account.empty()) ShiftLocked(account, offset - OffsetLocked(account));
+}
+
 SimTime Scheduler::Now(const std::string& account) const { return clock_.Now() + Offset(account); }
 
 void Scheduler::ShiftLocked(const std::string& account, Duration delta) {

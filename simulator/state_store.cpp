@@ -531,6 +531,86 @@ Subscription SubscriptionOf(const json& doc) {
   return subscription;
 }
 
+// ---- settings documents ------------------------------------------------------
+
+json CallbackFaultDoc(const CallbackFault& fault) {
+  json doc = json::object();
+  for (CallbackFaultKind kind : fault.Kinds()) doc[std::string(ToString(kind))] = fault.DurationOf(kind).count();
+  return doc;
+}
+CallbackFault CallbackFaultOf(const json& doc) {
+  CallbackFault fault;
+  for (const auto& [name, micros] : doc.items()) {
+    if (auto kind = CallbackFaultKindByName(name)) fault.Set(*kind, Duration(micros.get<std::int64_t>()));
+  }
+  return fault;
+}
+
+json OptionalCount(const std::optional<std::int64_t>& count) { return count ? json(*count) : json(nullptr); }
+std::optional<std::int64_t> OptionalCount(const json& doc) {
+  if (doc.is_null()) return std::nullopt;
+  return doc.get<std::int64_t>();
+}
+
+constexpr std::pair<ApiFaultAction, const char*> kApiFaultActions[] = {
+    {ApiFaultAction::kStatus, "status"}, {ApiFaultAction::kLatency, "latency"}, {ApiFaultAction::kDropConnection, "drop"}};
+
+json FaultsDoc(const std::vector<ApiFaultRule>& api_rules, const std::vector<CallbackFaultRule>& callback_rules) {
+  json api = json::array();
+  for (const auto& rule : api_rules) {
+    const char* action = "status";
+    for (const auto& [value, name] : kApiFaultActions) {
+      if (value == rule.action) action = name;
+    }
+    api.push_back({{"id", rule.id},
+                   {"account", OptionalText(rule.account_id)},
+                   {"route", OptionalText(rule.route)},
+                   {"action", action},
+                   {"status", rule.status},
+                   {"latency_ms", rule.latency.count()},
+                   {"remaining", OptionalCount(rule.remaining)},
+                   {"fraction", rule.fraction}});
+  }
+  json callback = json::array();
+  for (const auto& rule : callback_rules) {
+    callback.push_back({{"id", rule.id},
+                        {"account", OptionalText(rule.account_id)},
+                        {"fault", CallbackFaultDoc(rule.fault)},
+                        {"remaining", OptionalCount(rule.remaining)},
+                        {"fraction", rule.fraction}});
+  }
+  return {{"api", api}, {"callback", callback}};
+}
+std::pair<std::vector<ApiFaultRule>, std::vector<CallbackFaultRule>> FaultsOf(const json& doc) {
+  std::vector<ApiFaultRule> api_rules;
+  for (const auto& item : doc.at("api")) {
+    ApiFaultRule rule;
+    rule.id = item.at("id").get<std::string>();
+    rule.account_id = OptionalText(item.at("account"));
+    rule.route = OptionalText(item.at("route"));
+    const std::string action = item.at("action").get<std::string>();
+    for (const auto& [value, name] : kApiFaultActions) {
+      if (action == name) rule.action = value;
+    }
+    rule.status = item.at("status").get<int>();
+    rule.latency = std::chrono::milliseconds(item.at("latency_ms").get<std::int64_t>());
+    rule.remaining = OptionalCount(item.at("remaining"));
+    rule.fraction = item.at("fraction").get<double>();
+    api_rules.push_back(std::move(rule));
+  }
+  std::vector<CallbackFaultRule> callback_rules;
+  for (const auto& item : doc.at("callback")) {
+    CallbackFaultRule rule;
+    rule.id = item.at("id").get<std::string>();
+    rule.account_id = OptionalText(item.at("account"));
+    rule.fault = CallbackFaultOf(item.at("fault"));
+    rule.remaining = OptionalCount(item.at("remaining"));
+    rule.fraction = item.at("fraction").get<double>();
+    callback_rules.push_back(std::move(rule));
+  }
+  return {std::move(api_rules), std::move(callback_rules)};
+}
+
 // The tables of the current version (kStateSchemaVersion), for a new file.
 const char* const kSchema = R"sql(
 CREATE TABLE schema_version(version INTEGER NOT NULL);
@@ -539,6 +619,10 @@ CREATE TABLE step_lists(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE orders(id TEXT NOT NULL, account TEXT NOT NULL, steps INTEGER NOT NULL, record BLOB NOT NULL);
 CREATE TABLE subscriptions(account TEXT NOT NULL, position INTEGER NOT NULL, doc TEXT NOT NULL,
                            PRIMARY KEY(account, position));
+CREATE TABLE settings(key TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE account_scenarios(account TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE offsets(account TEXT PRIMARY KEY, micros INTEGER NOT NULL);
+CREATE TABLE id_streams(seed INTEGER PRIMARY KEY, draws INTEGER NOT NULL);
 )sql";
 
 // Schema 1 → 2: orders' JSON documents (`doc`) become binary records
@@ -563,9 +647,22 @@ void MigrateFrom1(sqlite3* db) {
   Statement(db, "ALTER TABLE orders_v2 RENAME TO orders").Run();
 }
 
+// Schema 2 → 3: the settings that version 2 did not keep — fault rules and
+// callback settings (`settings`, JSON documents), per-account scenario sets
+// (the text they were given), timeline offsets, and how far each seed's id
+// stream has drawn.
+void MigrateFrom2(sqlite3* db) {
+  for (const char* sql : {"CREATE TABLE settings(key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+                          "CREATE TABLE account_scenarios(account TEXT PRIMARY KEY, text TEXT NOT NULL)",
+                          "CREATE TABLE offsets(account TEXT PRIMARY KEY, micros INTEGER NOT NULL)",
+                          "CREATE TABLE id_streams(seed INTEGER PRIMARY KEY, draws INTEGER NOT NULL)"}) {
+    Statement(db, sql).Run();
+  }
+}
+
 // kMigrations[v - 1] turns a file of version v into one of version v + 1.
 using Migration = void (*)(sqlite3*);
-constexpr Migration kMigrations[] = {MigrateFrom1};
+constexpr Migration kMigrations[] = {MigrateFrom1, MigrateFrom2};
 static_assert(std::size(kMigrations) == kStateSchemaVersion - 1, "one migration per version step");
 
 }  // namespace
@@ -583,6 +680,7 @@ struct StateStore::Impl {
   std::unique_ptr<Statement> delete_subscriptions;
   std::unique_ptr<Statement> insert_subscription;
   std::unique_ptr<Statement> set_meta;
+  std::unique_ptr<Statement> save_id_stream;
   // Step lists already in the file, by the variant they were written from;
   // the set is held so that the Variant's address cannot be reused.
   std::map<const Variant*, std::pair<std::shared_ptr<const ScenarioSet>, std::int64_t>> step_lists;
@@ -606,6 +704,7 @@ struct StateStore::Impl {
     delete_subscriptions.reset();
     insert_subscription.reset();
     set_meta.reset();
+    save_id_stream.reset();
     sqlite3_close(db);
   }
 
@@ -625,6 +724,13 @@ struct StateStore::Impl {
     const std::int64_t id = sqlite3_last_insert_rowid(db);
     step_lists.emplace(progress.variant, std::make_pair(progress.set, id));
     return id;
+  }
+
+  void SetSetting(const char* key, const std::string& doc) {
+    Statement(db, "INSERT INTO settings(key, doc) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET doc = excluded.doc")
+        .Bind(1, std::string(key))
+        .Bind(2, doc)
+        .Run();
   }
 
   void LoadOrderRows() {
@@ -724,7 +830,7 @@ void OpenChecked(const std::string& path, StateStore::Purpose purpose, sqlite3*&
     }
     exec(("UPDATE schema_version SET version = " + std::to_string(kStateSchemaVersion)).c_str());
   }
-  if (purpose == StateStore::Purpose::kServe) {  // each start draws its own id stream (IdGenerator::Resume)
+  if (purpose == StateStore::Purpose::kServe) {  // counted for bug reports (`state dump`)
     exec("INSERT INTO meta(key, value) VALUES('starts', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
   }
   exec("COMMIT");
@@ -751,6 +857,9 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
       std::make_unique<Statement>(db, "INSERT INTO subscriptions(account, position, doc) VALUES(?1, ?2, ?3)");
   impl_->set_meta = std::make_unique<Statement>(
       db, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  impl_->save_id_stream = std::make_unique<Statement>(
+      db, "INSERT INTO id_streams(seed, draws) VALUES(?1, ?2) "
+          "ON CONFLICT(seed) DO UPDATE SET draws = max(draws, excluded.draws)");
 }
 
 StateStore::~StateStore() = default;
@@ -762,16 +871,18 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
   std::vector<std::pair<Order, ScenarioProgress>> orders;
   std::vector<std::pair<std::string, Subscription>> subscriptions;
   std::optional<SimTime> saved_clock;
-  std::int64_t starts = 1;
+  std::uint64_t draws = 0;
   std::int64_t next_note_id = 0;
   {
     std::lock_guard lock(mu_);
     sqlite3* db = impl_->db;
     Statement meta(db, "SELECT key, value FROM meta");
     while (meta.Step()) {
-      const std::string key = meta.Text(0);
-      if (key == "starts") starts = meta.Int(1);
-      if (key == "clock") saved_clock = AtMicros(meta.Int(1));
+      if (meta.Text(0) == "clock") saved_clock = AtMicros(meta.Int(1));
+    }
+    if (auto seed = ids.seed()) {  // how far this seed's stream went, in any earlier run on this file
+      Statement stream(db, "SELECT draws FROM id_streams WHERE seed = ?1");
+      if (stream.Bind(1, static_cast<std::int64_t>(*seed)).Step()) draws = static_cast<std::uint64_t>(stream.Int(0));
     }
     try {
       std::map<std::int64_t, std::shared_ptr<const ScenarioSet>> sets;
@@ -822,7 +933,8 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
     store.EditSubscriptions(entry.first, [&](std::vector<Subscription>& list) { list.push_back(std::move(subscription)); });
     ++counts.subscriptions;
   }
-  ids.Resume(static_cast<std::uint64_t>(std::max<std::int64_t>(starts - 1, 0)), next_note_id);
+  ids.Resume(draws, next_note_id);
+  ids_ = &ids;
   return counts;
 }
 
@@ -840,12 +952,23 @@ void StateStore::Commit(const std::function<void()>& write) {
     impl.committing = true;
     const auto leading = std::exchange(impl.open, std::make_shared<Impl::Batch>());
     queue.unlock();
+    // Every id in these writes was drawn before they were queued, so this
+    // count covers them: a restart continues after it (IdGenerator::Resume).
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> stream;  // seed, draws
+    if (const IdGenerator* ids = ids_.load()) {
+      if (auto seed = ids->seed()) stream.emplace(*seed, ids->draws());
+    }
     {
       std::lock_guard lock(mu_);
       try {
         impl.Exec("BEGIN IMMEDIATE");
         try {
           for (const auto* each : leading->writes) (*each)();
+          if (stream) {
+            impl.save_id_stream->Bind(1, static_cast<std::int64_t>(stream->first))
+                .Bind(2, static_cast<std::int64_t>(stream->second))
+                .Run();
+          }
           impl.Exec("COMMIT");
         } catch (...) {
           sqlite3_exec(impl.db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -904,7 +1027,8 @@ void StateStore::SaveClock(SimTime now) {
 void StateStore::Reset(const std::optional<std::string>& account_id) {
   Commit([&] {
     if (!account_id) {
-      impl_->Exec("DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists");
+      impl_->Exec("DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists; "
+                  "DELETE FROM account_scenarios; DELETE FROM offsets");
       impl_->step_lists.clear();
       impl_->order_rows.clear();
       return;
@@ -914,7 +1038,101 @@ void StateStore::Reset(const std::optional<std::string>& account_id) {
     while (orders.Step()) impl_->order_rows.erase(orders.Text(0));
     orders.Reset();
     impl_->delete_subscriptions->Bind(1, *account_id).Run();
+    Statement(impl_->db, "DELETE FROM account_scenarios WHERE account = ?1").Bind(1, *account_id).Run();
+    Statement(impl_->db, "DELETE FROM offsets WHERE account = ?1").Bind(1, *account_id).Run();
   });
+}
+
+void StateStore::SaveFaults(const FaultInjector& faults) {
+  std::lock_guard order(faults_mu_);
+  const std::string doc = FaultsDoc(faults.ApiFaults(), faults.CallbackFaults()).dump();
+  Commit([&] { impl_->SetSetting("faults", doc); });
+}
+
+void StateStore::SaveCallbackSettings(std::optional<CallbackAuthMode> auth, std::optional<RetryPolicy> retry) {
+  std::string auth_doc, retry_doc;
+  if (auth) auth_doc = json{{"mode", *auth == CallbackAuthMode::kChallenge ? "challenge" : "preemptive"}}.dump();
+  if (retry) {
+    retry_doc = json{{"max_attempts", retry->max_attempts},
+                     {"initial_backoff", retry->initial_backoff.count()},
+                     {"multiplier", retry->multiplier}}
+                    .dump();
+  }
+  Commit([&] {
+    if (auth) impl_->SetSetting("callback_auth", auth_doc);
+    if (retry) impl_->SetSetting("callback_retry", retry_doc);
+  });
+}
+
+void StateStore::SaveAccountScenarios(const std::string& account_id, const std::optional<std::string>& text) {
+  Commit([&] {
+    if (text) {
+      Statement(impl_->db, "INSERT INTO account_scenarios(account, text) VALUES(?1, ?2) "
+                           "ON CONFLICT(account) DO UPDATE SET text = excluded.text")
+          .Bind(1, account_id)
+          .Bind(2, *text)
+          .Run();
+    } else {
+      Statement(impl_->db, "DELETE FROM account_scenarios WHERE account = ?1").Bind(1, account_id).Run();
+    }
+  });
+}
+
+void StateStore::SaveOffset(const std::string& account_id, Duration offset) {
+  Commit([&] {
+    Statement(impl_->db, "INSERT INTO offsets(account, micros) VALUES(?1, ?2) "
+                         "ON CONFLICT(account) DO UPDATE SET micros = excluded.micros")
+        .Bind(1, account_id)
+        .Bind(2, static_cast<std::int64_t>(offset.count()))
+        .Run();
+  });
+}
+
+void StateStore::RestoreSettings(Scheduler& scheduler, FaultInjector& faults, CallbackDispatcher& dispatcher,
+                                 ScenarioLibrary& scenarios) {
+  // Read under mu_, applied with it released (the lock order of Restore).
+  std::vector<std::pair<std::string, std::int64_t>> offsets;
+  std::vector<std::pair<std::string, std::string>> account_sets;
+  std::map<std::string, std::string> settings;
+  {
+    std::lock_guard lock(mu_);
+    Statement offset_rows(impl_->db, "SELECT account, micros FROM offsets");
+    while (offset_rows.Step()) offsets.emplace_back(offset_rows.Text(0), offset_rows.Int(1));
+    Statement set_rows(impl_->db, "SELECT account, text FROM account_scenarios ORDER BY account");
+    while (set_rows.Step()) account_sets.emplace_back(set_rows.Text(0), set_rows.Text(1));
+    Statement setting_rows(impl_->db, "SELECT key, doc FROM settings");
+    while (setting_rows.Step()) settings.emplace(setting_rows.Text(0), setting_rows.Text(1));
+  }
+  for (const auto& [account, micros] : offsets) scheduler.RestoreOffset(account, Duration(micros));
+  for (const auto& [account, text] : account_sets) {
+    try {
+      scenarios.ReplaceForAccount(account, std::make_shared<const ScenarioSet>(LoadScenarioText(text, "PUT body")));
+    } catch (const ScenarioLoadError& error) {
+      // The text was valid when it was stored; a newer version may read it differently.
+      throw StateFileError("--state: '" + path_ + "': the scenario set of account " + account +
+                           " no longer loads: " + error.what());
+    }
+  }
+  try {
+    if (auto it = settings.find("faults"); it != settings.end()) {
+      auto [api_rules, callback_rules] = FaultsOf(json::parse(it->second));
+      faults.Restore(std::move(api_rules), std::move(callback_rules));
+    }
+    if (auto it = settings.find("callback_auth"); it != settings.end()) {
+      dispatcher.SetAuthMode(json::parse(it->second).at("mode") == "challenge" ? CallbackAuthMode::kChallenge
+                                                                               : CallbackAuthMode::kPreemptive);
+    }
+    if (auto it = settings.find("callback_retry"); it != settings.end()) {
+      const json doc = json::parse(it->second);
+      RetryPolicy retry;
+      retry.max_attempts = doc.at("max_attempts").get<int>();
+      retry.initial_backoff = Duration(doc.at("initial_backoff").get<std::int64_t>());
+      retry.multiplier = doc.at("multiplier").get<double>();
+      dispatcher.SetRetryPolicy(retry);
+    }
+  } catch (const json::exception& error) {
+    throw StateFileError("--state: '" + path_ + "' holds a damaged setting: " + error.what());
+  }
 }
 
 std::string StateStore::DumpJson() {
@@ -940,9 +1158,27 @@ std::string StateStore::DumpJson() {
   json subscriptions = json::array();
   Statement subscription_rows(db, "SELECT doc FROM subscriptions ORDER BY account, position");
   while (subscription_rows.Step()) subscriptions.push_back(json::parse(subscription_rows.Text(0)));
+  json settings = json::object();
+  Statement setting_rows(db, "SELECT key, doc FROM settings ORDER BY key");
+  while (setting_rows.Step()) settings[setting_rows.Text(0)] = json::parse(setting_rows.Text(1));
+  json account_sets = json::object();
+  Statement set_rows(db, "SELECT account, text FROM account_scenarios ORDER BY account");
+  while (set_rows.Step()) account_sets[set_rows.Text(0)] = set_rows.Text(1);
+  json offsets = json::object();
+  Statement offset_rows(db, "SELECT account, micros FROM offsets ORDER BY account");
+  while (offset_rows.Step()) offsets[offset_rows.Text(0)] = offset_rows.Int(1);
+  json streams = json::array();
+  Statement stream_rows(db, "SELECT seed, draws FROM id_streams ORDER BY seed");
+  while (stream_rows.Step()) {
+    streams.push_back({{"seed", static_cast<std::uint64_t>(stream_rows.Int(0))}, {"draws", stream_rows.Int(1)}});
+  }
   out["step_lists"] = std::move(lists);
   out["orders"] = std::move(orders);
   out["subscriptions"] = std::move(subscriptions);
+  out["settings"] = std::move(settings);
+  out["account_scenarios"] = std::move(account_sets);
+  out["offsets"] = std::move(offsets);
+  out["id_streams"] = std::move(streams);
   return out.dump(2);
 }
 

@@ -47,15 +47,23 @@ class IdGenerator {
   std::int64_t NewNoteId();
   std::uint64_t NewRandom();  // for variant choices
   void Reseed(std::optional<std::uint64_t> seed);
-  // After a restore (--state): note ids continue from `next_note_id`, and the
-  // uuid stream moves on to the one of `restart` (> 0), so a seeded run does
-  // not hand out the restored ids again while staying reproducible.
-  void Resume(std::uint64_t restart, std::int64_t next_note_id);
+  // The seed (nullopt: a random one) and how many numbers were drawn from it
+  // since (uuids take two, variant choices and fault fractions one).
+  std::optional<std::uint64_t> seed() const;
+  std::uint64_t draws() const;
+  // After a restore (--state): note ids continue from `next_note_id`, and a
+  // seeded generator skips the `draws` its seed's stream already gave out, so
+  // ids after a restart continue the sequence instead of repeating it.
+  void Resume(std::uint64_t draws, std::int64_t next_note_id);
 
  private:
-  std::mutex mu_;
-  std::mt19937_64 rng_;           // guarded by mu_
-  std::int64_t next_note_id_ = 0;  // guarded by mu_
+  std::uint64_t Draw();  // requires mu_
+
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;                // guarded by mu_
+  std::optional<std::uint64_t> seed_;  // guarded by mu_
+  std::uint64_t draws_ = 0;            // guarded by mu_
+  std::int64_t next_note_id_ = 0;      // guarded by mu_
 };
 
 // The scenarios in force: the global set, which Replace swaps atomically,

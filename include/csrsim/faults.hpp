@@ -71,7 +71,19 @@ class FaultInjector {
   // Returns `base` with the faults of the callback rules that fire merged in.
   CallbackFault OnCallback(const std::string& account_id, CallbackFault base);
 
+  // ---- durable state (--state)
+  // `hook` runs after every change of the rules (an add, a removal, a clear,
+  // a counted rule consumed), outside the injector's mutex, on the changing
+  // thread. What it throws reaches the caller of Add*/Remove/Clear; from
+  // OnApiCall/OnCallback it is logged to stderr and dropped (the call goes on).
+  // Set once, before serving.
+  void SetChangeHook(std::function<void()> hook) { change_hook_ = std::move(hook); }
+  // Puts back rules read from the state file; new ids continue after theirs.
+  void Restore(std::vector<ApiFaultRule> api_rules, std::vector<CallbackFaultRule> callback_rules);
+
  private:
+  void Changed(bool from_a_call) const;  // runs change_hook_; requires mu_ not held
+
   bool Fires(const std::optional<std::string>& rule_account, const std::string& account_id,
              std::optional<std::int64_t>& remaining, double fraction);  // requires mu_
 
@@ -81,6 +93,7 @@ class FaultInjector {
   std::vector<ApiFaultRule> api_rules_;            // guarded by mu_
   std::vector<CallbackFaultRule> callback_rules_;  // guarded by mu_
   std::uint64_t next_id_ = 1;                      // guarded by mu_
+  std::function<void()> change_hook_;               // set before serving
 };
 
 }  // namespace csrsim

@@ -72,6 +72,9 @@ class Scheduler {
   // Puts the account's timeline (nullopt: every account's) back on the
   // clock's time; its pending tasks keep their due times on it.
   void ResetTimeline(const std::optional<std::string>& account);
+  // Sets the account's offset without running anything: a restore from
+  // --state, before the account's tasks are scheduled.
+  void RestoreOffset(const std::string& account, Duration offset);
   // Runs every task already due; returns how many ran.
   std::size_t RunDue();
 

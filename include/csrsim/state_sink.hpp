@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "csrsim/callbacks.hpp"
+#include "csrsim/faults.hpp"
 #include "csrsim/model.hpp"
 #include "csrsim/store.hpp"
 
@@ -32,8 +34,18 @@ class StateSink {
                                  const std::vector<Subscription>& subscriptions) = 0;
   // The manual clock's time after an advance.
   virtual void SaveClock(SimTime now) = 0;
-  // Drops one account's orders and subscriptions, or everything.
+  // Drops one account's orders, subscriptions, scenario set and timeline
+  // offset, or everything.
   virtual void Reset(const std::optional<std::string>& account_id) = 0;
+  // The fault rules as they now are, replacing the stored ones (called after
+  // every change, so the sink reads them itself, in order).
+  virtual void SaveFaults(const FaultInjector& faults) = 0;
+  // Callback settings set through the control API (what was given).
+  virtual void SaveCallbackSettings(std::optional<CallbackAuthMode> auth, std::optional<RetryPolicy> retry) = 0;
+  // An account's own scenario set as the text it was given; nullopt: dropped.
+  virtual void SaveAccountScenarios(const std::string& account_id, const std::optional<std::string>& text) = 0;
+  // An account's timeline offset (scheduler.hpp) after it moved.
+  virtual void SaveOffset(const std::string& account_id, Duration offset) = 0;
 };
 
 }  // namespace csrsim

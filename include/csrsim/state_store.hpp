@@ -1,7 +1,9 @@
 // state_store: the `--state FILE` database — an embedded SQLite file in WAL
 // mode holding orders (with the scenario steps they still have to run and
-// when), subscriptions and the manual clock's time. The only module that
-// links SQLite. README.md ("Durable state") describes the file for users.
+// when), subscriptions, the manual clock's time and the accounts' offsets,
+// fault rules, callback settings, per-account scenario sets and how far a
+// seeded id stream has drawn. The only module that links SQLite.
+// README.md ("Durable state") describes the file for users.
 //
 // One simulator owns one file: opening takes SQLite's exclusive lock and
 // holds it until the StateStore is destroyed, so a second simulator (or a
@@ -19,6 +21,7 @@
 // connection behind one mutex). Open, Restore and Dump run before serving.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,7 +38,7 @@ struct sqlite3;
 
 namespace csrsim {
 
-inline constexpr int kStateSchemaVersion = 2;
+inline constexpr int kStateSchemaVersion = 3;
 
 // A state file that cannot be used; what() is one line naming the file.
 class StateFileError : public std::runtime_error {
@@ -62,7 +65,13 @@ class StateStore final : public StateSink {
   // Puts the file's contents into a freshly built simulator, before it
   // serves: the manual clock moves to the stored time, then orders (whose
   // pending steps are scheduled at their due times) and subscriptions.
+  // Every later commit also records how far `ids` has drawn under its seed.
   RestoreCounts Restore(Engine& engine, Store& store, Clock& clock, IdGenerator& ids);
+  // Puts back the settings: timeline offsets (call this before Restore, so
+  // the orders' steps are scheduled on the restored timelines), fault rules,
+  // callback settings and per-account scenario sets.
+  void RestoreSettings(Scheduler& scheduler, FaultInjector& faults, CallbackDispatcher& dispatcher,
+                       ScenarioLibrary& scenarios);
 
   // The whole file as one JSON document (`csr-simulator state dump FILE`).
   std::string DumpJson();
@@ -73,6 +82,10 @@ class StateStore final : public StateSink {
                          const std::vector<Subscription>& subscriptions) override;
   void SaveClock(SimTime now) override;
   void Reset(const std::optional<std::string>& account_id) override;
+  void SaveFaults(const FaultInjector& faults) override;
+  void SaveCallbackSettings(std::optional<CallbackAuthMode> auth, std::optional<RetryPolicy> retry) override;
+  void SaveAccountScenarios(const std::string& account_id, const std::optional<std::string>& text) override;
+  void SaveOffset(const std::string& account_id, Duration offset) override;
 
  private:
   // Runs `write` inside a transaction and returns once it is committed.
@@ -83,6 +96,8 @@ class StateStore final : public StateSink {
 
   struct Impl;
   std::string path_;
+  std::mutex faults_mu_;        // held from reading the rules to their commit, so snapshots land in order
+  std::atomic<const IdGenerator*> ids_{nullptr};  // set by Restore
   std::mutex mu_;               // held while the connection is used
   std::unique_ptr<Impl> impl_;  // the connection guarded by mu_; the commit queue by its own mutex
 };

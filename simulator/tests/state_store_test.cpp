@@ -274,6 +274,14 @@ struct FailingSink : StateSink {
   }
   void SaveClock(SimTime) override { throw StateFileError("disk full"); }
   void Reset(const std::optional<std::string>&) override {}
+  void SaveFaults(const FaultInjector&) override { throw StateFileError("disk full"); }
+  void SaveCallbackSettings(std::optional<CallbackAuthMode>, std::optional<RetryPolicy>) override {
+    throw StateFileError("disk full");
+  }
+  void SaveAccountScenarios(const std::string&, const std::optional<std::string>&) override {
+    throw StateFileError("disk full");
+  }
+  void SaveOffset(const std::string&, Duration) override { throw StateFileError("disk full"); }
 };
 
 }  // namespace
