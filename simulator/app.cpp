@@ -90,6 +90,8 @@ struct Simulator::Parts {
       state->RestoreSettings(scheduler, faults, dispatcher, scenarios);  // offsets before the orders' steps
       state->Restore(engine, store, *clock, ids);
       engine.SetStateSink(state.get());
+      dispatcher.SetDeliveryLog(state.get());
+      state->RestoreCallbacks(journal, dispatcher);  // deliveries whose outcome was not journaled go out again
       faults.SetChangeHook([this] { state->SaveFaults(faults); });
     }
   }

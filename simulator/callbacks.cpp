@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <exception>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -94,12 +96,32 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     for (int i = 0; i < std::max(1, count); ++i) workers_.emplace_back([this] { WorkLoop(); });
   }
 
+  void SetDeliveryLog(DeliveryLog* log) {
+    std::lock_guard lock(mu_);
+    log_ = log;
+  }
+
   void Submit(Delivery delivery) {
+    std::int64_t key = 0;
+    if (log_) {
+      try {
+        key = log_->DeliverySubmitted(delivery);
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+      }
+    }
+    Submit(std::move(delivery), key, 1, 0);
+  }
+
+  void Submit(Delivery delivery, std::int64_t key, int next_attempt, int tries) {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     PendingDelivery pending;
     pending.global_epoch = global_epoch_;
     pending.account_epoch = account_epochs_[delivery.account_id];
+    pending.durable_key = key;
+    pending.next_attempt = next_attempt;
+    pending.tries = tries;
     pending.delivery = std::move(delivery);
     if (pending.delivery.fault.Has(CallbackFaultKind::kDelay)) {
       static_assert(StageOf(CallbackFaultKind::kDelay) == FaultStage::kSubmit);
@@ -213,6 +235,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     batch.push_back(std::move(pending));
     if (duplicate) {
       PendingDelivery copy = batch.back();
+      copy.durable_key = 0;  // the original carries the delivery's row
       copy.faults.emplace_back(ToString(CallbackFaultKind::kDuplicate));
       batch.push_back(std::move(copy));
     }
@@ -234,8 +257,17 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       const RetryPolicy retry = retry_;
       lock.unlock();
 
-      TurnResult result = RunTurn(turn.pending, mode, *session);
+      std::vector<JournalEntry> recorded;
+      TurnResult result = RunTurn(turn.pending, mode, *session, recorded);
       const bool retry_later = result.retryable && turn.pending.tries + 1 < retry.max_attempts;
+      if (log_) {
+        try {
+          log_->DeliveryTurnEnded(turn.pending.durable_key, recorded, !retry_later, turn.pending.next_attempt,
+                                  turn.pending.tries + (retry_later ? 1 : 0));
+        } catch (const std::exception& error) {
+          std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+        }
+      }
       if (!retry_later && on_outcome_) {
         on_outcome_(turn.pending.delivery.account_id, turn.pending.delivery.subscription_id, result.outcome);
       }
@@ -262,7 +294,8 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
   // One turn of a delivery: one POST, or two in the challenge flow. Applies
   // the attempt-stage faults: drop (no POST) and wrong credentials.
-  TurnResult RunTurn(PendingDelivery& pending, CallbackAuthMode mode, CallbackSession& session) {
+  TurnResult RunTurn(PendingDelivery& pending, CallbackAuthMode mode, CallbackSession& session,
+                     std::vector<JournalEntry>& recorded) {
     const Delivery& d = pending.delivery;
     std::vector<std::string> faults = pending.faults;
     for (CallbackFaultKind kind : d.fault.Kinds()) {
@@ -278,23 +311,24 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       JournalEntry entry = NewEntry(pending, fault);
       entry.sent_at = entry.finished_at = scheduler_.Now(d.account_id);
       entry.error = error;
-      Record(std::move(entry));
+      Record(std::move(entry), recorded);
       return {false, error};
     }
 
     std::optional<BasicCredentials> credentials = d.credentials;
     if (credentials && d.fault.Has(CallbackFaultKind::kWrongCredentials)) credentials->password = kWrongPassword;
     const bool preemptive = mode == CallbackAuthMode::kPreemptive;
-    CallbackAnswer answer = Post(session, *url, pending, fault, preemptive ? credentials : std::nullopt);
+    CallbackAnswer answer = Post(session, *url, pending, fault, preemptive ? credentials : std::nullopt, recorded);
     if (!preemptive && credentials && answer.status == 401 && answer.challenged) {
-      answer = Post(session, *url, pending, fault, credentials);
+      answer = Post(session, *url, pending, fault, credentials, recorded);
     }
     const bool succeeded = answer.status >= 200 && answer.status < 300;
     return {!succeeded, answer.status ? StatusText(answer.status) : answer.error};
   }
 
   CallbackAnswer Post(CallbackSession& session, const HttpUrl& url, PendingDelivery& pending,
-                      const std::string& fault, const std::optional<BasicCredentials>& credentials) {
+                      const std::string& fault, const std::optional<BasicCredentials>& credentials,
+                      std::vector<JournalEntry>& recorded) {
     JournalEntry entry = NewEntry(pending, fault);
     entry.request_headers = {{"Content-Type", kContentType}, {"User-Agent", kUserAgent}};
     if (credentials) {
@@ -309,12 +343,17 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     entry.wall_micros = std::chrono::duration_cast<std::chrono::microseconds>(wall).count();
     entry.response_status = answer.status;
     if (answer.status == 0) entry.error = answer.error;
-    Record(std::move(entry));
+    Record(std::move(entry), recorded);
     return answer;
   }
 
-  // The one place an attempt's outcome is recorded.
-  void Record(JournalEntry entry) { journal_.Append(std::move(entry)); }
+  // The one place an attempt's outcome is recorded; with a DeliveryLog, a
+  // copy (with its journal id) goes to the log at the end of the turn.
+  void Record(JournalEntry entry, std::vector<JournalEntry>& recorded) {
+    if (log_) recorded.push_back(entry);
+    const std::uint64_t id = journal_.Append(std::move(entry));
+    if (log_) recorded.back().id = id;
+  }
 
   static JournalEntry NewEntry(PendingDelivery& pending, const std::string& fault) {
     const Delivery& d = pending.delivery;
@@ -337,6 +376,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   Journal& journal_;
   const std::shared_ptr<CallbackTransport> transport_;
   const OutcomeHook on_outcome_;
+  DeliveryLog* log_ = nullptr;  // set before serving
 
   std::mutex mu_;
   std::condition_variable work_;  // lanes_ may have a turn to hand out, or stopping_
@@ -381,6 +421,12 @@ void CallbackDispatcher::Reset(const std::optional<std::string>& account_id) {
 }
 
 void CallbackDispatcher::SetAuthMode(CallbackAuthMode mode) { impl_->core->SetAuthMode(mode); }
+
+void CallbackDispatcher::SetDeliveryLog(DeliveryLog* log) { impl_->core->SetDeliveryLog(log); }
+
+void CallbackDispatcher::Resubmit(Delivery delivery, std::int64_t key, int next_attempt, int tries) {
+  impl_->core->Submit(std::move(delivery), key, next_attempt, tries);
+}
 
 void CallbackDispatcher::SetRetryPolicy(RetryPolicy policy) { impl_->core->SetRetryPolicy(policy); }
 

@@ -43,6 +43,16 @@ std::uint64_t Journal::Append(JournalEntry entry) {
   return id;
 }
 
+void Journal::Restore(std::vector<JournalEntry> entries) {
+  std::lock_guard lock(mu_);
+  for (auto& entry : entries) {
+    if (!entries_.empty() && entry.id <= entries_.back().id) continue;  // keeps ids rising
+    next_id_ = std::max(next_id_, entry.id + 1);
+    entries_.push_back(std::move(entry));
+  }
+  while (entries_.size() > capacity_) entries_.pop_front();
+}
+
 std::vector<JournalEntry> Journal::Query(const JournalFilter& filter) const {
   std::lock_guard lock(mu_);
   std::vector<JournalEntry> matches;

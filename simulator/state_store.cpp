@@ -611,6 +611,89 @@ std::pair<std::vector<ApiFaultRule>, std::vector<CallbackFaultRule>> FaultsOf(co
   return {std::move(api_rules), std::move(callback_rules)};
 }
 
+// ---- callback documents --------------------------------------------------------
+
+json CredentialsDoc(const std::optional<BasicCredentials>& credentials) {
+  if (!credentials) return nullptr;
+  return {{"username", credentials->username}, {"password", credentials->password}};
+}
+std::optional<BasicCredentials> CredentialsOf(const json& doc) {
+  if (doc.is_null()) return std::nullopt;
+  return BasicCredentials{doc.at("username").get<std::string>(), doc.at("password").get<std::string>()};
+}
+
+json DeliveryDoc(const Delivery& delivery) {
+  return {{"account_id", delivery.account_id},
+          {"subscription_id", delivery.subscription_id},
+          {"order_id", delivery.order_id},
+          {"status", std::string(ToString(delivery.status))},
+          {"event", delivery.event},
+          {"url", delivery.url},
+          {"credentials", CredentialsDoc(delivery.credentials)},
+          {"body", delivery.body},
+          {"scheduled_at", Micros(delivery.scheduled_at)},
+          {"fault", CallbackFaultDoc(delivery.fault)}};
+}
+Delivery DeliveryOf(const json& doc) {
+  Delivery delivery;
+  delivery.account_id = doc.at("account_id").get<std::string>();
+  delivery.subscription_id = doc.at("subscription_id").get<std::string>();
+  delivery.order_id = doc.at("order_id").get<std::string>();
+  delivery.status = StatusOf(doc.at("status"));
+  delivery.event = doc.at("event").get<std::string>();
+  delivery.url = doc.at("url").get<std::string>();
+  delivery.credentials = CredentialsOf(doc.at("credentials"));
+  delivery.body = doc.at("body").get<std::string>();
+  delivery.scheduled_at = AtMicros(doc.at("scheduled_at").get<std::int64_t>());
+  delivery.fault = CallbackFaultOf(doc.at("fault"));
+  return delivery;
+}
+
+json JournalEntryDoc(const JournalEntry& entry) {
+  json headers = json::array();
+  for (const auto& [name, value] : entry.request_headers) headers.push_back({name, value});
+  return {{"id", entry.id},
+          {"account_id", entry.account_id},
+          {"subscription_id", entry.subscription_id},
+          {"order_id", entry.order_id},
+          {"status", std::string(ToString(entry.status))},
+          {"event", entry.event},
+          {"url", entry.url},
+          {"attempt", entry.attempt},
+          {"request_headers", headers},
+          {"body", entry.body},
+          {"response_status", entry.response_status},
+          {"error", entry.error},
+          {"fault", entry.fault},
+          {"scheduled_at", Micros(entry.scheduled_at)},
+          {"sent_at", Micros(entry.sent_at)},
+          {"finished_at", Micros(entry.finished_at)},
+          {"wall_micros", entry.wall_micros}};
+}
+JournalEntry JournalEntryOf(const json& doc) {
+  JournalEntry entry;
+  entry.id = doc.at("id").get<std::uint64_t>();
+  entry.account_id = doc.at("account_id").get<std::string>();
+  entry.subscription_id = doc.at("subscription_id").get<std::string>();
+  entry.order_id = doc.at("order_id").get<std::string>();
+  entry.status = StatusOf(doc.at("status"));
+  entry.event = doc.at("event").get<std::string>();
+  entry.url = doc.at("url").get<std::string>();
+  entry.attempt = doc.at("attempt").get<int>();
+  for (const auto& pair : doc.at("request_headers")) {
+    entry.request_headers.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+  }
+  entry.body = doc.at("body").get<std::string>();
+  entry.response_status = doc.at("response_status").get<int>();
+  entry.error = doc.at("error").get<std::string>();
+  entry.fault = doc.at("fault").get<std::string>();
+  entry.scheduled_at = AtMicros(doc.at("scheduled_at").get<std::int64_t>());
+  entry.sent_at = AtMicros(doc.at("sent_at").get<std::int64_t>());
+  entry.finished_at = AtMicros(doc.at("finished_at").get<std::int64_t>());
+  entry.wall_micros = doc.at("wall_micros").get<std::int64_t>();
+  return entry;
+}
+
 // The tables of the current version (kStateSchemaVersion), for a new file.
 const char* const kSchema = R"sql(
 CREATE TABLE schema_version(version INTEGER NOT NULL);
@@ -623,6 +706,9 @@ CREATE TABLE settings(key TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE account_scenarios(account TEXT PRIMARY KEY, text TEXT NOT NULL);
 CREATE TABLE offsets(account TEXT PRIMARY KEY, micros INTEGER NOT NULL);
 CREATE TABLE id_streams(seed INTEGER PRIMARY KEY, draws INTEGER NOT NULL);
+CREATE TABLE journal(id INTEGER PRIMARY KEY, account TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE deliveries(id INTEGER PRIMARY KEY, account TEXT NOT NULL, next_attempt INTEGER NOT NULL,
+                        tries INTEGER NOT NULL, doc TEXT NOT NULL);
 )sql";
 
 // Schema 1 → 2: orders' JSON documents (`doc`) become binary records
@@ -660,9 +746,18 @@ void MigrateFrom2(sqlite3* db) {
   }
 }
 
+// Schema 3 → 4: the callback journal (its entries by journal id) and the
+// deliveries whose final outcome is not journaled yet (at-least-once).
+void MigrateFrom3(sqlite3* db) {
+  Statement(db, "CREATE TABLE journal(id INTEGER PRIMARY KEY, account TEXT NOT NULL, doc TEXT NOT NULL)").Run();
+  Statement(db, "CREATE TABLE deliveries(id INTEGER PRIMARY KEY, account TEXT NOT NULL, next_attempt INTEGER NOT NULL, "
+                "tries INTEGER NOT NULL, doc TEXT NOT NULL)")
+      .Run();
+}
+
 // kMigrations[v - 1] turns a file of version v into one of version v + 1.
 using Migration = void (*)(sqlite3*);
-constexpr Migration kMigrations[] = {MigrateFrom1, MigrateFrom2};
+constexpr Migration kMigrations[] = {MigrateFrom1, MigrateFrom2, MigrateFrom3};
 static_assert(std::size(kMigrations) == kStateSchemaVersion - 1, "one migration per version step");
 
 }  // namespace
@@ -1028,7 +1123,7 @@ void StateStore::Reset(const std::optional<std::string>& account_id) {
   Commit([&] {
     if (!account_id) {
       impl_->Exec("DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists; "
-                  "DELETE FROM account_scenarios; DELETE FROM offsets");
+                  "DELETE FROM account_scenarios; DELETE FROM offsets; DELETE FROM journal; DELETE FROM deliveries");
       impl_->step_lists.clear();
       impl_->order_rows.clear();
       return;
@@ -1040,7 +1135,82 @@ void StateStore::Reset(const std::optional<std::string>& account_id) {
     impl_->delete_subscriptions->Bind(1, *account_id).Run();
     Statement(impl_->db, "DELETE FROM account_scenarios WHERE account = ?1").Bind(1, *account_id).Run();
     Statement(impl_->db, "DELETE FROM offsets WHERE account = ?1").Bind(1, *account_id).Run();
+    Statement(impl_->db, "DELETE FROM journal WHERE account = ?1").Bind(1, *account_id).Run();
+    Statement(impl_->db, "DELETE FROM deliveries WHERE account = ?1").Bind(1, *account_id).Run();
   });
+}
+
+std::int64_t StateStore::DeliverySubmitted(const Delivery& delivery) {
+  const std::string doc = DeliveryDoc(delivery).dump();
+  std::int64_t key = 0;
+  Commit([&] {
+    Statement(impl_->db, "INSERT INTO deliveries(account, next_attempt, tries, doc) VALUES(?1, 1, 0, ?2)")
+        .Bind(1, delivery.account_id)
+        .Bind(2, doc)
+        .Run();
+    key = sqlite3_last_insert_rowid(impl_->db);
+  });
+  return key;
+}
+
+void StateStore::DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, bool done,
+                                   int next_attempt, int tries) {
+  std::vector<std::string> docs;
+  docs.reserve(entries.size());
+  for (const auto& entry : entries) docs.push_back(JournalEntryDoc(entry).dump());
+  const auto capacity = static_cast<std::int64_t>(journal_capacity_.load());
+  Commit([&] {
+    std::int64_t last = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      last = std::max(last, static_cast<std::int64_t>(entries[i].id));
+      Statement(impl_->db, "INSERT OR REPLACE INTO journal(id, account, doc) VALUES(?1, ?2, ?3)")
+          .Bind(1, static_cast<std::int64_t>(entries[i].id))
+          .Bind(2, entries[i].account_id)
+          .Bind(3, docs[i])
+          .Run();
+    }
+    if (last > capacity) Statement(impl_->db, "DELETE FROM journal WHERE id <= ?1").Bind(1, last - capacity).Run();
+    if (key == 0) return;
+    if (done) {
+      Statement(impl_->db, "DELETE FROM deliveries WHERE id = ?1").Bind(1, key).Run();
+    } else {
+      Statement(impl_->db, "UPDATE deliveries SET next_attempt = ?2, tries = ?3 WHERE id = ?1")
+          .Bind(1, key)
+          .Bind(2, static_cast<std::int64_t>(next_attempt))
+          .Bind(3, static_cast<std::int64_t>(tries))
+          .Run();
+    }
+  });
+}
+
+void StateStore::RestoreCallbacks(Journal& journal, CallbackDispatcher& dispatcher) {
+  journal_capacity_ = journal.capacity();
+  std::vector<JournalEntry> entries;
+  struct Pending {
+    Delivery delivery;
+    std::int64_t key;
+    int next_attempt;
+    int tries;
+  };
+  std::vector<Pending> pending;
+  {
+    std::lock_guard lock(mu_);
+    try {
+      Statement rows(impl_->db, "SELECT doc FROM journal WHERE id > (SELECT coalesce(max(id), 0) FROM journal) - ?1 "
+                                "ORDER BY id");
+      rows.Bind(1, static_cast<std::int64_t>(journal.capacity()));
+      while (rows.Step()) entries.push_back(JournalEntryOf(json::parse(rows.Text(0))));
+      Statement deliveries(impl_->db, "SELECT id, next_attempt, tries, doc FROM deliveries ORDER BY id");
+      while (deliveries.Step()) {
+        pending.push_back({DeliveryOf(json::parse(deliveries.Text(3))), deliveries.Int(0),
+                           static_cast<int>(deliveries.Int(1)), static_cast<int>(deliveries.Int(2))});
+      }
+    } catch (const json::exception& error) {
+      throw StateFileError("--state: '" + path_ + "' holds a damaged callback record: " + error.what());
+    }
+  }
+  journal.Restore(std::move(entries));
+  for (auto& each : pending) dispatcher.Resubmit(std::move(each.delivery), each.key, each.next_attempt, each.tries);
 }
 
 void StateStore::SaveFaults(const FaultInjector& faults) {
@@ -1179,6 +1349,20 @@ std::string StateStore::DumpJson() {
   out["account_scenarios"] = std::move(account_sets);
   out["offsets"] = std::move(offsets);
   out["id_streams"] = std::move(streams);
+  json journal = json::array();
+  Statement journal_rows(db, "SELECT doc FROM journal ORDER BY id");
+  while (journal_rows.Step()) journal.push_back(json::parse(journal_rows.Text(0)));
+  json deliveries = json::array();
+  Statement delivery_rows(db, "SELECT id, next_attempt, tries, doc FROM deliveries ORDER BY id");
+  while (delivery_rows.Step()) {
+    json doc = json::parse(delivery_rows.Text(3));
+    doc["key"] = delivery_rows.Int(0);
+    doc["next_attempt"] = delivery_rows.Int(1);
+    doc["tries"] = delivery_rows.Int(2);
+    deliveries.push_back(std::move(doc));
+  }
+  out["journal"] = std::move(journal);
+  out["deliveries"] = std::move(deliveries);
   return out.dump(2);
 }
 

@@ -51,6 +51,7 @@ struct PendingDelivery {
   int tries = 0;                    // failed rounds so far, for the retry policy
   std::uint64_t global_epoch = 0;   // the dispatcher's Reset() generations at acceptance
   std::uint64_t account_epoch = 0;
+  std::int64_t durable_key = 0;     // its row in the DeliveryLog (callbacks.hpp); 0: none
 };
 
 // Attempts in flight at once; each at least 1.

@@ -71,6 +71,27 @@ using OutcomeHook = std::function<void(const std::string& account_id,
                                        const std::string& subscription_id,
                                        const std::string& outcome)>;
 
+// Where the dispatcher keeps deliveries and their attempts durable
+// (--state FILE, state_store.hpp), for at-least-once delivery across a
+// crash: a delivery is written when it is submitted and removed in the same
+// transaction that writes the journal entries of its final attempt, so a
+// delivery whose outcome was not journaled is still there at the next start
+// and is sent again (CallbackDispatcher::Resubmit). Called outside the
+// dispatcher's mutex; a failure is logged by the dispatcher and delivery goes
+// on in memory.
+class DeliveryLog {
+ public:
+  virtual ~DeliveryLog() = default;
+  // A submitted delivery; returns its key (> 0).
+  virtual std::int64_t DeliverySubmitted(const Delivery& delivery) = 0;
+  // A turn of the delivery `key` (0: one not kept, e.g. a duplicate) ended
+  // with these journal entries (ids assigned). `done`: no retry follows, the
+  // delivery is removed; else it stays with its next attempt number and the
+  // failed rounds so far.
+  virtual void DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, bool done,
+                                 int next_attempt, int tries) = 0;
+};
+
 // What Stop() dropped.
 struct DispatcherDrops {
   std::size_t queued = 0;    // waiting for a worker, or held back (out of order)
@@ -94,6 +115,11 @@ class CallbackDispatcher {
   // Drops queued deliveries and forgets out-of-order holds of one account (or all).
   void Reset(const std::optional<std::string>& account_id);
   void SetAuthMode(CallbackAuthMode mode);
+  // Set once, before serving (and before Resubmit); nullptr: nothing kept.
+  void SetDeliveryLog(DeliveryLog* log);
+  // Sends again a delivery read back from the DeliveryLog after a restart:
+  // as submitted, with its key, attempt number and failed rounds.
+  void Resubmit(Delivery delivery, std::int64_t key, int next_attempt, int tries);
   void SetRetryPolicy(RetryPolicy policy);
   // Finishes attempts in flight, drops the rest, joins the workers. Idempotent:
   // a second call reports nothing dropped.

@@ -70,6 +70,9 @@ class Journal {
                                       std::chrono::milliseconds timeout);
   // Removes all entries, or one account's.
   void Clear(const std::optional<std::string>& account_id);
+  // Puts back entries read from a --state file (ids kept, in id order), before
+  // serving; later ids continue after theirs. on_append does not see them.
+  void Restore(std::vector<JournalEntry> entries);
   void Shutdown();  // wakes every WaitFor
 
   std::uint64_t dropped() const;

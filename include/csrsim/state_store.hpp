@@ -38,7 +38,7 @@ struct sqlite3;
 
 namespace csrsim {
 
-inline constexpr int kStateSchemaVersion = 3;
+inline constexpr int kStateSchemaVersion = 4;
 
 // A state file that cannot be used; what() is one line naming the file.
 class StateFileError : public std::runtime_error {
@@ -51,7 +51,7 @@ struct RestoreCounts {
   std::size_t subscriptions = 0;
 };
 
-class StateStore final : public StateSink {
+class StateStore final : public StateSink, public DeliveryLog {
  public:
   enum class Purpose { kServe, kDump };  // kDump does not count as a start
   // Opens FILE (created when absent) and takes its exclusive lock. Throws
@@ -73,6 +73,12 @@ class StateStore final : public StateSink {
   void RestoreSettings(Scheduler& scheduler, FaultInjector& faults, CallbackDispatcher& dispatcher,
                        ScenarioLibrary& scenarios);
 
+  // Puts back the callback journal (its latest `journal.capacity()` entries)
+  // and sends again every delivery whose final outcome was not journaled
+  // (at-least-once across a crash). Call after Restore, with `dispatcher`'s
+  // DeliveryLog set to this store.
+  void RestoreCallbacks(Journal& journal, CallbackDispatcher& dispatcher);
+
   // The whole file as one JSON document (`csr-simulator state dump FILE`).
   std::string DumpJson();
 
@@ -87,6 +93,11 @@ class StateStore final : public StateSink {
   void SaveAccountScenarios(const std::string& account_id, const std::optional<std::string>& text) override;
   void SaveOffset(const std::string& account_id, Duration offset) override;
 
+  // DeliveryLog
+  std::int64_t DeliverySubmitted(const Delivery& delivery) override;
+  void DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, bool done, int next_attempt,
+                         int tries) override;
+
  private:
   // Runs `write` inside a transaction and returns once it is committed.
   // Writers that arrive while a commit is under way go together into the
@@ -98,6 +109,7 @@ class StateStore final : public StateSink {
   std::string path_;
   std::mutex faults_mu_;        // held from reading the rules to their commit, so snapshots land in order
   std::atomic<const IdGenerator*> ids_{nullptr};  // set by Restore
+  std::atomic<std::size_t> journal_capacity_{10000};  // set by RestoreCallbacks
   std::mutex mu_;               // held while the connection is used
   std::unique_ptr<Impl> impl_;  // the connection guarded by mu_; the commit queue by its own mutex
 };

@@ -1,0 +1,108 @@
+// Durable state (--state FILE, README.md "Durable state"): the callback
+// journal survives a restart, and callbacks are at-least-once across a crash —
+// a delivery whose attempt had no journaled outcome when the process was
+// killed is sent again at the next start, one that was journaled is not.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
+
+using namespace csrsim::testing;
+using Json = nlohmann::json;
+
+namespace {
+
+const std::string kAccount = "/api/accounts/9900000";
+
+std::vector<std::string> StateArgs(const std::string& file) {
+  return {"--clock", "manual", "--log-level", "off", "--state", file};
+}
+
+std::string CreateOrder(const SimulatorProcess& sim) {
+  auto created = sim.Client()->Post((kAccount + "/csrs").c_str(),
+                                    "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber></Csr>",
+                                    "application/xml");  // COMPLETE, with a callback, at 3 s
+  REQUIRE(created);
+  REQUIRE(created->status == 200);
+  return XmlText(created->body, "OrderId").value_or("");
+}
+
+std::string Subscribe(const SimulatorProcess& sim, const std::string& url) {
+  auto created =
+      sim.Client()->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(url).Xml(), "application/xml");
+  REQUIRE(created);
+  REQUIRE(created->status == 201);
+  return LocationId(created);
+}
+
+Json Journal(const SimulatorProcess& sim) {
+  auto response = sim.Client("")->Get("/_sim/callbacks");
+  REQUIRE(response);
+  REQUIRE(response->status == 200);
+  return Json::parse(response->body)["entries"];
+}
+
+}  // namespace
+
+TEST_CASE("a callback in flight at a crash is sent again after the restart; the journal is kept") {
+  const std::string file = MakeTempDir() + "/state.db";
+  CallbackReceiver answered;
+  CallbackReceiver hanging(ReceiverOptions{.holding = true});
+  std::string first, second;
+  {
+    SimulatorProcess sim(StateArgs(file));
+    const std::string subscription = Subscribe(sim, answered.Url());
+    first = CreateOrder(sim);
+    REQUIRE(AdvanceClock(sim, "3s"));  // returns once the callback's outcome is journaled
+    REQUIRE(answered.Requests().size() == 1);
+    auto removed = sim.Client()->Delete((kAccount + "/subscriptions/" + subscription).c_str());
+    REQUIRE(removed);
+    REQUIRE(removed->status == 200);
+    Subscribe(sim, hanging.Url());
+    second = CreateOrder(sim);
+    // The advance waits for the callback, which the receiver holds: crash meanwhile.
+    std::thread advance([&sim] { AdvanceClock(sim, "3s"); });
+    REQUIRE(hanging.WaitUntilHolding());
+    REQUIRE(sim.Stop(9) == 128 + 9);
+    advance.join();
+  }
+  const std::string held_body = hanging.Requests().at(0).body;
+  CHECK(held_body.find(second) != std::string::npos);
+  {
+    SimulatorProcess sim(StateArgs(file));
+    REQUIRE(hanging.WaitForCount(2));  // sent again at start-up
+    hanging.Release();
+    auto waited = sim.Client("")->Get(("/_sim/callbacks/wait?orderId=" + second + "&timeout=10s").c_str());
+    REQUIRE(waited);
+    REQUIRE(waited->status == 200);
+    CHECK(hanging.Requests().at(1).body == held_body);
+    CHECK(answered.Requests().size() == 1);  // its outcome was journaled: not sent again
+    const Json entries = Journal(sim);
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0]["id"] == 1);  // kept from the first run
+    CHECK(entries[0]["orderId"] == first);
+    CHECK(entries[0]["responseStatus"] == 200);
+    CHECK(entries[1]["id"] == 2);  // ids continue
+    CHECK(entries[1]["orderId"] == second);
+    CHECK(entries[1]["attempt"] == 1);
+    REQUIRE(sim.Stop() == 0);
+  }
+  // Nothing is left to send, and the journal is the same after another restart.
+  auto dump = RunBinary({"state", "dump", file});
+  REQUIRE(dump.exit_code == 0);
+  const Json state = Json::parse(dump.out);
+  CHECK(state["deliveries"].empty());
+  CHECK(state["journal"].size() == 2);
+  SimulatorProcess sim(StateArgs(file));
+  CHECK(Journal(sim).size() == 2);
+  // A reset empties the file's journal too.
+  auto reset = sim.Client("")->Post("/_sim/reset", "", "application/json");
+  REQUIRE(reset);
+  REQUIRE(reset->status == 200);
+  REQUIRE(sim.Stop() == 0);
+  SimulatorProcess after_reset(StateArgs(file));
+  CHECK(Journal(after_reset).empty());
+}
