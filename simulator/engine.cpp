@@ -265,10 +265,19 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
 
   auto slot = store_.AddOrder(std::move(order), std::move(progress), limits_.max_orders);
   if (!slot) throw OrderLimitReached(limits_.max_orders);
-  std::lock_guard lock(slot->mu);
-  EmitOrderCreated(events_, slot->order);
+  std::unique_lock lock(slot->mu);
   ScheduleNextStep(slot, now);
-  Persist(*slot);
+  try {
+    Persist(*slot);
+  } catch (...) {
+    // Not in the file, so not created: the client gets the error and the
+    // order is not there to find either (README.md, Durable state).
+    ++slot->progress.generation;  // its scheduled step does nothing
+    lock.unlock();
+    store_.RemoveOrder(slot);
+    throw;
+  }
+  EmitOrderCreated(events_, slot->order);
   return slot->order;
 }
 

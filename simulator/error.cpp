@@ -68,6 +68,11 @@ Error Error::OutOfMemory() {
   return Error(ErrorKind::kUnavailable, {{1016, "The simulator is out of memory; nothing was changed"}});
 }
 
+Error Error::StateWriteFailed(const std::string& cause) {
+  return Error(ErrorKind::kUnavailable,
+               {{1018, "The state file could not be written (" + cause + "); the change was not saved"}});
+}
+
 Error Error::LimitReached(std::string description) {
   return Error(ErrorKind::kConflict, {{1017, "Limit reached: " + std::move(description)}});
 }

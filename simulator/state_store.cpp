@@ -1,9 +1,12 @@
 #include "csrsim/state_store.hpp"
 
+#include "csrsim/error.hpp"
+
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
@@ -943,6 +946,11 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
     throw;
   }
   sqlite3* db = impl_->db;
+  // Test-only (README.md, Durable state): caps the file at this many pages, so
+  // a test can fill it and see what a full disk does.
+  if (const char* pages = std::getenv("CSRSIM_TEST_STATE_MAX_PAGES"); pages && *pages) {
+    impl_->Exec(("PRAGMA max_page_count = " + std::to_string(std::strtoll(pages, nullptr, 10))).c_str());
+  }
   impl_->insert_order =
       std::make_unique<Statement>(db, "INSERT INTO orders(id, account, steps, record) VALUES(?1, ?2, ?3, ?4)");
   impl_->update_order = std::make_unique<Statement>(db, "UPDATE orders SET steps = ?2, record = ?3 WHERE rowid = ?1");
@@ -1066,11 +1074,22 @@ void StateStore::Commit(const std::function<void()>& write) {
           }
           impl.Exec("COMMIT");
         } catch (...) {
+          // Nothing of the transaction stays in the file (SQLite may have
+          // rolled it back already: then this ROLLBACK fails, harmlessly).
           sqlite3_exec(impl.db, "ROLLBACK", nullptr, nullptr, nullptr);
           impl.step_lists.clear();  // some of them may have been rolled back
-          impl.LoadOrderRows();      // so may rows added or removed
+          try {
+            impl.LoadOrderRows();  // so may rows added or removed
+          } catch (const std::exception&) {
+            impl.order_rows.clear();  // the next write of each order then adds a row: found again at the next start
+          }
           throw;
         }
+      } catch (const std::exception& error) {
+        // Every caller of this transaction fails with a 503 (ErrorResponse).
+        std::string cause = error.what();
+        if (cause.rfind("state file: ", 0) == 0) cause.erase(0, 12);
+        leading->error = std::make_exception_ptr(Error::StateWriteFailed(cause));
       } catch (...) {
         leading->error = std::current_exception();
       }

@@ -20,6 +20,18 @@ std::shared_ptr<OrderSlot> Store::AddOrder(Order order, ScenarioProgress progres
   return slot;
 }
 
+void Store::RemoveOrder(const std::shared_ptr<OrderSlot>& slot) {
+  std::unique_lock lock(mu_);
+  auto it = orders_by_id_.find(std::string_view(slot->order.id));
+  if (it == orders_by_id_.end() || it->second != slot) return;
+  orders_by_id_.erase(it);
+  std::erase(all_orders_, slot);
+  auto account = accounts_.find(slot->order.account_id);
+  if (account == accounts_.end()) return;
+  std::erase(account->second.orders, slot);
+  if (account->second.orders.empty() && account->second.subscriptions.empty()) accounts_.erase(account);
+}
+
 void Store::Reserve(std::size_t orders) {
   std::unique_lock lock(mu_);
   orders_by_id_.reserve(orders_by_id_.size() + orders);

@@ -28,7 +28,7 @@ enum class ErrorKind {
   kPayloadTooLarge,  // 413, ResponseStatus
   kUriTooLong,       // 414, ResponseStatus (request line over the server's limit)
   kHeadersTooLarge,  // 431, ResponseStatus (too many or too large request headers)
-  kUnavailable,      // 503, ResponseStatus (a capacity limit of the simulator, out of memory)
+  kUnavailable,      // 503, ResponseStatus (a capacity limit of the simulator, out of memory, a state write)
   kRateLimited,      // 429, empty body, X-RateLimit-Reset
   kInjected,         // an injected fault: status chosen by the fault
   kInternal,         // 500, ResponseStatus 1000: a bug, logged where it was caught
@@ -54,6 +54,9 @@ class Error : public std::runtime_error {
   // A limit of the simulator itself: `description` names it and its flag.
   static Error CapacityExceeded(std::string description);          // 503, 1015
   static Error OutOfMemory();                                       // 503, 1016
+  // The --state file could not be written (a full disk, an I/O error): the
+  // call's change is not in the file. `cause` is SQLite's message.
+  static Error StateWriteFailed(const std::string& cause);          // 503, 1018
   // A cap on what the simulator holds (--max-orders, ...) is reached and the
   // call created nothing: `description` names the cap and its flag.
   static Error LimitReached(std::string description);              // 409, 1017

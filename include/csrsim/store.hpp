@@ -52,6 +52,8 @@ class Store {
   // step, so concurrent creates never pass the cap.
   std::shared_ptr<OrderSlot> AddOrder(Order order, ScenarioProgress progress,
                                       std::size_t max_orders = SIZE_MAX);
+  // Takes back an order just added whose create failed (its state write).
+  void RemoveOrder(const std::shared_ptr<OrderSlot>& slot);
   // Makes room for `orders` more orders (a restore from --state adds them all at once).
   void Reserve(std::size_t orders);
   // nullptr when the id is unknown in this account.
