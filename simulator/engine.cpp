@@ -247,7 +247,11 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   // as they were); AddOrder checks again, atomically.
   if (store_.OrderCount() >= limits_.max_orders) throw OrderLimitReached(limits_.max_orders);
   Order order;
-  order.id = ids_.NewUuid();
+  // A restored --state file may hold ids this seed's stream gives out again
+  // (a file written before it recorded how far the stream went): skip those.
+  do {
+    order.id = ids_.NewUuid();
+  } while (store_.FindOrderAnyAccount(order.id));
   order.account_id = account_id;
   order.last_modified_by = user;
   order.created = now;

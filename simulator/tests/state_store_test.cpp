@@ -230,6 +230,11 @@ TEST_CASE("a schema 1 file is migrated when opened, and its orders carry on") {
     migrated.Advance(1s);
     CHECK(migrated.engine.GetOrder(account, pin.id).status == OrderStatus::kComplete);
     CHECK(migrated.engine.AddNote(account, noted.id, "me", "again").id == 11300);
+    // The file was written under the same seed (7) but does not say how far its stream
+    // went: a create that draws an id already in the file draws again.
+    const Order fresh = migrated.Create("9195550003");
+    CHECK(fresh.id != "c11f6531-eb66-49a7-b305-67547a34c162");
+    CHECK(migrated.engine.ListOrders(account, {}).total_count == 6);
   }
   CHECK(SchemaVersion(file) == kStateSchemaVersion);
   Harness reopened(file);
