@@ -10,6 +10,7 @@
 #include <exception>
 #include <condition_variable>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace csrsim {
@@ -92,8 +93,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
         auth_mode_(options.auth_mode),
         retry_(options.retry) {}
 
+  // Workers start on demand, when a turn is ready and none is waiting for
+  // one, up to `count`: start-up spawns no thread, an idle simulator runs few.
   void StartWorkers(int count) {
-    for (int i = 0; i < std::max(1, count); ++i) workers_.emplace_back([this] { WorkLoop(); });
+    std::lock_guard lock(mu_);
+    max_workers_ = static_cast<std::size_t>(std::max(1, count));
   }
 
   void SetDeliveryLog(DeliveryLog* log) {
@@ -198,12 +202,25 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     } else {
       lanes_.Resume(lane, std::move(pending));
     }
-    if (lanes_.CanTake()) work_.notify_one();
+    WakeLocked();
     NotifyIfIdleLocked();
   }
 
   bool IsStaleLocked(const PendingDelivery& p) {
     return p.global_epoch != global_epoch_ || p.account_epoch != account_epochs_[p.delivery.account_id];
+  }
+
+  // A turn may be ready: wake a waiting worker, or start one more.
+  void WakeLocked() {
+    if (!lanes_.CanTake()) return;
+    if (waiting_ == 0 && !stopping_ && workers_.size() < max_workers_) {
+      try {
+        workers_.emplace_back([this] { WorkLoop(); });
+        return;
+      } catch (const std::system_error&) {  // no thread to be had: the running workers take it
+      }
+    }
+    work_.notify_one();
   }
 
   // Every turn that ends may leave an account idle (WaitIdle of one account).
@@ -226,7 +243,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     lanes_.Enqueue(std::move(batch));
     // No wake-up when the new turn waits for a limit (a receiver that hangs):
     // a woken worker with nothing to take would only drop its connections.
-    if (lanes_.CanTake()) work_.notify_one();
+    WakeLocked();
   }
 
   static void AddWithDuplicate(std::vector<PendingDelivery>& batch, PendingDelivery pending) {
@@ -250,7 +267,9 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
         session->Idle();
         lock.lock();
       }
+      ++waiting_;
       work_.wait(lock, [this] { return stopping_ || lanes_.CanTake(); });
+      --waiting_;
       if (stopping_) return;
       LaneTurn turn = *lanes_.Take();
       const CallbackAuthMode mode = auth_mode_;
@@ -390,7 +409,10 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   bool stopping_ = false;             // guarded by mu_
 
   std::mutex join_mu_;  // serializes joining in concurrent Stop() calls
+  // Guarded by mu_ while !stopping_ (WakeLocked adds), then by join_mu_ (Stop joins).
   std::vector<std::thread> workers_;
+  std::size_t max_workers_ = 1;  // guarded by mu_
+  std::size_t waiting_ = 0;      // workers waiting for a turn; guarded by mu_
 };
 
 }  // namespace

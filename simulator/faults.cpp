@@ -24,6 +24,7 @@ std::string FaultInjector::AddApiFault(ApiFaultRule rule) {
     std::lock_guard lock(mu_);
     rule.id = "fault-" + std::to_string(next_id_++);
     api_rules_.push_back(rule);
+    SyncLocked();
     EmitFaultsChanged(events_, rule.account_id);
   }
   Changed(false);
@@ -35,6 +36,7 @@ std::string FaultInjector::AddCallbackFault(CallbackFaultRule rule) {
     std::lock_guard lock(mu_);
     rule.id = "fault-" + std::to_string(next_id_++);
     callback_rules_.push_back(rule);
+    SyncLocked();
     EmitFaultsChanged(events_, rule.account_id);
   }
   Changed(false);
@@ -45,6 +47,7 @@ void FaultInjector::Restore(std::vector<ApiFaultRule> api_rules, std::vector<Cal
   std::lock_guard lock(mu_);
   api_rules_ = std::move(api_rules);
   callback_rules_ = std::move(callback_rules);
+  SyncLocked();
   auto after = [this](const std::string& id) {
     if (id.rfind("fault-", 0) != 0) return;
     try {
@@ -64,6 +67,7 @@ bool FaultInjector::Remove(const std::string& id) {
     std::erase_if(api_rules_, [&id](const auto& rule) { return rule.id == id; });
     std::erase_if(callback_rules_, [&id](const auto& rule) { return rule.id == id; });
     removed = api_rules_.size() + callback_rules_.size() != before;
+    SyncLocked();
     if (removed) EmitFaultsChanged(events_, std::nullopt);
   }
   if (removed) Changed(false);
@@ -76,6 +80,7 @@ void FaultInjector::Clear(const std::optional<std::string>& account_id) {
     auto of_account = [&account_id](const auto& rule) { return !account_id || rule.account_id == account_id; };
     std::erase_if(api_rules_, of_account);
     std::erase_if(callback_rules_, of_account);
+    SyncLocked();
     EmitFaultsChanged(events_, account_id);
   }
   Changed(false);
@@ -103,8 +108,14 @@ bool FaultInjector::Fires(const std::optional<std::string>& rule_account, const 
   return true;
 }
 
+void FaultInjector::SyncLocked() {
+  has_api_rules_.store(!api_rules_.empty(), std::memory_order_release);
+  has_callback_rules_.store(!callback_rules_.empty(), std::memory_order_release);
+}
+
 ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const std::string& route_key) {
   ApiFaultOutcome outcome;
+  if (!has_api_rules_.load(std::memory_order_acquire)) return outcome;
   bool consumed = false;
   {
     std::lock_guard lock(mu_);
@@ -123,12 +134,14 @@ ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const st
       }
     }
     std::erase_if(api_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
+    SyncLocked();
   }
   if (consumed) Changed(true);
   return outcome;
 }
 
 CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackFault base) {
+  if (!has_callback_rules_.load(std::memory_order_acquire)) return base;
   bool consumed = false;
   {
     std::lock_guard lock(mu_);
@@ -139,6 +152,7 @@ CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackF
       base.MergeFrom(rule.fault);
     }
     std::erase_if(callback_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
+    SyncLocked();
   }
   if (consumed) Changed(true);
   return base;

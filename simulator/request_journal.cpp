@@ -115,10 +115,9 @@ void FinishRequestRecord(RequestRecord& record, RequestTrace trace, const HttpRe
 namespace {
 
 // The first record whose id is greater than `id`; records are kept in id order.
-std::deque<RequestRecord>::const_iterator FirstAfter(const std::deque<RequestRecord>& records,
-                                                     std::uint64_t id) {
+RequestJournal::Records::const_iterator FirstAfter(const RequestJournal::Records& records, std::uint64_t id) {
   return std::upper_bound(records.begin(), records.end(), id,
-                          [](std::uint64_t value, const RequestRecord& r) { return value < r.id; });
+                          [](std::uint64_t value, const auto& r) { return value < r->id; });
 }
 
 }  // namespace
@@ -127,13 +126,18 @@ RequestJournal::RequestJournal(std::size_t capacity) : capacity_(capacity) {}
 
 std::uint64_t RequestJournal::Append(RequestRecord record) {
   if (!enabled()) return 0;
+  // Every request appends: under the lock only pointers move; the record is
+  // allocated before it and the evicted one freed after it.
+  auto owned = std::make_unique<RequestRecord>(std::move(record));
+  std::unique_ptr<RequestRecord> evicted;
   std::uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
     id = next_id_++;
-    record.id = id;
-    records_.push_back(std::move(record));
+    owned->id = id;
+    records_.push_back(std::move(owned));
     while (records_.size() > capacity_) {
+      evicted = std::move(records_.front());
       records_.pop_front();
       ++dropped_;
     }
@@ -146,12 +150,12 @@ RequestJournal::Page RequestJournal::Query(const RequestFilter& filter, std::siz
   std::lock_guard lock(mu_);
   Page page;
   for (auto it = FirstAfter(records_, filter.since_id); it != records_.end(); ++it) {
-    if (!filter.Matches(*it)) continue;
+    if (!filter.Matches(**it)) continue;
     if (page.records.size() == limit) {
       page.next = page.records.empty() ? filter.since_id : page.records.back().id;
       break;
     }
-    page.records.push_back(*it);
+    page.records.push_back(**it);
   }
   return page;
 }
@@ -159,7 +163,7 @@ RequestJournal::Page RequestJournal::Query(const RequestFilter& filter, std::siz
 std::size_t RequestJournal::Count(const RequestFilter& filter) const {
   std::lock_guard lock(mu_);
   return static_cast<std::size_t>(std::count_if(FirstAfter(records_, filter.since_id), records_.cend(),
-                                                [&filter](const RequestRecord& r) { return filter.Matches(r); }));
+                                                [&filter](const auto& r) { return filter.Matches(*r); }));
 }
 
 std::vector<RequestRecord> RequestJournal::WaitFor(const RequestFilter& filter, std::size_t count,
@@ -176,8 +180,8 @@ std::vector<RequestRecord> RequestJournal::WaitFor(const RequestFilter& filter, 
       clears_seen = clears_;
     }
     for (auto it = FirstAfter(records_, scanned_up_to); it != records_.end() && matches.size() < count; ++it) {
-      if (filter.Matches(*it)) matches.push_back(*it);
-      scanned_up_to = it->id;
+      if (filter.Matches(**it)) matches.push_back(**it);
+      scanned_up_to = (*it)->id;
     }
     return matches.size() >= count;
   };
@@ -198,7 +202,7 @@ void RequestJournal::Clear(const std::optional<std::string>& account_id) {
       records_.clear();
       dropped_ = 0;
     } else {
-      std::erase_if(records_, [&](const RequestRecord& r) { return r.account == *account_id; });
+      std::erase_if(records_, [&](const auto& r) { return r->account == *account_id; });
     }
   }
   appended_.notify_all();

@@ -294,11 +294,12 @@ class Connection {
       const int ready = poll(&fd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)));
       if (ready < 0 && errno != EINTR) return ReadResult::kClosed;
       if (ready <= 0) continue;
-      const std::size_t old_size = buffer_.size();
-      buffer_.resize(old_size + kReadChunk);
-      const auto got = recv(fd_, buffer_.data() + old_size, kReadChunk, MSG_DONTWAIT);
-      buffer_.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
-      if (got > 0) return ReadResult::kData;
+      char chunk[kReadChunk];  // not buffer_.resize(): that would zero 16 KiB per read
+      const auto got = recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
+      if (got > 0) {
+        buffer_.append(chunk, static_cast<std::size_t>(got));
+        return ReadResult::kData;
+      }
       if (got == 0) return ReadResult::kClosed;
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return ReadResult::kClosed;
     }

@@ -7,6 +7,7 @@
 // count is consumed atomically under the injector's mutex.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -87,8 +88,15 @@ class FaultInjector {
   bool Fires(const std::optional<std::string>& rule_account, const std::string& account_id,
              std::optional<std::int64_t>& remaining, double fraction);  // requires mu_
 
+  // Keeps the flags below equal to whether each list holds a rule; requires mu_.
+  void SyncLocked();
+
   std::function<std::uint64_t()> random_;
   EventBus* events_;
+  // Read without mu_, so that every API call and notification does not take
+  // the one lock of all faults while no rule is set (the usual case).
+  std::atomic<bool> has_api_rules_{false};
+  std::atomic<bool> has_callback_rules_{false};
   mutable std::mutex mu_;
   std::vector<ApiFaultRule> api_rules_;            // guarded by mu_
   std::vector<CallbackFaultRule> callback_rules_;  // guarded by mu_

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -122,11 +123,14 @@ class RequestJournal {
   std::size_t size() const;
   std::size_t capacity() const { return capacity_; }
 
+  // One pointer per record, so an append moves a pointer under the lock.
+  using Records = std::deque<std::unique_ptr<RequestRecord>>;
+
  private:
   const std::size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable appended_;
-  std::deque<RequestRecord> records_;  // guarded by mu_, in id order
+  Records records_;                    // guarded by mu_, in id order
   std::uint64_t next_id_ = 1;          // guarded by mu_
   std::uint64_t dropped_ = 0;          // guarded by mu_
   std::uint64_t clears_ = 0;           // guarded by mu_: a WaitFor recounts after a Clear
