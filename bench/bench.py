@@ -721,6 +721,13 @@ def serving_section(figures):
                 f"{ratio} | {target} | {verdict} |")
 
     wide, bare_wide = figures["wide"], figures["bare_wide"]
+
+    def error_kinds(result):
+        kinds = [f"{result.get(key, 0)} {name}" for key, name in
+                 (("connect_errors", "connect"), ("read_errors", "read"), ("write_errors", "write"),
+                  ("timeouts", "time-outs (wrk's 2 s)")) if result.get(key, 0)]
+        return ", ".join(kinds) or "none"
+
     wide_ok = wide["socket_errors"] == 0 and wide["non_2xx"] == 0 and wide["p99_us"] <= 100_000
     sim_start, bare_start = figures["startup"]["simulator"], figures["startup"]["bare"]
     start_ratio = sim_start[0] / bare_start[0]
@@ -751,7 +758,8 @@ def serving_section(figures):
         lines.append(f"- round {index + 1}: csr-simulator {ours['rps']:,.0f} req/s, {ms(ours['p99_us'])}; "
                      f"bare httplib {theirs['rps']:,.0f} req/s, {ms(theirs['p99_us'])}")
     lines += ["", f"The simulator ran {figures['wide_threads']} threads at the end of the "
-              f"{SERVING_WIDE_CONNECTIONS}-connection run (one per open connection, plus its own).", "",
+              f"{SERVING_WIDE_CONNECTIONS}-connection run (one per open connection, plus its own); "
+              f"socket errors of that run by kind: {error_kinds(wide)}.", "",
               f"Start-up: exec to the first 200 of `GET /_sim/health` (the reference answers that path too, "
               f"with httplib's default pool of 8 threads), polling every 0.5 ms, the two alternating, "
               f"median of {STARTUP_RUNS} each.", "",

@@ -41,8 +41,10 @@ function done(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(
     'BENCH_JSON {"requests":%d,"duration_us":%d,"non_2xx":%d,"socket_errors":%d,' ..
+    '"connect_errors":%d,"read_errors":%d,"write_errors":%d,"timeouts":%d,' ..
     '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\n',
     summary.requests, summary.duration, errors.status,
     errors.connect + errors.read + errors.write + errors.timeout,
+    errors.connect, errors.read, errors.write, errors.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
