@@ -717,7 +717,7 @@ CREATE TABLE deliveries(id INTEGER PRIMARY KEY, account TEXT NOT NULL, next_atte
 // Schema 1 → 2: orders' JSON documents (`doc`) become binary records
 // (`record`, OrderRecord), which start-up decodes several times faster, and
 // `id` loses its index: the store finds an order's row by its rowid
-// (Impl::order_rows), so a create appends to the table instead of also
+// (ScenarioProgress::state_row), so a create appends to the table instead of also
 // writing a random page of an index of random UUIDs.
 // Rows keep their order (restore goes by rowid: creation order).
 void MigrateFrom1(sqlite3* db) {
@@ -771,9 +771,6 @@ struct StateStore::Impl {
   sqlite3* db = nullptr;
   std::unique_ptr<Statement> insert_order;
   std::unique_ptr<Statement> update_order;
-  // The row of every order in the file, by order id (the table has no index
-  // on id). Rebuilt from the file when a transaction rolls back.
-  std::unordered_map<std::string, std::int64_t> order_rows;
   std::unique_ptr<Statement> insert_step_list;
   std::unique_ptr<Statement> delete_subscriptions;
   std::unique_ptr<Statement> insert_subscription;
@@ -829,12 +826,6 @@ struct StateStore::Impl {
         .Bind(1, std::string(key))
         .Bind(2, doc)
         .Run();
-  }
-
-  void LoadOrderRows() {
-    order_rows.clear();
-    Statement rows(db, "SELECT rowid, id FROM orders");
-    while (rows.Step()) order_rows.emplace(rows.Text(1), rows.Int(0));
   }
 
   void SetMeta(const char* key, std::int64_t value) {
@@ -953,7 +944,8 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
   }
   impl_->insert_order =
       std::make_unique<Statement>(db, "INSERT INTO orders(id, account, steps, record) VALUES(?1, ?2, ?3, ?4)");
-  impl_->update_order = std::make_unique<Statement>(db, "UPDATE orders SET steps = ?2, record = ?3 WHERE rowid = ?1");
+  impl_->update_order =
+      std::make_unique<Statement>(db, "UPDATE orders SET steps = ?2, record = ?3 WHERE rowid = ?1 AND id = ?4");
   impl_->insert_step_list = std::make_unique<Statement>(db, "INSERT INTO step_lists(doc) VALUES(?1)");
   impl_->delete_subscriptions = std::make_unique<Statement>(db, "DELETE FROM subscriptions WHERE account = ?1");
   impl_->insert_subscription =
@@ -1002,7 +994,6 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
       if (order_count.Step()) orders.reserve(static_cast<std::size_t>(order_count.Int(0)));
       Statement order_rows(db, "SELECT steps, record, rowid FROM orders ORDER BY rowid");
       auto set = sets.end();
-      impl_->order_rows.reserve(orders.capacity());
       while (order_rows.Step()) {
         if (set == sets.end() || set->first != order_rows.Int(0)) set = sets.find(order_rows.Int(0));
         if (set == sets.end()) throw StateFileError("state file: order without its steps");
@@ -1012,7 +1003,7 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
         const auto [data, size] = order_rows.Blob(1);
         ReadOrderRecord(data, size, order, progress);
         for (const auto& note : order.notes) next_note_id = std::max(next_note_id, note.id + 1);
-        impl_->order_rows.emplace(order.id, order_rows.Int(2));
+        progress.state_row = order_rows.Int(2);
       }
       Statement subscription_rows(db, "SELECT account, doc FROM subscriptions ORDER BY account, position");
       while (subscription_rows.Step()) {
@@ -1078,12 +1069,7 @@ void StateStore::Commit(const std::function<void()>& write) {
           // rolled it back already: then this ROLLBACK fails, harmlessly).
           sqlite3_exec(impl.db, "ROLLBACK", nullptr, nullptr, nullptr);
           impl.step_lists.clear();  // some of them may have been rolled back
-          try {
-            impl.LoadOrderRows();  // so may rows added or removed
-          } catch (const std::exception&) {
-            impl.order_rows.clear();  // the next write of each order then adds a row: found again at the next start
-          }
-          throw;
+          throw;  // (so may rows added: SaveOrder checks the row it updates)
         }
       } catch (const std::exception& error) {
         // Every caller of this transaction fails with a 503 (ErrorResponse).
@@ -1106,18 +1092,15 @@ void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress)
   const std::string record = OrderRecord(order, progress);
   Commit([&] {
     const std::int64_t steps = impl_->StepListId(progress, order.scenario_name.str());
-    auto [row, added] = impl_->order_rows.try_emplace(order.id, 0);
-    if (!added) {
-      impl_->update_order->Bind(1, row->second).Bind(2, steps).BindBlob(3, record).Run();
-      return;
+    // The row this order was last written to, if that write was committed
+    // (a rolled-back insert leaves a row number that is gone, or reused by
+    // another order: hence the id in the WHERE clause).
+    if (progress.state_row != 0) {
+      impl_->update_order->Bind(1, progress.state_row).Bind(2, steps).BindBlob(3, record).Bind(4, order.id).Run();
+      if (sqlite3_changes(impl_->db) == 1) return;
     }
-    try {
-      impl_->insert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).BindBlob(4, record).Run();
-    } catch (...) {
-      impl_->order_rows.erase(row);
-      throw;
-    }
-    row->second = sqlite3_last_insert_rowid(impl_->db);
+    impl_->insert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).BindBlob(4, record).Run();
+    progress.state_row = sqlite3_last_insert_rowid(impl_->db);  // the caller waits, holding the order's mutex
   });
 }
 
@@ -1144,13 +1127,9 @@ void StateStore::Reset(const std::optional<std::string>& account_id) {
       impl_->Exec("DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists; "
                   "DELETE FROM account_scenarios; DELETE FROM offsets; DELETE FROM journal; DELETE FROM deliveries");
       impl_->step_lists.clear();
-      impl_->order_rows.clear();
       return;
     }
-    Statement orders(impl_->db, "DELETE FROM orders WHERE account = ?1 RETURNING id");
-    orders.Bind(1, *account_id);
-    while (orders.Step()) impl_->order_rows.erase(orders.Text(0));
-    orders.Reset();
+    Statement(impl_->db, "DELETE FROM orders WHERE account = ?1").Bind(1, *account_id).Run();
     impl_->delete_subscriptions->Bind(1, *account_id).Run();
     Statement(impl_->db, "DELETE FROM account_scenarios WHERE account = ?1").Bind(1, *account_id).Run();
     Statement(impl_->db, "DELETE FROM offsets WHERE account = ?1").Bind(1, *account_id).Run();

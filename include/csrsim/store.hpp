@@ -36,6 +36,10 @@ struct ScenarioProgress {
   std::uint64_t generation = 0;   // bumped whenever pending timers become stale
   bool waiting_for_update = false;  // next step is an on_update step
   std::optional<SimTime> due;       // when the scheduled next step runs (none: not scheduled)
+  // The order's row in the --state file (state_store.cpp), 0 before its first
+  // write. Written by the state sink through the const reference SaveOrder
+  // gets, while the caller holds the order's mutex.
+  mutable std::int64_t state_row = 0;
 };
 
 struct OrderSlot {
