@@ -233,14 +233,30 @@ Json CsrDataJson(const CsrData& data) {
           {"WorkingTelephoneNumbersOnAccount", data.working_telephone_numbers_on_account}};
 }
 
+// What OrderJson shows of one order, copied under the order's mutex: the order
+// without its notes, the notes as a snapshot (a pointer each, store.hpp) and
+// the scenario progress. The JSON is built after the lock is released.
+struct OrderSnapshot {
+  Order order;
+  NoteList notes;
+  ScenarioProgress progress;
+};
+
 // Requires slot.mu held.
-Json OrderJson(const OrderSlot& slot) {
-  const Order& order = slot.order;
-  const ScenarioProgress& progress = slot.progress;
+OrderSnapshot SnapshotOf(OrderSlot& slot) { return {OrderWithoutNotes(slot), slot.order.notes, slot.progress}; }
+
+OrderSnapshot SnapshotOf(const std::shared_ptr<OrderSlot>& slot) {
+  std::lock_guard lock(slot->mu);
+  return SnapshotOf(*slot);
+}
+
+Json OrderJson(const OrderSnapshot& snapshot) {
+  const Order& order = snapshot.order;
+  const ScenarioProgress& progress = snapshot.progress;
   Json fields = Json::object();
   for (const auto& [field, value] : order.fields.Items()) fields[std::string(WireName(field))] = value;
   Json notes = Json::array();
-  for (const auto& note : order.notes) {
+  for (const auto& note : snapshot.notes) {
     notes.push_back({{"id", note.id},
                      {"userId", note.user_id},
                      {"description", note.description},
@@ -272,10 +288,7 @@ Json OrderJson(const OrderSlot& slot) {
           {"remainingSteps", step_count - std::min(progress.next_step, step_count)}};
 }
 
-Json OrderJson(const std::shared_ptr<OrderSlot>& slot) {
-  std::lock_guard lock(slot->mu);
-  return OrderJson(*slot);
-}
+Json OrderJson(const std::shared_ptr<OrderSlot>& slot) { return OrderJson(SnapshotOf(slot)); }
 
 Json JournalEntryJson(const JournalEntry& entry) {
   const Json headers = HeadersJson(entry.request_headers);
@@ -486,13 +499,17 @@ HttpResponse ListOrders(Runtime& runtime, const HttpRequest& request) {
     more = !chunk.empty();
     for (const auto& slot : chunk) {
       position = slot->sequence;
-      std::lock_guard lock(slot->mu);
-      if (status && slot->order.status != *status) continue;
-      if (orders.size() == limit) {  // one more exists: this page ends here
-        next = std::to_string(last_listed);
-        break;
+      std::optional<OrderSnapshot> snapshot;
+      {
+        std::lock_guard lock(slot->mu);
+        if (status && slot->order.status != *status) continue;
+        if (orders.size() == limit) {  // one more exists: this page ends here
+          next = std::to_string(last_listed);
+          break;
+        }
+        snapshot = SnapshotOf(*slot);
       }
-      orders.push_back(OrderJson(*slot));
+      orders.push_back(OrderJson(*snapshot));
       last_listed = slot->sequence;
     }
   }

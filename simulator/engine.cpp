@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "csrsim/error.hpp"
 
@@ -299,7 +300,7 @@ void Engine::RequireOrder(const std::string& account_id, const std::string& orde
 Order Engine::GetOrder(const std::string& account_id, const std::string& order_id) const {
   auto slot = FindSlot(account_id, order_id);
   std::lock_guard lock(slot->mu);
-  return slot->order;
+  return OrderWithoutNotes(*slot);
 }
 
 Order Engine::UpdateOrder(const std::string& account_id, const std::string& user,
@@ -314,7 +315,7 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
                                                  " and can no longer be updated");
   }
   if (request.status && !request.requested_cancel) {
-    throw Error::Invalid(kStatusNotSettable, "Status '" + *request.status +
+    throw Error::Invalid(kStatusNotSettable, "Status '" + EchoToken(*request.status) +
                                                  "' cannot be set; only REQUESTED_CANCEL is accepted");
   }
   const SimTime now = Now(account_id);
@@ -329,11 +330,11 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
     Transition(*slot, OrderStatus::kCancelled, DefaultMessage(OrderStatus::kCancelled, {}), "cancel",
                {}, NotifiesByDefault(OrderStatus::kCancelled));
     Persist(*slot);
-    return order;
+    return OrderWithoutNotes(*slot);
   }
   if (!progress.waiting_for_update) {
     Persist(*slot);
-    return order;
+    return OrderWithoutNotes(*slot);
   }
 
   const Step& step = progress.variant->steps[progress.next_step];
@@ -350,7 +351,7 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
     }
   }
   Persist(*slot);
-  return order;
+  return OrderWithoutNotes(*slot);
 }
 
 void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base) {
@@ -457,7 +458,7 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status,
   step.notify = NotifiesByDefault(status);
   ApplyStep(*slot, step, "forced");
   Persist(*slot);
-  return slot->order;
+  return OrderWithoutNotes(*slot);
 }
 
 OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& query) const {
@@ -470,7 +471,7 @@ OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& qu
     if (query.status && order.status != *query.status) continue;
     if (query.modified_from && order.last_modified < *query.modified_from) continue;
     if (query.modified_to && order.last_modified > *query.modified_to) continue;
-    if (page.total_count >= skip && page.orders.size() < size) page.orders.push_back(order);
+    if (page.total_count >= skip && page.orders.size() < size) page.orders.push_back(OrderWithoutNotes(*slot));
     ++page.total_count;
   }
   page.has_next = page.total_count > skip + page.orders.size();
@@ -480,10 +481,10 @@ OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& qu
 // ---------------------------------------------------------------------------
 // Engine: notes
 
-std::vector<Note> Engine::GetNotes(const std::string& account_id, const std::string& order_id) const {
+NoteList Engine::GetNotes(const std::string& account_id, const std::string& order_id) const {
   auto slot = FindSlot(account_id, order_id);
   std::lock_guard lock(slot->mu);
-  return slot->order.notes;
+  return slot->order.notes;  // one pointer per note; the text is encoded after the lock
 }
 
 Note Engine::AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
@@ -507,12 +508,14 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
                         std::optional<std::string> description) {
   auto slot = FindSlot(account_id, order_id);
   std::lock_guard lock(slot->mu);
-  auto& notes = slot->order.notes;
-  auto note = std::find_if(notes.begin(), notes.end(), [note_id](const Note& n) { return n.id == note_id; });
-  if (note == notes.end()) throw Error::NotFound(kNoteNotFound, "Note not found.");
-  if (user_id) note->user_id = std::move(*user_id);
-  if (description) note->description = std::move(*description);
-  note->last_modified = Now(account_id);
+  NoteList& notes = slot->order.notes;
+  auto found = std::find_if(notes.begin(), notes.end(), [note_id](const Note& n) { return n.id == note_id; });
+  if (found == notes.end()) throw Error::NotFound(kNoteNotFound, "Note not found.");
+  Note note = *found;
+  if (user_id) note.user_id = std::move(*user_id);
+  if (description) note.description = std::move(*description);
+  note.last_modified = Now(account_id);
+  notes.Replace(static_cast<std::size_t>(std::distance(notes.begin(), found)), std::move(note));
   Persist(*slot);
 }
 

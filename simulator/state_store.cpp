@@ -462,12 +462,15 @@ void ReadOrderRecord(const void* data, std::size_t size, Order& order, ScenarioP
     error.code = static_cast<int>(in.Signed());
     error.description = in.Text();
   }
-  order.notes.resize(in.Count());
-  for (auto& note : order.notes) {
+  const std::size_t note_count = in.Count();
+  order.notes.reserve(note_count);
+  for (std::size_t i = 0; i < note_count; ++i) {
+    Note note;
     note.id = in.Signed();
     note.user_id = in.Text();
     note.description = in.Text();
     note.last_modified = in.Time();
+    order.notes.push_back(std::move(note));
   }
   order.scenario_name = SharedText(in.TextView());
   order.history.resize(in.Count());

@@ -4,6 +4,16 @@
 
 namespace csrsim {
 
+Order OrderWithoutNotes(OrderSlot& slot) {
+  NoteList notes = std::move(slot.order.notes);  // a vector move: O(1), noexcept
+  struct PutBack {
+    OrderSlot& slot;
+    NoteList& notes;
+    ~PutBack() { slot.order.notes = std::move(notes); }  // also when the copy throws
+  } put_back{slot, notes};
+  return slot.order;  // copied before put_back runs
+}
+
 // Order::id and Order::account_id never change after AddOrder, so the index
 // reads them without the slot's mutex.
 

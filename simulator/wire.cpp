@@ -461,7 +461,7 @@ std::string EncodeCsrList(std::size_t total_count, const ListLinks& links,
   return Serialize(doc);
 }
 
-std::string EncodeNotes(const std::vector<Note>& notes) {
+std::string EncodeNotes(const NoteList& notes) {
   pugi::xml_document doc;
   pugi::xml_node root = AddElement(doc, "Notes");
   for (const Note& note : notes) {

@@ -117,6 +117,8 @@ class Engine {
          ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults, EventBus* events = nullptr);
 
   // ---- orders
+  // Orders these return carry no notes (`notes` is empty; GetNotes has them):
+  // no read copies an order's notes under its mutex (store.hpp, OrderWithoutNotes).
   Order CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields);
   Order GetOrder(const std::string& account_id, const std::string& order_id) const;
   // Throws the 404 GetOrder would, without copying the order (and its notes).
@@ -131,7 +133,8 @@ class Engine {
                         std::optional<std::string> message, std::vector<ErrorDetail> errors);
 
   // ---- notes
-  std::vector<Note> GetNotes(const std::string& account_id, const std::string& order_id) const;
+  // A snapshot: later adds and edits do not change it.
+  NoteList GetNotes(const std::string& account_id, const std::string& order_id) const;
   Note AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
                std::string description);
   void UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,

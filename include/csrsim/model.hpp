@@ -7,7 +7,10 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -143,6 +146,51 @@ struct Note {
   SimTime last_modified{};
 };
 
+// An order's notes, in the order they were added. Each note is immutable and
+// shared: adding one is amortized O(1) and never copies the others, and a copy
+// of the list (a reader's snapshot, taken under the order's mutex) costs one
+// pointer per note, never the notes' text. Iterates as `const Note&`.
+class NoteList {
+  using Items = std::vector<std::shared_ptr<const Note>>;
+
+ public:
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Note;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Note*;
+    using reference = const Note&;
+    const_iterator() = default;
+    explicit const_iterator(Items::const_iterator at) : at_(at) {}
+    const Note& operator*() const { return **at_; }
+    const Note* operator->() const { return at_->get(); }
+    const_iterator& operator++() { ++at_; return *this; }
+    const_iterator operator++(int) { const_iterator before = *this; ++at_; return before; }
+    friend bool operator==(const const_iterator&, const const_iterator&) = default;
+
+   private:
+    Items::const_iterator at_;
+  };
+
+  NoteList() = default;
+  NoteList(std::initializer_list<Note> notes) {
+    for (const Note& note : notes) push_back(note);
+  }
+  void reserve(std::size_t count) { items_.reserve(count); }
+  void push_back(Note note) { items_.push_back(std::make_shared<const Note>(std::move(note))); }
+  // Replaces the note at `index` (< size()); copies of the list keep the old one.
+  void Replace(std::size_t index, Note note) { items_.at(index) = std::make_shared<const Note>(std::move(note)); }
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  const Note& operator[](std::size_t index) const { return *items_[index]; }
+  const_iterator begin() const { return const_iterator(items_.begin()); }
+  const_iterator end() const { return const_iterator(items_.end()); }
+
+ private:
+  Items items_;
+};
+
 // One entry of an order's history: what changed, when, and why.
 struct Transition {
   OrderStatus status = OrderStatus::kReceived;
@@ -164,7 +212,7 @@ struct Order {
   // that defined it. A missing WorkingTelephoneNumber reads as the order's TN.
   std::shared_ptr<const CsrData> csr_data;
   std::vector<ErrorDetail> errors;  // set on FAILED
-  std::vector<Note> notes;
+  NoteList notes;  // not copied by the engine's order reads (store.hpp, OrderWithoutNotes)
   SharedText scenario_name;
   std::vector<Transition> history;
 };

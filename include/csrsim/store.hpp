@@ -49,6 +49,12 @@ struct OrderSlot {
   ScenarioProgress progress;  // guarded by mu
 };
 
+// Requires slot.mu held. A copy of the order without its notes (empty
+// `notes`), for readers that do not show them: the notes are moved aside and
+// back, so the copy costs nothing per note. GET of an order, its PUT answer and
+// the order list read orders this way; notes are read as a NoteList snapshot.
+Order OrderWithoutNotes(OrderSlot& slot);
+
 class Store {
  public:
   // Adds an order; its id must be new. nullptr (and nothing added) when the

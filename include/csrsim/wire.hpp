@@ -69,7 +69,7 @@ std::string EncodeCsrList(std::size_t total_count, const ListLinks& links,
                           const std::vector<Order>& page);
 
 // <Notes><Note>...</Note>...</Notes>
-std::string EncodeNotes(const std::vector<Note>& notes);
+std::string EncodeNotes(const NoteList& notes);
 
 // <SubscriptionsResponse><Subscriptions>[<Subscription>...]</Subscriptions>
 // </SubscriptionsResponse>. `now` turns expires_at into seconds left (>= 0).

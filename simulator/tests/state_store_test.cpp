@@ -69,6 +69,13 @@ struct Harness : testing::EngineParts {
   StateStore state;
 };
 
+// The order with its notes (GetOrder leaves them out).
+Order OrderWithNotes(const Engine& engine, const std::string& id) {
+  Order order = engine.GetOrder("9900000", id);
+  order.notes = engine.GetNotes("9900000", id);
+  return order;
+}
+
 void CheckSameOrder(const Order& a, const Order& b) {
   CHECK(a.id == b.id);
   CHECK(a.account_id == b.account_id);
@@ -137,12 +144,13 @@ TEST_CASE("every part of orders and subscriptions round-trips through the state 
     callback.order_type = "csrs";
     callback.callback = CallbackSubscription{"http://127.0.0.1:9/cb", 3600, BasicCredentials{"u", "p"}, "AAAA"};
     first.engine.CreateSubscription("9900000", callback);
-    for (const auto& id : {guide.id, failing.id, forced.id}) before.push_back(first.engine.GetOrder("9900000", id));
+    for (const auto& id : {guide.id, failing.id, forced.id}) before.push_back(OrderWithNotes(first.engine, id));
+    REQUIRE(before[0].notes.size() == 1);
     subscriptions_before = first.engine.ListSubscriptions("9900000", std::nullopt, std::nullopt);
   }
   Harness second(file);
   CHECK(second.clock.Now() == ManualClock::DefaultStart() + 2s);
-  for (const auto& order : before) CheckSameOrder(order, second.engine.GetOrder("9900000", order.id));
+  for (const auto& order : before) CheckSameOrder(order, OrderWithNotes(second.engine, order.id));
   auto subscriptions = second.engine.ListSubscriptions("9900000", std::nullopt, std::nullopt);
   REQUIRE(subscriptions.size() == subscriptions_before.size());
   for (std::size_t i = 0; i < subscriptions.size(); ++i) {
@@ -210,10 +218,10 @@ TEST_CASE("a schema 1 file is migrated when opened, and its orders carry on") {
     CHECK(pin.status == OrderStatus::kProcessing);
     REQUIRE(pin.fields.Get(CsrField::kEndUserPIN));
     CHECK(*pin.fields.Get(CsrField::kEndUserPIN) == "1234");
-    const Order noted = migrated.engine.GetOrder(account, "d52039de-8d0e-4181-a694-f6378f1c4446");
-    REQUIRE(noted.notes.size() == 1);
-    CHECK(noted.notes[0].id == 11299);
-    CHECK(noted.notes[0].description == "still waiting");
+    const NoteList notes = migrated.engine.GetNotes(account, "d52039de-8d0e-4181-a694-f6378f1c4446");
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].id == 11299);
+    CHECK(notes[0].description == "still waiting");
     CHECK(migrated.engine.GetOrder(account, "b7c8aabd-2e11-4ae4-8178-81b052b6a73e").status == OrderStatus::kCancelled);
     const Order failed = migrated.engine.GetOrder(account, "65befc3c-a8d0-4b6f-8efb-bcebcab6d1fe");
     CHECK(failed.status == OrderStatus::kFailed);
@@ -229,7 +237,7 @@ TEST_CASE("a schema 1 file is migrated when opened, and its orders carry on") {
     // and the change is written in the new form.
     migrated.Advance(1s);
     CHECK(migrated.engine.GetOrder(account, pin.id).status == OrderStatus::kComplete);
-    CHECK(migrated.engine.AddNote(account, noted.id, "me", "again").id == 11300);
+    CHECK(migrated.engine.AddNote(account, "d52039de-8d0e-4181-a694-f6378f1c4446", "me", "again").id == 11300);
     // The file was written under the same seed (7) but does not say how far its stream
     // went: a create that draws an id already in the file draws again.
     const Order fresh = migrated.Create("9195550003");
