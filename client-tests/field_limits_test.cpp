@@ -171,3 +171,31 @@ TEST_CASE("subscription URL, Email, Username, Password and PublicKey are capped 
     CHECK(at_cap->status == 201);
   }
 }
+
+TEST_CASE("a forced transition's message and error descriptions are capped at 256 characters") {
+  SimulatorProcess sim(kManual);
+  auto api = sim.Client();
+  auto control = sim.Client("");
+  auto created = api->Post((kAccount + "/csrs").c_str(), Csr(""), "application/xml");
+  REQUIRE(created);
+  const std::string id = XmlText(created->body, "OrderId").value_or("");
+  const std::string transition = "/_sim/orders/" + id + "/transition";
+  auto force = [&](const std::string& body) { return control->Post(transition.c_str(), body, "application/json"); };
+  auto long_message = force(R"({"status":"FAILED","message":")" + Repeat("m", 257) + R"("})");
+  REQUIRE(long_message);
+  CHECK(long_message->status == 400);
+  CHECK(long_message->body.find("'message' is longer than 256 characters") != std::string::npos);
+  auto long_description = force(R"({"status":"FAILED","errors":[{"code":1,"description":")" + Repeat("d", 257) + R"("}]})");
+  REQUIRE(long_description);
+  CHECK(long_description->status == 400);
+  std::string many = R"({"status":"FAILED","errors":[)";
+  for (int i = 0; i < 17; ++i) many += std::string(i ? "," : "") + R"({"code":1,"description":"x"})";
+  auto too_many = force(many + "]}");
+  REQUIRE(too_many);
+  CHECK(too_many->status == 400);
+  CHECK(api->Get((kAccount + "/csrs/" + id).c_str())->body.find("RECEIVED") != std::string::npos);
+  // 256 characters of two bytes each are accepted.
+  auto at_cap = force(R"({"status":"FAILED","message":")" + Repeat("\xC3\xA9", 256) + R"("})");
+  REQUIRE(at_cap);
+  CHECK(at_cap->status == 200);
+}

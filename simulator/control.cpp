@@ -527,6 +527,19 @@ HttpResponse GetOrder(Runtime& runtime, const HttpRequest& request) {
   return JsonResponse(200, OrderJson(FindOrder(runtime, request.path_params.at(0))));
 }
 
+// A forced transition's message and error descriptions: stored with the order,
+// sent in callbacks and shown on the dashboard, so bounded (docs/control-api.md).
+constexpr std::size_t kMaxForcedText = 256;  // characters
+constexpr std::size_t kMaxForcedErrors = 16;
+
+void CheckTextLength(const char* name, const std::string& text) {
+  const auto characters = std::count_if(text.begin(), text.end(),
+                                        [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  if (static_cast<std::size_t>(characters) > kMaxForcedText) {
+    throw BadRequest(Quoted(name) + " is longer than " + std::to_string(kMaxForcedText) + " characters");
+  }
+}
+
 std::vector<ErrorDetail> ErrorDetailsField(const Json& body) {
   std::vector<ErrorDetail> details;
   const Json* errors = FindKey(body, "errors");
@@ -537,7 +550,12 @@ std::vector<ErrorDetail> ErrorDetailsField(const Json& body) {
     CheckKeys(error, {"code", "description"});
     auto code = IntegerField(error, "code", 0, 999'999);
     if (!code) throw BadRequest("each of 'errors' needs a 'code'");
-    details.push_back({static_cast<int>(*code), StringField(error, "description").value_or("")});
+    auto description = StringField(error, "description").value_or("");
+    CheckTextLength("description", description);
+    details.push_back({static_cast<int>(*code), std::move(description)});
+  }
+  if (details.size() > kMaxForcedErrors) {
+    throw BadRequest("'errors' holds at most " + std::to_string(kMaxForcedErrors) + " entries");
   }
   return details;
 }
@@ -548,6 +566,7 @@ HttpResponse ForceTransition(Runtime& runtime, const HttpRequest& request) {
   Json body = JsonObjectBody(request, {"status", "message", "errors"});
   OrderStatus status = ParseStatus(RequiredString(body, "status"));
   auto message = StringField(body, "message");
+  if (message) CheckTextLength("message", *message);
   auto errors = ErrorDetailsField(body);
   auto slot = FindOrder(runtime, order_id);
   runtime.engine.ForceTransition(order_id, status, std::move(message), std::move(errors));
