@@ -429,9 +429,16 @@ HttpResponse Health(Runtime& runtime, const HttpRequest& request) {
                                 {"droppedEventStreams", runtime.events.dropped_subscribers()}});
 }
 
+// The account comes as ?account= or as {"account": "..."} (as in an advance);
+// both at once must agree. Unknown keys and a malformed body are 400s.
 HttpResponse Reset(Runtime& runtime, const HttpRequest& request) {
   CheckQuery(request, {"account"});
   auto account = AccountQuery(request);
+  const Json body = JsonObjectBody(request, {"account"});
+  if (auto in_body = AccountField(body)) {
+    if (account && *account != *in_body) throw BadRequest("'account' differs between the query and the body");
+    account = std::move(in_body);
+  }
   ResetState(runtime, account);
   return JsonResponse(200, Json{{"reset", account.value_or("all")}});
 }
