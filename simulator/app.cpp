@@ -162,6 +162,9 @@ ShutdownReport Simulator::Stop() {
   parts_->requests.Shutdown();
   parts_->events.Shutdown();                    // event streams end now
   if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
+  // --shutdown-grace: queued callbacks may still go out (the scheduler keeps
+  // running meanwhile); what is left after it is dropped and counted below.
+  if (parts_->config.shutdown_grace.count() > 0) parts_->dispatcher.WaitIdleFor(parts_->config.shutdown_grace);
   const DispatcherDrops drops = parts_->dispatcher.Stop();  // in-flight callback attempts finish
   const std::size_t tasks = parts_->scheduler.pending();    // steps, and the callbacks on the clock
   parts_->scheduler.Stop();

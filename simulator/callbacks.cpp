@@ -147,6 +147,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     idle_.wait(lock, [&] { return account_id ? lanes_.Idle(*account_id) : lanes_.Idle(); });
   }
 
+  bool WaitIdleFor(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return idle_.wait_for(lock, timeout, [&] { return lanes_.Idle(); });
+  }
+
   void Reset(const std::optional<std::string>& account_id) {
     std::lock_guard lock(mu_);
     if (account_id) {
@@ -437,6 +442,8 @@ void CallbackDispatcher::Submit(Delivery delivery) { impl_->core->Submit(std::mo
 void CallbackDispatcher::WaitIdle(const std::optional<std::string>& account_id) {
   impl_->core->WaitIdle(account_id);
 }
+
+bool CallbackDispatcher::WaitIdleFor(std::chrono::milliseconds timeout) { return impl_->core->WaitIdleFor(timeout); }
 
 void CallbackDispatcher::Reset(const std::optional<std::string>& account_id) {
   impl_->core->Reset(account_id);

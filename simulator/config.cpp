@@ -192,6 +192,12 @@ const std::vector<FlagSpec>& Flags() {
          else return false;
          return true;
        }},
+      {"--shutdown-grace", true, [](auto v, Config& c) {
+         auto d = ParseDuration(v);
+         if (!d || d->count() < 0) return false;
+         c.shutdown_grace = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+         return true;
+       }},
       {"--callback-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.callback_timeout); }},
       {"--callback-attempts", true, [](auto v, Config& c) { return ParseInt(v, c.callback_attempts, 1, 100); }},
       {"--callback-workers", true, [](auto v, Config& c) { return ParseInt(v, c.callback_workers, 1, 1024); }},
@@ -371,6 +377,8 @@ Behaviour:
 Callbacks:
   --callback-auth preemptive|challenge   how Basic credentials are sent (default preemptive)
   --callback-timeout D      per-attempt timeout, e.g. 5s (default 5s)
+  --shutdown-grace D        on SIGTERM/SIGINT, deliver queued callbacks for up to D before
+                            exiting (default 0: drop them)
   --callback-attempts N     attempts per notification, 1 = no retry as Bandwidth (default 1)
   --callback-workers N      parallel deliveries (default 32); per account at most half,
                             a quarter to one host, an eighth to one host:port

@@ -79,6 +79,7 @@ struct Config {
   // callbacks
   CallbackAuthMode callback_auth = CallbackAuthMode::kPreemptive;
   std::chrono::milliseconds callback_timeout{5000};
+  std::chrono::milliseconds shutdown_grace{0};  // SIGTERM: how long queued callbacks may drain
   int callback_workers = 32;  // per account at most half in flight, a quarter to one host, an eighth to one host:port
   int callback_attempts = 1;  // 1 = no retry, as Bandwidth
   std::size_t journal_capacity = 10000;
