@@ -48,7 +48,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         command = [args.simulator, "--port", "0", "--port-file", str(port_file), "--clock", "manual",
-                   "--log-level", "off"]
+                   "--log-level", "off", "--max-notes-per-order", str(args.notes)]
         if args.state:
             command += ["--state", str(Path(tmp) / "state.db")]
         simulator = subprocess.Popen(command, stdout=subprocess.DEVNULL)
