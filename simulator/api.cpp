@@ -246,41 +246,47 @@ std::string Authenticator::Describe(const HttpRequest& request) const {
 
 std::string Authenticator::Authorize(const HttpRequest& request, const std::string& account_id) {
   auto [scheme, value] = AuthorizationParts(request);
-  if (scheme == "basic") {
-    if (config_.auth == AuthMode::kOAuth) throw Unauthorized(request, "Basic credentials refused (--auth oauth)");
-    auto credentials = BasicCredentialsOf(value);
-    if (!credentials) throw Unauthorized(request, "malformed Basic credentials");
-    const auto& [user, password] = *credentials;
-    if (config_.OpenMode()) {
-      if (user == "username" && password == "password") return user;
-      throw Unauthorized(request, "unknown user or wrong password");
-    }
-    bool known = false;
-    for (const auto& account : config_.accounts) {
-      for (const auto& configured : account.users) {
-        if (configured.username == user && configured.password == password) {
-          if (account.id == account_id) return user;
-          known = true;
-        }
-      }
-    }
-    if (known) throw Error::AccessDenied();
+  if (scheme == "basic") return AuthorizeBasic(request, value, account_id);
+  if (scheme == "bearer") return AuthorizeBearer(request, value, account_id);
+  throw Unauthorized(request, scheme.empty() ? "no credentials" : "unsupported scheme " + scheme);
+}
+
+std::string Authenticator::AuthorizeBasic(const HttpRequest& request, const std::string& value,
+                                          const std::string& account_id) const {
+  if (config_.auth == AuthMode::kOAuth) throw Unauthorized(request, "Basic credentials refused (--auth oauth)");
+  auto credentials = BasicCredentialsOf(value);
+  if (!credentials) throw Unauthorized(request, "malformed Basic credentials");
+  const std::string& user = credentials->first;  // not a structured binding: clang 14 cannot capture one
+  const std::string& password = credentials->second;
+  if (config_.OpenMode()) {
+    if (user == "username" && password == "password") return user;
     throw Unauthorized(request, "unknown user or wrong password");
   }
-  if (scheme == "bearer") {
-    if (config_.auth == AuthMode::kBasic) throw Unauthorized(request, "Bearer tokens refused (--auth basic)");
-    std::lock_guard lock(mu_);
-    auto token = tokens_.find(value);
-    if (token == tokens_.end() || clock_.Now() >= token->second.expires_at) {
-      throw Unauthorized(request, "unknown or expired token");
-    }
-    const auto& accounts = token->second.accounts;
-    if (!config_.OpenMode() && std::find(accounts.begin(), accounts.end(), account_id) == accounts.end()) {
-      throw Error::AccessDenied();
-    }
-    return token->second.client_id;
+  bool known = false;  // a user of another account: 403, not 401
+  for (const auto& account : config_.accounts) {
+    const bool matches = std::any_of(account.users.begin(), account.users.end(), [&](const auto& configured) {
+      return configured.username == user && configured.password == password;
+    });
+    if (matches && account.id == account_id) return user;
+    known = known || matches;
   }
-  throw Unauthorized(request, scheme.empty() ? "no credentials" : "unsupported scheme " + scheme);
+  if (known) throw Error::AccessDenied();
+  throw Unauthorized(request, "unknown user or wrong password");
+}
+
+std::string Authenticator::AuthorizeBearer(const HttpRequest& request, const std::string& value,
+                                           const std::string& account_id) {
+  if (config_.auth == AuthMode::kBasic) throw Unauthorized(request, "Bearer tokens refused (--auth basic)");
+  std::lock_guard lock(mu_);
+  auto token = tokens_.find(value);
+  if (token == tokens_.end() || clock_.Now() >= token->second.expires_at) {
+    throw Unauthorized(request, "unknown or expired token");
+  }
+  const auto& accounts = token->second.accounts;
+  if (!config_.OpenMode() && std::find(accounts.begin(), accounts.end(), account_id) == accounts.end()) {
+    throw Error::AccessDenied();
+  }
+  return token->second.client_id;
 }
 
 HttpResponse Authenticator::IssueToken(const HttpRequest& request) {
@@ -388,14 +394,17 @@ std::optional<HttpResponse> BandwidthApi::Handle(HttpRequest& request) {
 namespace {
 
 // Everything a route body needs besides the request.
-struct Call {
+// Patterns are "/accounts/*/..."; the route key names what follows.
+constexpr std::string_view kAccountPattern = "/accounts/*";
+
+}  // namespace
+
+struct BandwidthApi::Call {
   const HttpRequest& request;
   const std::string& account_id;
   const std::string& user;
   const std::string& Param(std::size_t i) const { return request.path_params.at(i); }
 };
-
-}  // namespace
 
 void BandwidthApi::NoteLeniency(const HttpRequest& request, const std::string& account_id, std::string what) {
   const bool log = config_.log_level == "info" || config_.log_level == "debug";
@@ -409,54 +418,69 @@ void BandwidthApi::NoteLeniency(const HttpRequest& request, const std::string& a
   if (request.trace) request.trace->leniencies.push_back(std::move(what));
 }
 
-void BandwidthApi::AddRoutes() {
-  // Wraps a route body in the shared pipeline: faults → auth → account checks
-  // → body limit → body, with every Error written by ErrorResponse.
-  auto route = [this](std::string method, std::string_view pattern, std::string_view root,
-                      bool csr_feature, auto body) {
-    std::string fault_key = method + " " + std::string(pattern.substr(pattern.find('/', 10)));
-    if (std::find(std::begin(kBandwidthRouteKeys), std::end(kBandwidthRouteKeys), fault_key) ==
-        std::end(kBandwidthRouteKeys)) {
-      throw std::logic_error("route key missing from kBandwidthRouteKeys: " + fault_key);
-    }
-    router_.Add(method, pattern,
-                [this, root, csr_feature, body, fault_key](const HttpRequest& request) -> HttpResponse {
-                  const std::string& account_id = request.path_params.at(0);
-                  if (request.trace) request.trace->route = fault_key;
-                  try {
-                    auto fault = faults_.OnApiCall(account_id, fault_key);
-                    if (request.trace && !fault.applied.empty()) request.trace->fault = DescribeFault(fault);
-                    if (fault.latency.count() > 0) std::this_thread::sleep_for(fault.latency);
-                    if (fault.drop_connection) {
-                      HttpResponse dropped;
-                      dropped.drop_connection = true;
-                      return dropped;
-                    }
-                    if (fault.status) throw Error::Injected(*fault.status, engine_.Now(account_id));
-                    const std::string user = auth_.Authorize(request, account_id);
-                    if (!IsPlainAccountId(account_id)) throw Error::Invalid(kInvalidAccount, "Invalid account specified");
-                    const AccountConfig* account = auth_.FindAccount(account_id);
-                    if (csr_feature && account && !account->csr_enabled) {
-                      throw Error::CsrFeatureDisabled(account_id);
-                    }
-                    auth_.CheckRateLimit(account_id);
-                    RequireBodyWithin(request, config_.max_body_bytes);
-                    return body(Call{request, account_id, user});
-                  } catch (const Error& error) {
-                    TraceError(request.trace, error);
-                    return ErrorResponse(error, root);
-                  } catch (const std::exception& error) {
-                    LogInternalError(request, error.what());
-                    return ErrorResponse(Error::Internal(), root);
-                  } catch (...) {
-                    LogInternalError(request, "unknown exception");
-                    return ErrorResponse(Error::Internal(), root);
-                  }
-                });
-  };
+void BandwidthApi::AddRoute(const std::string& method, std::string_view pattern, std::string_view root,
+                            bool csr_feature, RouteBody body) {
+  RouteSpec spec{method + " " + std::string(pattern.substr(kAccountPattern.size())), root, csr_feature};
+  if (std::find(std::begin(kBandwidthRouteKeys), std::end(kBandwidthRouteKeys), spec.key) ==
+      std::end(kBandwidthRouteKeys)) {
+    throw std::logic_error("route key missing from kBandwidthRouteKeys: " + spec.key);
+  }
+  router_.Add(method, pattern, [this, spec = std::move(spec), body = std::move(body)](const HttpRequest& request) {
+    return RunRoute(request, spec, body);
+  });
+}
 
-  // ---- CSR orders
-  route("POST", "/accounts/*/csrs", kCsrRoot, true, [this](const Call& call) {
+HttpResponse BandwidthApi::RunRoute(const HttpRequest& request, const RouteSpec& spec, const RouteBody& body) {
+  const std::string& account_id = request.path_params.at(0);
+  if (request.trace) request.trace->route = spec.key;
+  try {
+    if (auto faulted = ApplyFault(request, account_id, spec.key)) return *faulted;
+    const std::string user = Admit(request, account_id, spec.csr_feature);
+    return body(Call{request, account_id, user});
+  } catch (const Error& error) {
+    TraceError(request.trace, error);
+    return ErrorResponse(error, spec.root);
+  } catch (const std::exception& error) {
+    LogInternalError(request, error.what());
+  } catch (...) {
+    LogInternalError(request, "unknown exception");
+  }
+  return ErrorResponse(Error::Internal(), spec.root);
+}
+
+std::optional<HttpResponse> BandwidthApi::ApplyFault(const HttpRequest& request, const std::string& account_id,
+                                                     const std::string& key) {
+  auto fault = faults_.OnApiCall(account_id, key);
+  if (request.trace && !fault.applied.empty()) request.trace->fault = DescribeFault(fault);
+  if (fault.latency.count() > 0) std::this_thread::sleep_for(fault.latency);
+  if (fault.drop_connection) {
+    HttpResponse dropped;
+    dropped.drop_connection = true;
+    return dropped;
+  }
+  if (fault.status) throw Error::Injected(*fault.status, engine_.Now(account_id));
+  return std::nullopt;
+}
+
+std::string BandwidthApi::Admit(const HttpRequest& request, const std::string& account_id, bool csr_feature) {
+  std::string user = auth_.Authorize(request, account_id);
+  if (!IsPlainAccountId(account_id)) throw Error::Invalid(kInvalidAccount, "Invalid account specified");
+  const AccountConfig* account = auth_.FindAccount(account_id);
+  if (csr_feature && account && !account->csr_enabled) throw Error::CsrFeatureDisabled(account_id);
+  auth_.CheckRateLimit(account_id);
+  RequireBodyWithin(request, config_.max_body_bytes);
+  return user;
+}
+
+void BandwidthApi::AddRoutes() {
+  AddOrderRoutes();
+  AddNoteRoutes();
+  AddSubscriptionRoutes();
+  router_.set_method_not_allowed([](const HttpRequest&) { return HttpResponse::Empty(405); });
+}
+
+void BandwidthApi::AddOrderRoutes() {
+  AddRoute("POST", "/accounts/*/csrs", kCsrRoot, true, [this](const Call& call) {
     auto csr = wire::DecodeCsr(call.request.body);
     for (auto& leniency : csr.leniencies) NoteLeniency(call.request, call.account_id, std::move(leniency));
     if (auto errors = ValidateCsrFields(csr.fields, true); !errors.empty()) {
@@ -466,38 +490,11 @@ void BandwidthApi::AddRoutes() {
     return HttpResponse::Xml(config_.create_status, wire::EncodeCsrCreated(order))
         .WithHeader("Location", LocationOf(call.request, "/accounts/" + call.account_id + "/csrs/" + order.id));
   });
-  route("GET", "/accounts/*/csrs", kCsrRoot, true, [this](const Call& call) {
-    OrderQuery query;
-    query.modified_from = QueryTime(call.request, "modifiedDateFrom");
-    query.modified_to = QueryTime(call.request, "modifiedDateTo");
-    if (auto status = call.request.Query("status")) {
-      query.status = ParseOrderStatus(*status);
-      if (!query.status) {
-        throw Error::Invalid(kInvalidQueryParameter, "'" + EchoToken(*status) + "' is not a valid value for status");
-      }
-    }
-    query.page = PositiveQueryNumber(call.request, "page", 1, 1'000'000'000);
-    query.size = PositiveQueryNumber(call.request, "size", 300, 10'000);
-    OrderPage page = engine_.ListOrders(call.account_id, query);
-
-    std::string base = LocationOf(call.request, "/accounts/" + call.account_id + "/csrs") + "?";
-    // Only the filters this call read (and validated), each short: the links
-    // never repeat arbitrary client input.
-    for (const auto& [name, value] : call.request.query) {
-      const bool filter = name == "modifiedDateFrom" || name == "modifiedDateTo" || name == "status";
-      if (filter && value.size() <= kMaxEchoBytes) base += name + "=" + UrlEncode(value) + "&";
-    }
-    auto link = [&](std::size_t number) {
-      return base + "page=" + std::to_string(number) + "&size=" + std::to_string(query.size);
-    };
-    wire::ListLinks links{link(1), std::nullopt};
-    if (page.has_next) links.next = link(query.page + 1);
-    return HttpResponse::Xml(200, wire::EncodeCsrList(page.total_count, links, page.orders));
-  });
-  route("GET", "/accounts/*/csrs/*", kCsrRoot, true, [this](const Call& call) {
+  AddRoute("GET", "/accounts/*/csrs", kCsrRoot, true, [this](const Call& call) { return ListOrders(call); });
+  AddRoute("GET", "/accounts/*/csrs/*", kCsrRoot, true, [this](const Call& call) {
     return HttpResponse::Xml(200, wire::EncodeCsrResponse(engine_.GetOrder(call.account_id, call.Param(1))));
   });
-  route("PUT", "/accounts/*/csrs/*", kCsrRoot, true, [this](const Call& call) {
+  AddRoute("PUT", "/accounts/*/csrs/*", kCsrRoot, true, [this](const Call& call) {
     engine_.RequireOrder(call.account_id, call.Param(1));  // unknown id: 404 before any body error
     auto csr = wire::DecodeCsr(call.request.body);
     for (auto& leniency : csr.leniencies) NoteLeniency(call.request, call.account_id, std::move(leniency));
@@ -507,14 +504,44 @@ void BandwidthApi::AddRoutes() {
     Order order = engine_.UpdateOrder(call.account_id, call.user, call.Param(1), csr);
     return HttpResponse::Xml(200, wire::EncodeCsrResponse(order));
   });
+}
 
-  // ---- notes
-  route("GET", "/accounts/*/csrs/*/notes", kNoteRoot, true, [this](const Call& call) {
+HttpResponse BandwidthApi::ListOrders(const Call& call) {
+  OrderQuery query;
+  query.modified_from = QueryTime(call.request, "modifiedDateFrom");
+  query.modified_to = QueryTime(call.request, "modifiedDateTo");
+  if (auto status = call.request.Query("status")) {
+    query.status = ParseOrderStatus(*status);
+    if (!query.status) {
+      throw Error::Invalid(kInvalidQueryParameter, "'" + EchoToken(*status) + "' is not a valid value for status");
+    }
+  }
+  query.page = PositiveQueryNumber(call.request, "page", 1, 1'000'000'000);
+  query.size = PositiveQueryNumber(call.request, "size", 300, 10'000);
+  OrderPage page = engine_.ListOrders(call.account_id, query);
+
+  std::string base = LocationOf(call.request, "/accounts/" + call.account_id + "/csrs") + "?";
+  // Only the filters this call read (and validated), each short: the links
+  // never repeat arbitrary client input.
+  for (const auto& [name, value] : call.request.query) {
+    const bool filter = name == "modifiedDateFrom" || name == "modifiedDateTo" || name == "status";
+    if (filter && value.size() <= kMaxEchoBytes) base += name + "=" + UrlEncode(value) + "&";
+  }
+  auto link = [&](std::size_t number) {
+    return base + "page=" + std::to_string(number) + "&size=" + std::to_string(query.size);
+  };
+  wire::ListLinks links{link(1), std::nullopt};
+  if (page.has_next) links.next = link(query.page + 1);
+  return HttpResponse::Xml(200, wire::EncodeCsrList(page.total_count, links, page.orders));
+}
+
+void BandwidthApi::AddNoteRoutes() {
+  AddRoute("GET", "/accounts/*/csrs/*/notes", kNoteRoot, true, [this](const Call& call) {
     auto notes = engine_.GetNotes(call.account_id, call.Param(1));
     if (notes.empty()) return HttpResponse::Empty(204);
     return HttpResponse::Xml(200, wire::EncodeNotes(notes));
   });
-  route("POST", "/accounts/*/csrs/*/notes", kNoteRoot, true, [this](const Call& call) {
+  AddRoute("POST", "/accounts/*/csrs/*/notes", kNoteRoot, true, [this](const Call& call) {
     engine_.RequireOrder(call.account_id, call.Param(1));
     auto note = wire::DecodeNote(call.request.body);
     if (auto errors = ValidateNote(note.user_id, note.description); !errors.empty()) {
@@ -526,67 +553,65 @@ void BandwidthApi::AddRoutes() {
         "Location", LocationOf(call.request, "/accounts/" + call.account_id + "/csrs/" + call.Param(1) +
                                                  "/notes/" + std::to_string(added.id)));
   });
-  auto update_note = [this](const Call& call) {
-    engine_.RequireOrder(call.account_id, call.Param(1));
-    std::int64_t note_id = 0;
-    const std::string& id_text = call.Param(2);
-    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), note_id);
-    if (ec != std::errc() || end != id_text.data() + id_text.size()) {
-      throw Error::NotFound(5040, "Note not found.");
-    }
-    auto note = wire::DecodeNote(call.request.body);
-    if (auto errors = ValidateNote(note.user_id, note.description); !errors.empty()) {
-      throw Error::Invalid(std::move(errors));
-    }
-    engine_.UpdateNote(call.account_id, call.Param(1), note_id, note.user_id, note.description);
-    return HttpResponse::Empty(200);
-  };
-  route("PUT", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, update_note);
-  route("POST", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, [this, update_note](const Call& call) {
+  AddRoute("PUT", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, [this](const Call& call) { return UpdateNote(call); });
+  AddRoute("POST", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, [this](const Call& call) {
     NoteLeniency(call.request, call.account_id, "accepted POST as the update of a note (documented: PUT)");
-    return update_note(call);  // the Java SDK's method
+    return UpdateNote(call);  // the Java SDK's method
   });
+}
 
-  // ---- subscriptions
-  // `stored`: the subscription a PUT replaces. GET never shows the callback
-  // password, so an SDK's get-modify-update PUTs the stored Username back
-  // without one; that keeps the stored password (docs/wire-contract.md).
-  auto decode_subscription = [this](const Call& call, const Subscription* stored = nullptr) {
-    auto spec = wire::DecodeSubscription(call.request.body);
-    if (stored) KeepStoredPassword(spec, stored->spec);
-    if (auto errors = ValidateSubscription(spec, {config_.host, listen_port_.load()}); !errors.empty()) {
-      throw Error::Invalid(std::move(errors));
-    }
-    return spec;
-  };
-  route("POST", "/accounts/*/subscriptions", kSubscriptionRoot, false,
-        [this, decode_subscription](const Call& call) {
-          auto subscription = engine_.CreateSubscription(call.account_id, decode_subscription(call));
-          return HttpResponse::Empty(201).WithHeader(
-              "Location",
-              LocationOf(call.request, "/accounts/" + call.account_id + "/subscriptions/" + subscription.id));
-        });
-  route("GET", "/accounts/*/subscriptions", kSubscriptionRoot, false, [this](const Call& call) {
+HttpResponse BandwidthApi::UpdateNote(const Call& call) {
+  engine_.RequireOrder(call.account_id, call.Param(1));
+  std::int64_t note_id = 0;
+  const std::string& id_text = call.Param(2);
+  auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), note_id);
+  if (ec != std::errc() || end != id_text.data() + id_text.size()) {
+    throw Error::NoteNotFound();
+  }
+  auto note = wire::DecodeNote(call.request.body);
+  if (auto errors = ValidateNote(note.user_id, note.description); !errors.empty()) {
+    throw Error::Invalid(std::move(errors));
+  }
+  engine_.UpdateNote(call.account_id, call.Param(1), note_id, note.user_id, note.description);
+  return HttpResponse::Empty(200);
+}
+
+// GET never shows the callback password, so an SDK's get-modify-update PUTs
+// the stored Username back without one; that keeps the stored password
+// (docs/wire-contract.md).
+SubscriptionSpec BandwidthApi::DecodeSubscription(const Call& call, const Subscription* stored) const {
+  auto spec = wire::DecodeSubscription(call.request.body);
+  if (stored) KeepStoredPassword(spec, stored->spec);
+  if (auto errors = ValidateSubscription(spec, {config_.host, listen_port_.load()}); !errors.empty()) {
+    throw Error::Invalid(std::move(errors));
+  }
+  return spec;
+}
+
+void BandwidthApi::AddSubscriptionRoutes() {
+  AddRoute("POST", "/accounts/*/subscriptions", kSubscriptionRoot, false, [this](const Call& call) {
+    auto subscription = engine_.CreateSubscription(call.account_id, DecodeSubscription(call, nullptr));
+    return HttpResponse::Empty(201).WithHeader(
+        "Location", LocationOf(call.request, "/accounts/" + call.account_id + "/subscriptions/" + subscription.id));
+  });
+  AddRoute("GET", "/accounts/*/subscriptions", kSubscriptionRoot, false, [this](const Call& call) {
     auto list = engine_.ListSubscriptions(call.account_id, call.request.Query("orderType"),
                                           call.request.Query("orderId"));
     return HttpResponse::Xml(200, wire::EncodeSubscriptions(list, engine_.Now(call.account_id)));
   });
-  route("GET", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {
+  AddRoute("GET", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {
     auto subscription = engine_.GetSubscription(call.account_id, call.Param(1));
     return HttpResponse::Xml(200, wire::EncodeSubscriptions({subscription}, engine_.Now(call.account_id)));
   });
-  route("PUT", "/accounts/*/subscriptions/*", kSubscriptionRoot, false,
-        [this, decode_subscription](const Call& call) {
-          const Subscription stored = engine_.GetSubscription(call.account_id, call.Param(1));
-          engine_.ReplaceSubscription(call.account_id, call.Param(1), decode_subscription(call, &stored));
-          return HttpResponse::Empty(200);
-        });
-  route("DELETE", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {
+  AddRoute("PUT", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {
+    const Subscription stored = engine_.GetSubscription(call.account_id, call.Param(1));
+    engine_.ReplaceSubscription(call.account_id, call.Param(1), DecodeSubscription(call, &stored));
+    return HttpResponse::Empty(200);
+  });
+  AddRoute("DELETE", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {
     engine_.DeleteSubscription(call.account_id, call.Param(1));
     return HttpResponse::Empty(200);
   });
-
-  router_.set_method_not_allowed([](const HttpRequest&) { return HttpResponse::Empty(405); });
 }
 
 }  // namespace csrsim

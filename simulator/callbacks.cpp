@@ -87,7 +87,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       : clock_(clock),
         scheduler_(scheduler),
         journal_(journal),
-        transport_(options.transport ? options.transport : MakeHttpTransport(options.attempt_timeout)),
+        transport_(options.transport ? std::move(options.transport) : MakeHttpTransport(options.attempt_timeout)),
         on_outcome_(std::move(on_outcome)),
         lanes_(LimitsOf(options)),
         auth_mode_(options.auth_mode),

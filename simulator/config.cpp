@@ -247,81 +247,110 @@ void LoadConfigText(std::string_view yaml, std::string_view file_name, Config& c
   }
 }
 
-CommandLine ParseCommandLine(int argc, const char* const* argv) {
-  CommandLine result;
-  auto error = [&result](std::string message) {
-    result.action = CliAction::kError;
-    result.error = std::move(message);
-    return result;
-  };
-  int first = 1;
-  if (argc > 1 && std::string_view(argv[1]) == "validate") {
+namespace {
+
+// A command line that cannot run: one line for stderr, exit 2.
+struct UsageError {
+  std::string message;
+};
+
+// `validate`, `state dump` and `tls-selfsigned`: false when argv[1] is none
+// of them (the simulator runs).
+bool ParseSubcommand(const std::vector<std::string_view>& args, CommandLine& result) {
+  if (args.empty()) return false;
+  if (args[0] == "validate") {
     result.action = CliAction::kValidate;
-    for (int i = 2; i < argc; ++i) result.validate_paths.emplace_back(argv[i]);
-    if (result.validate_paths.empty()) return error("validate: name at least one scenario file or directory");
-    return result;
+    result.validate_paths.assign(args.begin() + 1, args.end());
+    if (result.validate_paths.empty()) throw UsageError{"validate: name at least one scenario file or directory"};
+    return true;
   }
-  if (argc > 1 && std::string_view(argv[1]) == "state") {
-    if (argc != 4 || std::string_view(argv[2]) != "dump") return error("state: usage is 'state dump FILE'");
+  if (args[0] == "state") {
+    if (args.size() != 3 || args[1] != "dump") throw UsageError{"state: usage is 'state dump FILE'"};
     result.action = CliAction::kStateDump;
-    result.state_dump_file = argv[3];
-    return result;
+    result.state_dump_file = args[2];
+    return true;
   }
-  if (argc > 1 && std::string_view(argv[1]) == "tls-selfsigned") {
-    if (argc < 3 || std::string_view(argv[2]).rfind("-", 0) == 0) {
-      return error("tls-selfsigned: usage is 'tls-selfsigned DIR [NAME...]'");
+  if (args[0] == "tls-selfsigned") {
+    if (args.size() < 2 || args[1].rfind('-', 0) == 0) {
+      throw UsageError{"tls-selfsigned: usage is 'tls-selfsigned DIR [NAME...]'"};
     }
     result.action = CliAction::kTlsSelfSigned;
-    result.tls_dir = argv[2];
-    for (int i = 3; i < argc; ++i) result.tls_names.emplace_back(argv[i]);
-    return result;
+    result.tls_dir = args[1];
+    result.tls_names.assign(args.begin() + 2, args.end());
+    return true;
   }
-  for (int i = first; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") { result.action = CliAction::kHelp; return result; }
-    if (arg == "--version") { result.action = CliAction::kVersion; return result; }
-    std::string_view name = arg;
-    std::optional<std::string_view> value;
-    if (auto eq = arg.find('='); eq != std::string_view::npos && arg.rfind("--", 0) == 0) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    if (const auto retired = std::find_if(std::begin(kRetiredFlags), std::end(kRetiredFlags),
-                                          [name](const RetiredFlag& flag) { return name == flag.name; });
-        retired != std::end(kRetiredFlags)) {
-      if (!value && i + 1 >= argc) return error(std::string(retired->name) + " needs a value");
-      if (!value) ++i;
-      result.warnings.emplace_back(retired->why);
-      continue;
-    }
-    const FlagSpec* spec = nullptr;
-    for (const auto& flag : Flags()) {
-      if (name == flag.name) spec = &flag;
-    }
-    if (!spec) return error("unknown argument '" + std::string(arg) + "' (see --help)");
-    if (!value) {
-      if (i + 1 >= argc) return error(std::string(spec->name) + " needs a value");
-      value = argv[++i];
-    }
-    if (!spec->apply(*value, result.config)) {
-      return error(std::string(spec->name) + ": invalid value '" + std::string(*value) + "'");
-    }
+  return false;
+}
+
+// One flag at args[i] ("--name value" or "--name=value"); moves i past its value.
+void ParseFlag(const std::vector<std::string_view>& args, std::size_t& i, CommandLine& result) {
+  const std::string_view arg = args[i];
+  std::string_view name = arg;
+  std::optional<std::string_view> value;
+  if (auto eq = arg.find('='); eq != std::string_view::npos && arg.rfind("--", 0) == 0) {
+    name = arg.substr(0, eq);
+    value = arg.substr(eq + 1);
   }
-  if (result.config.tls_cert_file.empty() != result.config.tls_key_file.empty()) {
-    return error("--tls-cert and --tls-key go together: name both PEM files, or neither");
+  auto take_value = [&](std::string_view flag) {
+    if (value) return *value;
+    if (i + 1 >= args.size()) throw UsageError{std::string(flag) + " needs a value"};
+    return args[++i];
+  };
+  const auto retired = std::find_if(std::begin(kRetiredFlags), std::end(kRetiredFlags),
+                                    [name](const RetiredFlag& flag) { return name == flag.name; });
+  if (retired != std::end(kRetiredFlags)) {
+    take_value(retired->name);
+    result.warnings.emplace_back(retired->why);
+    return;
   }
-  if (!result.config.config_file.empty()) {
-    std::ifstream in(result.config.config_file);
-    if (!in) return error("--config: cannot read '" + result.config.config_file + "'");
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-      LoadConfigText(text.str(), result.config.config_file, result.config);
-    } catch (const ConfigError& e) {
-      return error(e.what());
-    } catch (const std::exception& e) {  // never abort: one line, exit 2
-      return error(result.config.config_file + ": cannot load: " + EchoToken(e.what(), 200));
+  const auto& flags = Flags();
+  const auto spec = std::find_if(flags.begin(), flags.end(), [name](const FlagSpec& flag) { return name == flag.name; });
+  if (spec == flags.end()) throw UsageError{"unknown argument '" + std::string(arg) + "' (see --help)"};
+  const std::string_view given = take_value(spec->name);
+  if (!spec->apply(given, result.config)) {
+    throw UsageError{std::string(spec->name) + ": invalid value '" + std::string(given) + "'"};
+  }
+}
+
+void LoadConfigFile(Config& config) {
+  std::ifstream in(config.config_file);
+  if (!in) throw UsageError{"--config: cannot read '" + config.config_file + "'"};
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    LoadConfigText(text.str(), config.config_file, config);
+  } catch (const ConfigError& e) {
+    throw UsageError{e.what()};
+  } catch (const std::exception& e) {  // never abort: one line, exit 2
+    throw UsageError{config.config_file + ": cannot load: " + EchoToken(e.what(), 200)};
+  }
+}
+
+}  // namespace
+
+CommandLine ParseCommandLine(int argc, const char* const* argv) {
+  CommandLine result;
+  const std::vector<std::string_view> args(argv + std::min(argc, 1), argv + argc);
+  try {
+    if (ParseSubcommand(args, result)) return result;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (args[i] == "--help" || args[i] == "-h") {
+        result.action = CliAction::kHelp;
+        return result;
+      }
+      if (args[i] == "--version") {
+        result.action = CliAction::kVersion;
+        return result;
+      }
+      ParseFlag(args, i, result);
     }
+    if (result.config.tls_cert_file.empty() != result.config.tls_key_file.empty()) {
+      throw UsageError{"--tls-cert and --tls-key go together: name both PEM files, or neither"};
+    }
+    if (!result.config.config_file.empty()) LoadConfigFile(result.config);
+  } catch (const UsageError& usage) {
+    result.action = CliAction::kError;
+    result.error = usage.message;
   }
   return result;
 }

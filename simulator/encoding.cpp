@@ -144,37 +144,52 @@ std::string EchoToken(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+namespace {
+
+// Decodes the UTF-8 sequence at text[at] into `code`; returns its length, or
+// 0 when it is not a well-formed, shortest-form sequence of a scalar value.
+std::size_t DecodeUtf8(std::string_view text, std::size_t at, std::uint32_t& code) {
+  const auto lead = static_cast<unsigned char>(text[at]);
+  std::size_t length = 0;
+  std::uint32_t min = 0;
+  if (lead < 0x80) {
+    code = lead;
+    return 1;
+  }
+  if ((lead & 0xE0) == 0xC0) {
+    length = 2, code = lead & 0x1Fu, min = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3, code = lead & 0x0Fu, min = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4, code = lead & 0x07u, min = 0x10000;
+  } else {
+    return 0;  // a continuation byte or 0xF8..0xFF as a lead
+  }
+  if (at + length > text.size()) return 0;
+  for (std::size_t j = 1; j < length; ++j) {
+    const auto next = static_cast<unsigned char>(text[at + j]);
+    if ((next & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (next & 0x3Fu);
+  }
+  const bool scalar = code >= min && code <= 0x10FFFF && (code < 0xD800 || code > 0xDFFF);
+  return scalar ? length : 0;
+}
+
+// A character XML allows and that is meant as text: no control characters
+// but tab and line breaks (C0, DEL, C1), no non-characters U+FFFE/U+FFFF.
+bool IsXmlTextCharacter(std::uint32_t code) {
+  if (code < 0x20) return code == '\t' || code == '\n' || code == '\r';
+  if (code >= 0x7F && code <= 0x9F) return false;
+  return code != 0xFFFE && code != 0xFFFF;
+}
+
+}  // namespace
+
 bool IsXmlSafeUtf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80) {
-      if (lead < 0x20 && lead != '\t' && lead != '\n' && lead != '\r') return false;
-      if (lead == 0x7F) return false;  // DEL: legal XML, but never meant as text
-      ++i;
-      continue;
-    }
-    std::size_t length = 0;
+  for (std::size_t i = 0; i < text.size();) {
     std::uint32_t code = 0;
-    std::uint32_t min = 0;
-    if ((lead & 0xE0) == 0xC0) {
-      length = 2, code = lead & 0x1Fu, min = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, code = lead & 0x0Fu, min = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, code = lead & 0x07u, min = 0x10000;
-    } else {
-      return false;  // a continuation byte or 0xF8..0xFF as a lead
-    }
-    if (i + length > text.size()) return false;
-    for (std::size_t j = 1; j < length; ++j) {
-      const auto next = static_cast<unsigned char>(text[i + j]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3Fu);
-    }
-    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-    if (code >= 0x80 && code <= 0x9F) return false;  // C1 control characters
-    if (code == 0xFFFE || code == 0xFFFF) return false;
+    const std::size_t length = DecodeUtf8(text, i, code);
+    if (length == 0 || !IsXmlTextCharacter(code)) return false;
     i += length;
   }
   return true;

@@ -14,7 +14,6 @@ namespace {
 
 // Simulator-chosen codes where Bandwidth documents only a description.
 constexpr int kOrderNotFound = 12002;
-constexpr int kNoteNotFound = 5040;
 constexpr int kSubscriptionNotFound = 16000;
 constexpr int kDuplicateSubscription = 16008;
 constexpr int kOrderNotUpdatable = 12165;
@@ -406,7 +405,7 @@ void Engine::Persist(const std::string& account_id, const std::vector<Subscripti
   if (sink_) sink_->SaveSubscriptions(account_id, subscriptions);
 }
 
-void Engine::ApplyStep(OrderSlot& slot, const Step& step, std::string cause) {
+void Engine::ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause) {
   Order& order = slot.order;
   order.errors = step.errors;  // errors belong to the status that carries them
   if (step.status == OrderStatus::kFailed && order.errors.empty()) order.errors = {kCsrNotAvailable};
@@ -510,7 +509,7 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
   std::lock_guard lock(slot->mu);
   NoteList& notes = slot->order.notes;
   auto found = std::find_if(notes.begin(), notes.end(), [note_id](const Note& n) { return n.id == note_id; });
-  if (found == notes.end()) throw Error::NotFound(kNoteNotFound, "Note not found.");
+  if (found == notes.end()) throw Error::NoteNotFound();
   Note note = *found;
   if (user_id) note.user_id = std::move(*user_id);
   if (description) note.description = std::move(*description);

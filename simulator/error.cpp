@@ -29,6 +29,8 @@ Error Error::NotFound(int code, std::string description) {
   return Error(ErrorKind::kNotFound, {{code, std::move(description)}});
 }
 
+Error Error::NoteNotFound() { return NotFound(5040, "Note not found."); }
+
 Error Error::Invalid(int code, std::string description) {
   return Error(ErrorKind::kInvalid, {{code, std::move(description)}});
 }

@@ -136,6 +136,66 @@ std::optional<Error> ParseContentLength(RequestHead& head, const Limits& limits)
 
 }  // namespace
 
+namespace {
+
+Error HeadTooLarge(const Limits& limits) {
+  return Error::HeadersTooLarge("at most " + std::to_string(limits.max_header_bytes) + " bytes");
+}
+
+// Reads the header fields that follow the request line (from `next`) up to
+// the empty line, and moves `next` past it. Nothing: read more; an Error:
+// the head is refused.
+enum class FieldsRead { kDone, kIncomplete, kRefused };
+FieldsRead ReadHeaderFields(std::string_view bytes, std::size_t start, std::size_t& next, const Limits& limits,
+                            RequestHead& head, std::optional<Error>& error) {
+  const auto too_large = [&](std::size_t end) { return end - start > limits.max_header_bytes; };
+  for (std::size_t count = 0;;) {
+    std::size_t pos = next;
+    auto line = LineAt(bytes, pos, next);
+    if (!line && !too_large(bytes.size())) return FieldsRead::kIncomplete;
+    if (!line || too_large(next)) {
+      error = HeadTooLarge(limits);
+      return FieldsRead::kRefused;
+    }
+    if (line->empty()) return FieldsRead::kDone;
+    if (++count > limits.max_headers) {
+      error = Error::HeadersTooLarge("at most " + std::to_string(limits.max_headers) + " header fields");
+      return FieldsRead::kRefused;
+    }
+    auto colon = line->find(':');
+    if (colon == std::string_view::npos || !IsToken(line->substr(0, colon))) {
+      error = Error::MalformedRequest("invalid header line");
+      return FieldsRead::kRefused;
+    }
+    head.headers.emplace(std::string(line->substr(0, colon)), std::string(Trim(line->substr(colon + 1))));
+  }
+}
+
+// What the header fields say about the connection and the body: keep-alive,
+// 100-continue, chunked or a Content-Length.
+std::optional<Error> ReadConnectionAndFraming(RequestHead& head, const Limits& limits) {
+  if (auto connection = head.headers.find("Connection"); connection != head.headers.end()) {
+    if (ListHas(connection->second, "close")) head.keep_alive = false;
+    if (head.minor_version == 0 && ListHas(connection->second, "keep-alive")) head.keep_alive = true;
+  }
+  if (auto expect = head.headers.find("Expect"); expect != head.headers.end()) {
+    head.expect_continue = EqualsIgnoreCase(expect->second, "100-continue");
+  }
+  auto coding = head.headers.find("Transfer-Encoding");
+  if (coding == head.headers.end()) return ParseContentLength(head, limits);
+  // Only chunked is understood; a length beside it is ignored and the
+  // connection closes after the answer (no request smuggling).
+  if (!ListHas(coding->second, "chunked")) {
+    return Error::MalformedRequest("Transfer-Encoding '" + coding->second.substr(0, 32) +
+                                   "' is not supported; send chunked or a Content-Length");
+  }
+  head.framing = BodyFraming::kChunked;
+  if (head.headers.count("Content-Length")) head.keep_alive = false;
+  return std::nullopt;
+}
+
+}  // namespace
+
 HeadParse ParseRequestHead(std::string_view bytes, const Limits& limits) {
   std::size_t start = 0;
   while (start < bytes.size() && (bytes[start] == '\r' || bytes[start] == '\n')) ++start;
@@ -154,53 +214,14 @@ HeadParse ParseRequestHead(std::string_view bytes, const Limits& limits) {
   }
   if (auto error = ParseRequestLine(*request_line, head)) return Refused(std::move(*error), std::move(head));
 
-  const auto too_large = [&](std::size_t end) { return end - start > limits.max_header_bytes; };
-  std::size_t count = 0;
-  for (;;) {
-    std::size_t pos = next;
-    auto line = LineAt(bytes, pos, next);
-    if (!line) {
-      if (too_large(bytes.size())) {
-        return Refused(Error::HeadersTooLarge("at most " + std::to_string(limits.max_header_bytes) + " bytes"),
-                       std::move(head));
-      }
-      return {};
-    }
-    if (too_large(next)) {
-      return Refused(Error::HeadersTooLarge("at most " + std::to_string(limits.max_header_bytes) + " bytes"),
-                     std::move(head));
-    }
-    if (line->empty()) break;
-    if (++count > limits.max_headers) {
-      return Refused(Error::HeadersTooLarge("at most " + std::to_string(limits.max_headers) + " header fields"),
-                     std::move(head));
-    }
-    auto colon = line->find(':');
-    if (colon == std::string_view::npos || !IsToken(line->substr(0, colon))) {
-      return Refused(Error::MalformedRequest("invalid header line"), std::move(head));
-    }
-    head.headers.emplace(std::string(line->substr(0, colon)), std::string(Trim(line->substr(colon + 1))));
+  std::optional<Error> error;
+  switch (ReadHeaderFields(bytes, start, next, limits, head, error)) {
+    case FieldsRead::kIncomplete: return {};
+    case FieldsRead::kRefused: return Refused(std::move(*error), std::move(head));
+    case FieldsRead::kDone: break;
   }
-
-  if (auto connection = head.headers.find("Connection"); connection != head.headers.end()) {
-    if (ListHas(connection->second, "close")) head.keep_alive = false;
-    if (head.minor_version == 0 && ListHas(connection->second, "keep-alive")) head.keep_alive = true;
-  }
-  if (auto expect = head.headers.find("Expect"); expect != head.headers.end()) {
-    head.expect_continue = EqualsIgnoreCase(expect->second, "100-continue");
-  }
-  if (auto coding = head.headers.find("Transfer-Encoding"); coding != head.headers.end()) {
-    // Only chunked is understood; a length beside it is ignored and the
-    // connection closes after the answer (no request smuggling).
-    if (!ListHas(coding->second, "chunked")) {
-      return Refused(Error::MalformedRequest("Transfer-Encoding '" + coding->second.substr(0, 32) +
-                                             "' is not supported; send chunked or a Content-Length"),
-                     std::move(head));
-    }
-    head.framing = BodyFraming::kChunked;
-    if (head.headers.count("Content-Length")) head.keep_alive = false;
-  } else if (auto error = ParseContentLength(head, limits)) {
-    return Refused(std::move(*error), std::move(head));
+  if (auto framing_error = ReadConnectionAndFraming(head, limits)) {
+    return Refused(std::move(*framing_error), std::move(head));
   }
   HeadParse result;
   result.status = HeadParse::Status::kDone;
@@ -217,70 +238,71 @@ ChunkedDecoder::Status ChunkedDecoder::Refuse(Error error) {
   return Status::kRefused;
 }
 
-ChunkedDecoder::Status ChunkedDecoder::Feed(std::string_view bytes, std::string& body, std::size_t& consumed) {
+std::optional<ChunkedDecoder::Status> ChunkedDecoder::ReadSizeLine(std::string_view rest, const std::string& body,
+                                                                   std::size_t& consumed) {
   constexpr std::size_t kMaxSizeLine = 1024;
+  std::size_t next = 0;
+  auto line = LineAt(rest, 0, next);
+  if (!line) {
+    if (rest.size() > kMaxSizeLine) return Refuse(Error::MalformedRequest("chunk size line too long"));
+    return Status::kNeedMore;
+  }
+  std::string_view digits = Trim(line->substr(0, line->find(';')));
+  std::size_t size = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
+  if (ec == std::errc::result_out_of_range) return Refuse(Error::PayloadTooLarge(limits_.max_body_bytes));
+  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size()) {
+    return Refuse(Error::MalformedRequest("invalid chunk size"));
+  }
+  if (size > limits_.max_body_bytes - body.size()) return Refuse(Error::PayloadTooLarge(limits_.max_body_bytes));
+  consumed += next;
+  remaining_ = size;
+  state_ = size == 0 ? State::kTrailer : State::kData;
+  return std::nullopt;
+}
+
+void ChunkedDecoder::ReadData(std::string_view rest, std::string& body, std::size_t& consumed) {
+  const std::size_t take = std::min(remaining_, rest.size());
+  body.append(rest.substr(0, take));
+  consumed += take;
+  remaining_ -= take;
+  if (remaining_ == 0) state_ = State::kDataEnd;
+}
+
+std::optional<ChunkedDecoder::Status> ChunkedDecoder::ReadDataEnd(std::string_view rest, std::size_t& consumed) {
+  std::size_t next = 0;
+  auto line = LineAt(rest, 0, next);
+  if (!line && rest.size() <= 2) return Status::kNeedMore;
+  if (!line || !line->empty()) return Refuse(Error::MalformedRequest("chunk data longer than its size"));
+  consumed += next;
+  state_ = State::kSize;
+  return std::nullopt;
+}
+
+std::optional<ChunkedDecoder::Status> ChunkedDecoder::ReadTrailerLine(std::string_view rest, std::size_t& consumed) {
+  std::size_t next = 0;
+  auto line = LineAt(rest, 0, next);
+  const std::size_t read = line ? next : rest.size();
+  if (trailer_bytes_ + read > limits_.max_header_bytes) return Refuse(HeadTooLarge(limits_));
+  if (!line) return Status::kNeedMore;
+  consumed += next;
+  trailer_bytes_ += next;
+  if (line->empty()) return Status::kDone;  // trailer fields are read and ignored
+  return std::nullopt;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::Feed(std::string_view bytes, std::string& body, std::size_t& consumed) {
   consumed = 0;
   while (consumed < bytes.size()) {
-    std::string_view rest = bytes.substr(consumed);
+    const std::string_view rest = bytes.substr(consumed);
+    std::optional<Status> ended;
     switch (state_) {
-      case State::kSize: {
-        std::size_t next = 0;
-        auto line = LineAt(rest, 0, next);
-        if (!line) {
-          if (rest.size() > kMaxSizeLine) return Refuse(Error::MalformedRequest("chunk size line too long"));
-          return Status::kNeedMore;
-        }
-        std::string_view digits = Trim(line->substr(0, line->find(';')));
-        std::size_t size = 0;
-        auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
-        if (ec == std::errc::result_out_of_range) return Refuse(Error::PayloadTooLarge(limits_.max_body_bytes));
-        if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size()) {
-          return Refuse(Error::MalformedRequest("invalid chunk size"));
-        }
-        if (size > limits_.max_body_bytes - body.size()) return Refuse(Error::PayloadTooLarge(limits_.max_body_bytes));
-        consumed += next;
-        remaining_ = size;
-        state_ = size == 0 ? State::kTrailer : State::kData;
-        break;
-      }
-      case State::kData: {
-        std::size_t take = std::min(remaining_, rest.size());
-        body.append(rest.substr(0, take));
-        consumed += take;
-        remaining_ -= take;
-        if (remaining_ == 0) state_ = State::kDataEnd;
-        break;
-      }
-      case State::kDataEnd: {
-        std::size_t next = 0;
-        auto line = LineAt(rest, 0, next);
-        if (!line) {
-          if (rest.size() > 2) return Refuse(Error::MalformedRequest("chunk data longer than its size"));
-          return Status::kNeedMore;
-        }
-        if (!line->empty()) return Refuse(Error::MalformedRequest("chunk data longer than its size"));
-        consumed += next;
-        state_ = State::kSize;
-        break;
-      }
-      case State::kTrailer: {
-        std::size_t next = 0;
-        auto line = LineAt(rest, 0, next);
-        if (!line) {
-          if (trailer_bytes_ + rest.size() > limits_.max_header_bytes) {
-            return Refuse(Error::HeadersTooLarge("at most " + std::to_string(limits_.max_header_bytes) + " bytes"));
-          }
-          return Status::kNeedMore;
-        }
-        consumed += next;
-        trailer_bytes_ += next;
-        if (trailer_bytes_ > limits_.max_header_bytes) {
-          return Refuse(Error::HeadersTooLarge("at most " + std::to_string(limits_.max_header_bytes) + " bytes"));
-        }
-        if (line->empty()) return Status::kDone;  // trailer fields are read and ignored
-        break;
-      }
+      case State::kSize: ended = ReadSizeLine(rest, body, consumed); break;
+      case State::kData: ReadData(rest, body, consumed); break;
+      case State::kDataEnd: ended = ReadDataEnd(rest, consumed); break;
+      case State::kTrailer: ended = ReadTrailerLine(rest, consumed); break;
     }
+    if (ended) return *ended;
   }
   return Status::kNeedMore;
 }

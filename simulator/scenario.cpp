@@ -90,6 +90,75 @@ constexpr std::size_t kMaxRegexDepth = 16;
 constexpr std::uint64_t kMaxRegexRepeat = 100;
 constexpr std::uint64_t kMaxRegexSize = 2'000;  // atoms after expanding repeat counts
 
+// How many atoms a regex expands to, group by group, as it is read: a
+// repeat count multiplies the atom or group before it.
+class RegexSize {
+ public:
+  void Atom(std::uint64_t size = 1) {
+    groups_.back().size += size;
+    groups_.back().last = size;
+  }
+  // False when groups nest deeper than kMaxRegexDepth.
+  bool Open() {
+    groups_.emplace_back();
+    return groups_.size() <= kMaxRegexDepth + 1;
+  }
+  void Close() {
+    if (groups_.size() == 1) return Atom();  // an unbalanced ')': std::regex will say so
+    const std::uint64_t size = groups_.back().size + 1;
+    groups_.pop_back();
+    Atom(size);
+  }
+  void Repeat(std::uint64_t count) {
+    Group& group = groups_.back();
+    group.size += group.last * count;
+    group.last *= count + 1;
+  }
+  bool TooLarge() const {
+    return std::any_of(groups_.begin(), groups_.end(), [](const Group& group) { return group.size > kMaxRegexSize; });
+  }
+
+ private:
+  struct Group {
+    std::uint64_t size = 0;  // atoms in the group so far, repeats expanded
+    std::uint64_t last = 0;  // size of the last atom or group, for a repeat count
+  };
+  std::vector<Group> groups_ = std::vector<Group>(1);
+};
+
+// Where the bracket expression opening at source[open] ends.
+std::size_t BracketEnd(std::string_view source, std::size_t open) {
+  std::size_t i = open + 1;
+  for (; i < source.size() && source[i] != ']'; ++i) {
+    if (source[i] == '\\') ++i;
+  }
+  return i;
+}
+
+// Where a repeat count "{n}", "{n,}" or "{n,m}" opening at source[open]
+// ends, or nothing when the brace is a literal.
+std::optional<std::size_t> CountEnd(std::string_view source, std::size_t open) {
+  std::size_t j = open + 1;
+  while (j < source.size() && (std::isdigit(static_cast<unsigned char>(source[j])) || source[j] == ',')) ++j;
+  if (j == open + 1 || j >= source.size() || source[j] != '}') return std::nullopt;
+  return j;
+}
+
+// The largest number in "n", "n," or "n,m" (saturating past kMaxRegexRepeat).
+std::uint64_t LargestCount(std::string_view numbers) {
+  std::uint64_t largest = 0;
+  std::uint64_t current = 0;
+  for (char c : numbers) {
+    if (c == ',') {
+      largest = std::max(largest, current);
+      current = 0;
+    } else {
+      current = std::min<std::uint64_t>(current * 10 + static_cast<std::uint64_t>(c - '0'), kMaxRegexRepeat + 1);
+    }
+  }
+  return std::max(largest, current);
+}
+
 // Why `source` is refused, or nullopt. Brackets, escapes and counts are read
 // the way ECMAScript does; anything else malformed is left to std::regex.
 std::optional<std::string> RegexTooComplex(std::string_view source) {
@@ -97,69 +166,33 @@ std::optional<std::string> RegexTooComplex(std::string_view source) {
     return "is " + std::to_string(source.size()) + " characters long; at most " +
            std::to_string(kMaxRegexLength) + " are allowed";
   }
-  struct Group {
-    std::uint64_t size = 0;  // atoms in the group so far, repeats expanded
-    std::uint64_t last = 0;  // size of the last atom or group, for a repeat count
-  };
-  std::vector<Group> groups(1);
-  auto add = [&groups](std::uint64_t size) {
-    groups.back().size += size;
-    groups.back().last = size;
-  };
+  RegexSize size;
   for (std::size_t i = 0; i < source.size(); ++i) {
     const char c = source[i];
+    std::optional<std::size_t> count_end;
     if (c == '\\') {
       ++i;
-      add(1);
+      size.Atom();
     } else if (c == '[') {
-      for (++i; i < source.size() && source[i] != ']'; ++i) {
-        if (source[i] == '\\') ++i;
-      }
-      add(1);
+      i = BracketEnd(source, i);
+      size.Atom();
     } else if (c == '(') {
-      groups.emplace_back();
-      if (groups.size() > kMaxRegexDepth + 1) {
-        return "nests groups more than " + std::to_string(kMaxRegexDepth) + " deep";
-      }
-    } else if (c == ')' && groups.size() > 1) {
-      const std::uint64_t size = groups.back().size + 1;
-      groups.pop_back();
-      add(size);
-    } else if (c == '{') {
-      std::size_t j = i + 1;
-      while (j < source.size() && (std::isdigit(static_cast<unsigned char>(source[j])) || source[j] == ',')) ++j;
-      if (j == i + 1 || j >= source.size() || source[j] != '}') {
-        add(1);  // a literal '{'
-        continue;
-      }
-      // The largest number in the braces bounds the copies.
-      std::uint64_t largest = 0;
-      std::uint64_t current = 0;
-      for (std::size_t k = i + 1; k < j; ++k) {
-        if (source[k] == ',') {
-          largest = std::max(largest, current);
-          current = 0;
-        } else {
-          current = std::min<std::uint64_t>(current * 10 + static_cast<std::uint64_t>(source[k] - '0'),
-                                            kMaxRegexRepeat + 1);
-        }
-      }
-      largest = std::max(largest, current);
-      if (largest > kMaxRegexRepeat) {
+      if (!size.Open()) return "nests groups more than " + std::to_string(kMaxRegexDepth) + " deep";
+    } else if (c == ')') {
+      size.Close();
+    } else if (c == '{' && (count_end = CountEnd(source, i))) {
+      const std::uint64_t count = LargestCount(source.substr(i + 1, *count_end - i - 1));
+      if (count > kMaxRegexRepeat) {
         return "repeats more than " + std::to_string(kMaxRegexRepeat) + " times (a TN has at most 12 characters)";
       }
-      Group& group = groups.back();
-      group.size += group.last * largest;
-      group.last *= largest + 1;
-      i = j;
+      size.Repeat(count);
+      i = *count_end;
     } else {
-      add(1);
+      size.Atom();
     }
-    for (const Group& group : groups) {
-      if (group.size > kMaxRegexSize) {
-        return "is too complex: its groups and repeat counts expand to more than " +
-               std::to_string(kMaxRegexSize) + " elements";
-      }
+    if (size.TooLarge()) {
+      return "is too complex: its groups and repeat counts expand to more than " + std::to_string(kMaxRegexSize) +
+             " elements";
     }
   }
   return std::nullopt;
@@ -647,12 +680,13 @@ std::vector<std::string> FilesOfPath(const std::string& path) {
   std::sort(found.begin(), found.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
   std::vector<std::string> files;
+  files.reserve(found.size());
   for (const fs::path& file : found) files.push_back(file.string());
   return files;
 }
 
 std::string ReadFileText(const std::string& file) {
-  constexpr std::uintmax_t kMaxScenarioFileBytes = 10 * 1024 * 1024;
+  constexpr std::uintmax_t kMaxScenarioFileBytes = std::uintmax_t{10} * 1024 * 1024;
   std::error_code error;
   if (!std::filesystem::exists(file, error)) {
     throw ScenarioLoadError(file, 0, 0, "cannot read: No such file or directory");

@@ -39,7 +39,7 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 // Threads an idle pool keeps; more retire after kIdleRetire without work.
 constexpr std::size_t kWarmThreads = 8;
 constexpr auto kIdleRetire = std::chrono::seconds(10);
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 // A TLS write's bound; plain sockets get the same from httplib's SO_SNDTIMEO.
 constexpr auto kTlsWriteTimeout = std::chrono::seconds(5);
 
@@ -102,7 +102,6 @@ class Lingerer {
   void Run() {
     std::vector<Item> items;
     std::vector<pollfd> fds;
-    char discard[kReadChunk];
     for (;;) {
       {
         std::lock_guard lock(mu_);
@@ -119,28 +118,43 @@ class Lingerer {
                                         std::max(item.deadline - now, SteadyClock::duration::zero())));
       }
       poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
-      if (fds[0].revents & POLLIN) {
-        while (read(wake_[0], discard, sizeof discard) > 0) {
-        }
-      }
-      const auto after = SteadyClock::now();
-      std::vector<Item> kept;
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        bool done = after >= items[i].deadline;
-        if (!done && fds[i + 1].revents != 0) {
-          const auto got = recv(items[i].fd, discard, sizeof discard, MSG_DONTWAIT);
-          done = got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-        }
-        if (done) {
-          close(items[i].fd);
-        } else {
-          kept.push_back(items[i]);
-        }
-      }
-      items.swap(kept);
+      if (fds[0].revents & POLLIN) DrainWakePipe();
+      CloseFinished(items, fds);
     }
     for (const auto& item : items) close(item.fd);
     for (int fd : added_) close(fd);
+  }
+
+  void DrainWakePipe() const {
+    char discard[64];
+    while (read(wake_[0], discard, sizeof discard) > 0) {
+    }
+  }
+
+  // Reads and drops what the client sent; true once it has closed.
+  static bool ClientClosed(int fd) {
+    char discard[kReadChunk];
+    for (;;) {
+      const auto got = recv(fd, discard, sizeof discard, MSG_DONTWAIT);
+      if (got > 0) continue;
+      return got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    }
+  }
+
+  // Closes the items whose client closed or whose time is up; `fds` holds
+  // the poll results, the wake pipe first.
+  static void CloseFinished(std::vector<Item>& items, const std::vector<pollfd>& fds) {
+    const auto now = SteadyClock::now();
+    std::vector<Item> kept;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const bool done = now >= items[i].deadline || (fds[i + 1].revents != 0 && ClientClosed(items[i].fd));
+      if (done) {
+        close(items[i].fd);
+      } else {
+        kept.push_back(items[i]);
+      }
+    }
+    items.swap(kept);
   }
 
   int wake_[2] = {-1, -1};
@@ -407,6 +421,15 @@ struct HttpServer::Impl {
   // caller must close it through the lingerer. A connection with
   // `wrong_scheme` (plain HTTP to the HTTPS listener) gets it as its answer.
   bool ServeRequests(Connection& connection, const std::optional<Error>& wrong_scheme);
+  // Waits for the next request's first byte: false when the connection
+  // closed or idled past its timeout.
+  bool AwaitRequest(Connection& connection, bool first);
+  // The request's head, read by `deadline`; nothing when the client stalled or left.
+  std::optional<http1::HeadParse> ReadHead(Connection& connection, SteadyClock::time_point deadline);
+  static HttpRequest RequestFromHead(http1::RequestHead& head, const std::string& peer);
+  // Runs the handler and writes its answer; true to keep reading requests.
+  bool Answer(Connection& connection, HttpRequest& request, const http1::RequestHead& head,
+              SteadyClock::time_point started);
   bool ServeTls(int fd);
   void Refuse(int fd);
   // Reads the body into request.body; on a refusal returns its Error.
@@ -582,66 +605,77 @@ bool HttpServer::Impl::ServeTls(int fd) {
   return linger;
 }
 
+bool HttpServer::Impl::AwaitRequest(Connection& connection, bool first) {
+  if (!connection.Buffered().empty()) return true;  // pipelined: the next request is here already
+  const auto idle = first ? options.header_timeout : options.keep_alive_timeout;
+  return connection.ReadMore(SteadyClock::now() + idle) == ReadResult::kData;
+}
+
+std::optional<http1::HeadParse> HttpServer::Impl::ReadHead(Connection& connection,
+                                                           SteadyClock::time_point deadline) {
+  for (;;) {
+    http1::HeadParse parsed = http1::ParseRequestHead(connection.Buffered(), limits);
+    if (parsed.status != http1::HeadParse::Status::kIncomplete) return parsed;
+    // A slow or gone client is closed without an answer.
+    if (connection.ReadMore(deadline) != ReadResult::kData) return std::nullopt;
+  }
+}
+
+HttpRequest HttpServer::Impl::RequestFromHead(http1::RequestHead& head, const std::string& peer) {
+  HttpRequest request;
+  request.method = head.method == "HEAD" ? "GET" : head.method;
+  request.path = std::move(head.path);
+  request.target = std::move(head.target);
+  request.remote_addr = peer;
+  for (auto& [name, value] : ParseFormUrlEncoded(head.query_string)) {
+    request.query.emplace(std::move(name), std::move(value));
+  }
+  return request;
+}
+
+bool HttpServer::Impl::Answer(Connection& connection, HttpRequest& request, const http1::RequestHead& head,
+                              SteadyClock::time_point started) {
+  const std::string path = request.path;  // the handler may rewrite it (the API strips its prefix)
+  HttpResponse response = Call(request);
+  request.path = path;
+  if (response.drop_connection) {
+    Log(request, 0, started, " (connection dropped by fault)");
+    shutdown(connection.fd(), SHUT_RDWR);
+    return false;
+  }
+  bool keep_alive = head.keep_alive;
+  {
+    std::lock_guard lock(connections_mu);
+    keep_alive = keep_alive && !stopping;
+  }
+  const bool sent = Send(connection, response, head.method == "HEAD", keep_alive);
+  Log(request, response.status, started, "");
+  return sent && keep_alive;
+}
+
 bool HttpServer::Impl::ServeRequests(Connection& connection, const std::optional<Error>& wrong_scheme) {
   const std::string peer = PeerAddress(connection.fd());
-  bool first = true;
-  for (;;) {
-    // Idle until the next request's first byte: the keep-alive timeout
-    // (the header timeout for a new connection's first request).
-    if (connection.Buffered().empty()) {
-      const auto idle = first ? options.header_timeout : options.keep_alive_timeout;
-      if (connection.ReadMore(SteadyClock::now() + idle) != ReadResult::kData) return false;
-    }
-    first = false;
+  for (bool first = true;; first = false) {
+    if (!AwaitRequest(connection, first)) return false;
     const auto started = SteadyClock::now();
-    const auto head_deadline = started + options.header_timeout;
-    http1::HeadParse parsed;
-    for (;;) {
-      parsed = http1::ParseRequestHead(connection.Buffered(), limits);
-      if (parsed.status != http1::HeadParse::Status::kIncomplete) break;
-      // A slow or gone client is closed without an answer.
-      if (connection.ReadMore(head_deadline) != ReadResult::kData) return false;
-    }
-
-    HttpRequest request;
-    http1::RequestHead& head = parsed.head;
-    request.method = head.method == "HEAD" ? "GET" : head.method;
-    request.path = std::move(head.path);
-    request.target = std::move(head.target);
-    request.remote_addr = peer;
-    for (auto& [name, value] : ParseFormUrlEncoded(head.query_string)) {
-      request.query.emplace(std::move(name), std::move(value));
-    }
-    const bool head_only = head.method == "HEAD";
-    std::optional<Error> refused = parsed.error ? std::move(parsed.error) : wrong_scheme;
+    std::optional<http1::HeadParse> parsed = ReadHead(connection, started + options.header_timeout);
+    if (!parsed) return false;
+    http1::RequestHead& head = parsed->head;
+    HttpRequest request = RequestFromHead(head, peer);
+    std::optional<Error> refused = std::move(parsed->error);
+    if (!refused) refused = wrong_scheme;
     if (!refused) {
-      connection.Consume(parsed.consumed);
+      connection.Consume(parsed->consumed);
       request.headers = std::move(head.headers);
       if (ReadBody(connection, head, request, refused) == BodyResult::kGone) return false;
     }
     if (refused) {
       HttpResponse response = Shape(request, *refused);
-      Send(connection, response, head_only, false);
+      Send(connection, response, head.method == "HEAD", false);
       Log(request, response.status, started, " (refused)");
       return true;
     }
-
-    const std::string path = request.path;  // the handler may rewrite it (the API strips its prefix)
-    HttpResponse response = Call(request);
-    request.path = path;
-    if (response.drop_connection) {
-      Log(request, 0, started, " (connection dropped by fault)");
-      shutdown(connection.fd(), SHUT_RDWR);
-      return false;
-    }
-    bool keep_alive = head.keep_alive;
-    {
-      std::lock_guard lock(connections_mu);
-      keep_alive = keep_alive && !stopping;
-    }
-    const bool sent = Send(connection, response, head_only, keep_alive);
-    Log(request, response.status, started, "");
-    if (!sent || !keep_alive) return false;
+    if (!Answer(connection, request, head, started)) return false;
   }
 }
 
@@ -689,7 +723,7 @@ int HttpServer::Start() {
   auto& server = impl_->server;
   const std::size_t max_connections = impl_->options.max_connections;
   server.new_task_queue = [max_connections] {
-    return new ElasticPool(max_connections, [](std::function<void()> refuse) { refuse(); });
+    return new ElasticPool(max_connections, [](const std::function<void()>& refuse) { refuse(); });
   };
   server.set_tcp_nodelay(true);
   // httplib's default also sets SO_REUSEPORT, which lets a second simulator

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -53,6 +54,9 @@ class Authenticator {
   void Reset();  // forget issued tokens and rate windows
 
  private:
+  // Authorize for each scheme; `value` is what follows the scheme.
+  std::string AuthorizeBasic(const HttpRequest& request, const std::string& value, const std::string& account_id) const;
+  std::string AuthorizeBearer(const HttpRequest& request, const std::string& value, const std::string& account_id);
   struct Token {
     std::vector<std::string> accounts;  // empty: any account (open mode)
     std::string client_id;
@@ -101,7 +105,34 @@ class BandwidthApi {
   void SetListenPort(int port) { listen_port_.store(port); }
 
  private:
+  struct Call;  // one admitted call: the request, its account, its user (api.cpp)
+  using RouteBody = std::function<HttpResponse(const Call&)>;
+  struct RouteSpec {
+    std::string key;        // kBandwidthRouteKeys: "PUT /csrs/*"
+    std::string_view root;  // the XML root of its error bodies
+    bool csr_feature;       // refused for accounts with the CSR feature off
+  };
+
   void AddRoutes();
+  void AddOrderRoutes();
+  void AddNoteRoutes();
+  void AddSubscriptionRoutes();
+  // Registers `body` behind the pipeline every route shares (RunRoute).
+  void AddRoute(const std::string& method, std::string_view pattern, std::string_view root, bool csr_feature,
+                RouteBody body);
+  // The pipeline: faults, then Admit, then the body; every Error becomes a
+  // Bandwidth-shaped answer here (ErrorResponse), any other exception a 500.
+  HttpResponse RunRoute(const HttpRequest& request, const RouteSpec& spec, const RouteBody& body);
+  // An injected fault's answer (latency is slept here), or nothing.
+  std::optional<HttpResponse> ApplyFault(const HttpRequest& request, const std::string& account_id,
+                                         const std::string& key);
+  // Credentials, account id, CSR feature, rate limit, body size: the user,
+  // or an Error thrown.
+  std::string Admit(const HttpRequest& request, const std::string& account_id, bool csr_feature);
+  HttpResponse ListOrders(const Call& call);
+  HttpResponse UpdateNote(const Call& call);
+  // A subscription body, validated; `stored` is the one a PUT replaces.
+  SubscriptionSpec DecodeSubscription(const Call& call, const Subscription* stored) const;
   // Something accepted that the real API might refuse (an SDK's spelling, a
   // method): named in the request journal every time, and logged at info once
   // per account and kind, so users learn what to fix before going live.

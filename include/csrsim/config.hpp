@@ -51,7 +51,7 @@ struct Config {
   std::string port_file;
   // The serving limits (README "Running it for a parallel CI suite").
   std::size_t max_connections = 1024;  // open connections, one worker thread each; more get 503
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
   std::size_t max_header_bytes = 65536;  // request line + headers; more is 431
   std::size_t max_headers = 100;         // header fields; more is 431
   std::chrono::milliseconds header_timeout{10000};     // a request head must arrive within this

@@ -171,7 +171,7 @@ class Engine {
  private:
   std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
   // All below require slot.mu held.
-  void ApplyStep(OrderSlot& slot, const Step& step, std::string cause);
+  void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause);
   void Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause,
                   const CallbackFault& fault, bool notify);
   void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base);

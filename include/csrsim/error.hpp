@@ -42,6 +42,7 @@ class Error : public std::runtime_error {
   static Error AccessDenied();                              // 403, 1001 Access Denied
   static Error CsrFeatureDisabled(const std::string& account_id);  // 403, 12160
   static Error NotFound(int code, std::string description);
+  static Error NoteNotFound();                                      // 404, 5040 Note not found.
   static Error Invalid(int code, std::string description);
   static Error Invalid(std::vector<ErrorDetail> details);
   static Error Conflict(int code, std::string description);

@@ -70,6 +70,12 @@ class ChunkedDecoder {
  private:
   enum class State { kSize, kData, kDataEnd, kTrailer };
   Status Refuse(Error error);
+  // One step in each state on `rest` (what is left of the bytes fed): adds
+  // what it used to `consumed`; a status ends this Feed, nothing continues it.
+  std::optional<Status> ReadSizeLine(std::string_view rest, const std::string& body, std::size_t& consumed);
+  void ReadData(std::string_view rest, std::string& body, std::size_t& consumed);
+  std::optional<Status> ReadDataEnd(std::string_view rest, std::size_t& consumed);
+  std::optional<Status> ReadTrailerLine(std::string_view rest, std::size_t& consumed);
 
   Limits limits_;
   State state_ = State::kSize;

@@ -36,7 +36,7 @@
 namespace csrsim {
 
 // Bodies and response bodies are kept up to this many bytes.
-inline constexpr std::size_t kRequestBodyCap = 64 * 1024;
+inline constexpr std::size_t kRequestBodyCap = std::size_t{64} * 1024;
 // The route key of the OAuth token route, as the journal and metrics name it.
 inline constexpr std::string_view kTokenRouteKey = "POST /api/v1/oauth2/token";
 

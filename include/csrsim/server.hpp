@@ -43,7 +43,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0 = any free port
   std::size_t max_connections = 1024;  // open connections served at once (one thread each)
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
   std::size_t max_header_bytes = 65536;  // request line + headers
   std::size_t max_headers = 100;
   std::size_t max_request_line = 8192;
