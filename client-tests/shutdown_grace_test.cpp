@@ -1,19 +1,53 @@
 // --shutdown-grace: on SIGTERM, queued callbacks are delivered for up to the
 // grace before the simulator exits; the stop line counts what is left and the
 // port file is removed.
-#include <catch2/catch.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "support.hpp"
 
 using namespace csrsim::testing;
 
+namespace {
+
+// True while something accepts TCP connections on 127.0.0.1:port.
+bool Accepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  const bool accepted = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return accepted;
+}
+
+// Waits (bounded) until the simulator's listener is closed: it is stopping.
+bool WaitUntilListenerClosed(int port) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Accepts(port)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace
+
 TEST_CASE("SIGTERM with --shutdown-grace delivers the queued callbacks, logs the stop line and removes the port file") {
   const std::string port_file = MakeTempDir() + "/port";
-  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--port-file", port_file, "--shutdown-grace", "30s"});
-  CallbackReceiver receiver;
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--port-file", port_file, "--shutdown-grace", "30s",
+                        "--callback-timeout", "60s"});
+  CallbackReceiver receiver({.holding = true});  // answers nothing until Release()
   auto api = sim.Client();
   auto subscribed = api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(receiver.Url()).Xml(),
                               "application/xml");
@@ -29,6 +63,13 @@ TEST_CASE("SIGTERM with --shutdown-grace delivers the queued callbacks, logs the
     REQUIRE(added);
     REQUIRE(added->status == 201);
   }
+  // The first callback is held by the receiver; the other 19 wait in the
+  // order's queue. Stop the simulator, and only once it has stopped serving
+  // let the receiver answer: what arrives now was sent during the grace.
+  REQUIRE(receiver.WaitUntilHolding());
+  REQUIRE(kill(sim.pid(), SIGTERM) == 0);
+  REQUIRE(WaitUntilListenerClosed(sim.port()));
+  receiver.Release();
   CHECK(sim.Stop() == 0);
   const std::string err = sim.Stderr();
   INFO(err);
