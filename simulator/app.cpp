@@ -71,7 +71,7 @@ struct Simulator::Parts {
         scheduler(*clock),
         ids(config.seed),
         faults([this] { return ids.NewRandom(); }, &events),
-        dispatcher(*clock, scheduler, journal, DispatcherOptionsOf(config),
+        dispatcher(scheduler, journal, DispatcherOptionsOf(config),
                    [this](const std::string& account, const std::string& subscription,
                           const std::string& outcome) {
                      engine.RecordCallbackOutcome(account, subscription, outcome);

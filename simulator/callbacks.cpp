@@ -82,10 +82,8 @@ struct TurnResult {
 // task that fires after the dispatcher is gone does nothing.
 class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
  public:
-  DispatchCore(Clock& clock, Scheduler& scheduler, Journal& journal, DispatcherOptions options,
-               OutcomeHook on_outcome)
-      : clock_(clock),
-        scheduler_(scheduler),
+  DispatchCore(Scheduler& scheduler, Journal& journal, DispatcherOptions options, OutcomeHook on_outcome)
+      : scheduler_(scheduler),
         journal_(journal),
         transport_(options.transport ? std::move(options.transport) : MakeHttpTransport(options.attempt_timeout)),
         on_outcome_(std::move(on_outcome)),
@@ -395,7 +393,6 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     return entry;
   }
 
-  Clock& clock_;
   Scheduler& scheduler_;
   Journal& journal_;
   const std::shared_ptr<CallbackTransport> transport_;
@@ -426,11 +423,11 @@ struct CallbackDispatcher::Impl {
   std::shared_ptr<DispatchCore> core;
 };
 
-CallbackDispatcher::CallbackDispatcher(Clock& clock, Scheduler& scheduler, Journal& journal,
-                                       DispatcherOptions options, OutcomeHook on_outcome)
+CallbackDispatcher::CallbackDispatcher(Scheduler& scheduler, Journal& journal, DispatcherOptions options,
+                                       OutcomeHook on_outcome)
     : impl_(std::make_unique<Impl>()) {
   const int workers = options.workers;
-  impl_->core = std::make_shared<DispatchCore>(clock, scheduler, journal, std::move(options),
+  impl_->core = std::make_shared<DispatchCore>(scheduler, journal, std::move(options),
                                                std::move(on_outcome));
   impl_->core->StartWorkers(workers);
 }

@@ -839,8 +839,7 @@ struct StateStore::Impl {
 namespace {
 
 // Opens and checks the file; one line per way it can be unusable.
-void OpenChecked(const std::string& path, StateStore::Purpose purpose, sqlite3*& db) {
-  const std::string quoted = "'" + path + "'";
+void CheckDirectory(const std::string& path, const std::string& quoted) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path parent = fs::absolute(fs::path(path), ec).parent_path();
@@ -850,6 +849,90 @@ void OpenChecked(const std::string& path, StateStore::Purpose purpose, sqlite3*&
   if (::access(parent.c_str(), W_OK) != 0) {
     throw StateFileError("--state: directory of " + quoted + " is not writable (the state file needs a -wal file beside it)");
   }
+}
+
+// Runs `sql`; a failure becomes one line naming the file and what is wrong with it.
+void ExecChecked(sqlite3* db, const std::string& quoted, const char* sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+  std::string text = message ? message : sqlite3_errmsg(db);
+  sqlite3_free(message);
+  switch (rc) {
+    case SQLITE_OK: return;
+    case SQLITE_NOTADB: throw StateFileError("--state: " + quoted + " is not a csr-simulator state file (not a SQLite database)");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw StateFileError("--state: " + quoted + " is in use by another csr-simulator (the file is locked)");
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      throw StateFileError("--state: " + quoted + " cannot be written: " + text);
+    default: throw StateFileError("--state: " + quoted + ": " + text);
+  }
+}
+
+struct SchemaFound {
+  bool has_tables = false;   // any table at all
+  bool has_version = false;  // ours: a schema_version table
+  int version = 0;
+};
+
+SchemaFound ReadSchema(sqlite3* db) {
+  SchemaFound found;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      found.has_tables = true;
+      if (std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "schema_version") {
+        found.has_version = true;
+      }
+    }
+  }
+  sqlite3_finalize(stmt);
+  if (found.has_version &&
+      sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &stmt, nullptr) == SQLITE_OK) {
+    if (sqlite3_step(stmt) == SQLITE_ROW) found.version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+  }
+  return found;
+}
+
+// Inside the open transaction: refuses a file that is not ours or is newer,
+// creates the schema in a new file, migrates an older one.
+void BringSchemaUpToDate(sqlite3* db, const std::string& quoted, const SchemaFound& found) {
+  if (found.has_tables && !found.has_version) {
+    ExecChecked(db, quoted, "ROLLBACK");
+    throw StateFileError("--state: " + quoted + " is a SQLite database but not a csr-simulator state file");
+  }
+  if (found.version > kStateSchemaVersion) {
+    ExecChecked(db, quoted, "ROLLBACK");
+    throw StateFileError("--state: " + quoted + " has schema version " + std::to_string(found.version) +
+                         ", newer than this csr-simulator's " + std::to_string(kStateSchemaVersion) +
+                         " (use a newer csr-simulator)");
+  }
+  if (!found.has_version) {
+    ExecChecked(db, quoted, kSchema);
+    ExecChecked(db, quoted,
+                ("INSERT INTO schema_version(version) VALUES(" + std::to_string(kStateSchemaVersion) + ")").c_str());
+    return;
+  }
+  if (found.version == kStateSchemaVersion) return;
+  // Older files migrate one version at a time inside this transaction:
+  // a failure leaves the file as it was.
+  try {
+    if (found.version < 1) throw StateFileError("schema version " + std::to_string(found.version) + " is unknown");
+    for (int from = found.version; from < kStateSchemaVersion; ++from) kMigrations[from - 1](db);
+  } catch (const std::exception& error) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw StateFileError("--state: " + quoted + " could not be migrated from schema version " +
+                         std::to_string(found.version) + ": " + error.what());
+  }
+  ExecChecked(db, quoted, ("UPDATE schema_version SET version = " + std::to_string(kStateSchemaVersion)).c_str());
+}
+
+void OpenChecked(const std::string& path, StateStore::Purpose purpose, sqlite3*& db) {
+  const std::string quoted = "'" + path + "'";
+  CheckDirectory(path, quoted);
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK) {
     throw StateFileError("--state: cannot open " + quoted + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -857,77 +940,21 @@ void OpenChecked(const std::string& path, StateStore::Purpose purpose, sqlite3*&
   sqlite3_extended_result_codes(db, 0);
   // Exclusive locking before WAL: no shared-memory index, and the lock taken
   // by the first write below is held until close, so no second process can use the file.
-  auto exec = [&](const char* sql) {
-    char* message = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
-    std::string text = message ? message : sqlite3_errmsg(db);
-    sqlite3_free(message);
-    switch (rc) {
-      case SQLITE_OK: return;
-      case SQLITE_NOTADB: throw StateFileError("--state: " + quoted + " is not a csr-simulator state file (not a SQLite database)");
-      case SQLITE_BUSY:
-      case SQLITE_LOCKED:
-        throw StateFileError("--state: " + quoted + " is in use by another csr-simulator (the file is locked)");
-      case SQLITE_READONLY:
-      case SQLITE_CANTOPEN:
-      case SQLITE_PERM:
-        throw StateFileError("--state: " + quoted + " cannot be written: " + text);
-      default: throw StateFileError("--state: " + quoted + ": " + text);
-    }
-  };
-  exec("PRAGMA locking_mode=EXCLUSIVE");
-  exec("PRAGMA journal_mode=WAL");
+  ExecChecked(db, quoted, "PRAGMA locking_mode=EXCLUSIVE");
+  ExecChecked(db, quoted, "PRAGMA journal_mode=WAL");
   // NORMAL in WAL: a commit is in the OS once the call returns, so it survives
   // the process being killed; only a power loss can drop the last commits (README.md, Durable state).
-  exec("PRAGMA synchronous=NORMAL");
-  exec("BEGIN EXCLUSIVE");
-  sqlite3_stmt* stmt = nullptr;
-  int version = 0;
-  bool has_tables = false;
-  bool has_version = false;
-  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1, &stmt, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      has_tables = true;
-      if (std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "schema_version") has_version = true;
-    }
-  }
-  sqlite3_finalize(stmt);
-  if (has_version && sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &stmt, nullptr) == SQLITE_OK) {
-    if (sqlite3_step(stmt) == SQLITE_ROW) version = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-  }
-  if (has_tables && !has_version) {
-    exec("ROLLBACK");
-    throw StateFileError("--state: " + quoted + " is a SQLite database but not a csr-simulator state file");
-  }
-  if (version > kStateSchemaVersion) {
-    exec("ROLLBACK");
-    throw StateFileError("--state: " + quoted + " has schema version " + std::to_string(version) +
-                         ", newer than this csr-simulator's " + std::to_string(kStateSchemaVersion) +
-                         " (use a newer csr-simulator)");
-  }
-  if (!has_version) {
-    exec(kSchema);
-    exec(("INSERT INTO schema_version(version) VALUES(" + std::to_string(kStateSchemaVersion) + ")").c_str());
-  } else if (version < kStateSchemaVersion) {
-    // Older files migrate one version at a time inside this transaction:
-    // a failure leaves the file as it was.
-    try {
-      if (version < 1) throw StateFileError("schema version " + std::to_string(version) + " is unknown");
-      for (int from = version; from < kStateSchemaVersion; ++from) kMigrations[from - 1](db);
-    } catch (const std::exception& error) {
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw StateFileError("--state: " + quoted + " could not be migrated from schema version " +
-                           std::to_string(version) + ": " + error.what());
-    }
-    exec(("UPDATE schema_version SET version = " + std::to_string(kStateSchemaVersion)).c_str());
-  }
+  ExecChecked(db, quoted, "PRAGMA synchronous=NORMAL");
+  ExecChecked(db, quoted, "BEGIN EXCLUSIVE");
+  const SchemaFound found = ReadSchema(db);
+  BringSchemaUpToDate(db, quoted, found);
   if (purpose == StateStore::Purpose::kServe) {  // counted for bug reports (`state dump`)
-    exec("INSERT INTO meta(key, value) VALUES('starts', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
+    ExecChecked(db, quoted,
+                "INSERT INTO meta(key, value) VALUES('starts', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
   }
-  exec("COMMIT");
+  ExecChecked(db, quoted, "COMMIT");
   // A migration leaves the old tables' pages free: give them back once.
-  if (has_version && version < kStateSchemaVersion) exec("VACUUM");
+  if (found.has_version && found.version < kStateSchemaVersion) ExecChecked(db, quoted, "VACUUM");
 }
 
 }  // namespace

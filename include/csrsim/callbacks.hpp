@@ -100,8 +100,7 @@ struct DispatcherDrops {
 
 class CallbackDispatcher {
  public:
-  CallbackDispatcher(Clock& clock, Scheduler& scheduler, Journal& journal,
-                     DispatcherOptions options, OutcomeHook on_outcome);
+  CallbackDispatcher(Scheduler& scheduler, Journal& journal, DispatcherOptions options, OutcomeHook on_outcome);
   ~CallbackDispatcher();  // Stop()
   CallbackDispatcher(const CallbackDispatcher&) = delete;
   CallbackDispatcher& operator=(const CallbackDispatcher&) = delete;

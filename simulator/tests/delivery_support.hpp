@@ -43,7 +43,7 @@ struct Outcome {
 struct DispatcherHarness {
   explicit DispatcherHarness(DispatcherOptions options = {}) {
     dispatcher = std::make_unique<CallbackDispatcher>(
-        clock, scheduler, journal, options,
+        scheduler, journal, options,
         [this](const std::string& account, const std::string& subscription,
                const std::string& text) {
           std::lock_guard lock(outcomes_mu);

@@ -13,7 +13,7 @@ namespace csrsim::testing {
 struct EngineParts {
   EngineParts(const char* scenarios_yaml, std::optional<std::uint64_t> seed)
       : scheduler(clock),
-        dispatcher(clock, scheduler, journal, DispatcherOptions{}, nullptr),
+        dispatcher(scheduler, journal, DispatcherOptions{}, nullptr),
         library(std::make_shared<const ScenarioSet>(LoadScenarioText(scenarios_yaml, "test.yaml"))),
         ids(seed),
         faults([this] { return ids.NewRandom(); }),
