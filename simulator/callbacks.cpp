@@ -282,35 +282,47 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       std::vector<JournalEntry> recorded;
       TurnResult result = RunTurn(turn.pending, mode, *session, recorded);
       const bool retry_later = result.retryable && turn.pending.tries + 1 < retry.max_attempts;
-      if (log_) {
-        try {
-          log_->DeliveryTurnEnded(turn.pending.durable_key, recorded, !retry_later, turn.pending.next_attempt,
-                                  turn.pending.tries + (retry_later ? 1 : 0));
-        } catch (const std::exception& error) {
-          std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
-        }
-      }
-      if (!retry_later && on_outcome_) {
-        on_outcome_(turn.pending.delivery.account_id, turn.pending.delivery.subscription_id, result.outcome);
-      }
+      ReportTurn(turn.pending, result, recorded, retry_later);
 
       lock.lock();
-      if (lanes_.EndAttempt(turn.lane)) work_.notify_one();
-      if (retry_later && !stopping_) {
-        // The lane stays busy until the retry is back at the head of its queue.
-        const Duration backoff = Backoff(retry, turn.pending.tries);
-        ++turn.pending.tries;
-        ++on_clock_;
-        const std::string account = turn.pending.delivery.account_id;
-        scheduler_.ScheduleAfter(account, backoff, [weak = weak_from_this(), lane = turn.lane,
-                                           p = std::move(turn.pending)]() mutable {
-          if (auto core = weak.lock()) core->Resume(lane, std::move(p));
-        });
-      } else {
-        lanes_.Release(turn.lane);
-        if (lanes_.CanTake()) work_.notify_one();
-      }
+      FinishTurnLocked(turn, retry_later, retry);
       NotifyIfIdleLocked();
+    }
+  }
+
+  // Tells the state file and the outcome hook how a turn went (no lock held).
+  void ReportTurn(const PendingDelivery& pending, const TurnResult& result, const std::vector<JournalEntry>& recorded,
+                  bool retry_later) {
+    if (log_) {
+      try {
+        log_->DeliveryTurnEnded(pending.durable_key, recorded, !retry_later, pending.next_attempt,
+                                pending.tries + (retry_later ? 1 : 0));
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+      }
+    }
+    if (!retry_later && on_outcome_) {
+      on_outcome_(pending.delivery.account_id, pending.delivery.subscription_id, result.outcome);
+    }
+  }
+
+  // With mu_ held: frees the turn's lane, or keeps it busy until a retry
+  // comes back off the clock.
+  void FinishTurnLocked(LaneTurn& turn, bool retry_later, const RetryPolicy& retry) {
+    if (lanes_.EndAttempt(turn.lane)) work_.notify_one();
+    if (retry_later && !stopping_) {
+      // The lane stays busy until the retry is back at the head of its queue.
+      const Duration backoff = Backoff(retry, turn.pending.tries);
+      ++turn.pending.tries;
+      ++on_clock_;
+      const std::string account = turn.pending.delivery.account_id;
+      scheduler_.ScheduleAfter(account, backoff, [weak = weak_from_this(), lane = turn.lane,
+                                                  p = std::move(turn.pending)]() mutable {
+        if (auto core = weak.lock()) core->Resume(lane, std::move(p));
+      });
+    } else {
+      lanes_.Release(turn.lane);
+      if (lanes_.CanTake()) work_.notify_one();
     }
   }
 
