@@ -13,7 +13,8 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(simulator/*.cpp)
 failed=0
 for file in "${files[@]}"; do
-  clang-tidy-14 -p build-tidy --quiet "$file" 2>/dev/null | grep -E "(warning|error):" && failed=1
+  output=$(clang-tidy-14 -p build-tidy --quiet "$file" 2>/dev/null || true)
+  if grep -E "(warning|error):" <<<"$output"; then failed=1; fi
 done
 [ "$failed" = 0 ] && echo "clang-tidy: ${#files[@]} files clean"
 exit "$failed"
