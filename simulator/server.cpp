@@ -280,6 +280,19 @@ class ElasticPool : public httplib::TaskQueue {
 
 enum class ReadResult { kData, kTimeout, kClosed };
 
+// Waits until `fd` has bytes to read (or its peer closed: the read says
+// which), `deadline` passes, or poll fails.
+ReadResult WaitReadable(int fd, SteadyClock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (left.count() <= 0) return ReadResult::kTimeout;
+    pollfd watched{fd, POLLIN, 0};
+    const int ready = poll(&watched, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)));
+    if (ready > 0) return ReadResult::kData;
+    if (ready < 0 && errno != EINTR) return ReadResult::kClosed;
+  }
+}
+
 // A connection's bytes, read and written through TLS when `tls` is given.
 class Connection {
  public:
@@ -302,12 +315,7 @@ class Connection {
   ReadResult ReadMore(SteadyClock::time_point deadline) {
     if (tls_) return ReadTls(deadline);
     for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
-      if (left.count() <= 0) return ReadResult::kTimeout;
-      pollfd fd{fd_, POLLIN, 0};
-      const int ready = poll(&fd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)));
-      if (ready < 0 && errno != EINTR) return ReadResult::kClosed;
-      if (ready <= 0) continue;
+      if (const ReadResult waited = WaitReadable(fd_, deadline); waited != ReadResult::kData) return waited;
       char chunk[kReadChunk];  // not buffer_.resize(): that would zero 16 KiB per read
       const auto got = recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
       if (got > 0) {
@@ -331,12 +339,13 @@ class Connection {
 
  private:
   ReadResult ReadTls(SteadyClock::time_point deadline) {
-    const std::size_t old_size = buffer_.size();
-    buffer_.resize(old_size + kReadChunk);
+    char chunk[kReadChunk];
     std::size_t got = 0;
-    const TlsResult result = tls_->Read(buffer_.data() + old_size, kReadChunk, got, deadline);
-    buffer_.resize(old_size + got);
-    if (result == TlsResult::kOk) return ReadResult::kData;
+    const TlsResult result = tls_->Read(chunk, sizeof chunk, got, deadline);
+    if (result == TlsResult::kOk) {
+      buffer_.append(chunk, got);
+      return ReadResult::kData;
+    }
     return result == TlsResult::kTimeout ? ReadResult::kTimeout : ReadResult::kClosed;
   }
 
@@ -350,12 +359,7 @@ class Connection {
 // before `deadline`.
 std::optional<unsigned char> PeekFirstByte(int fd, SteadyClock::time_point deadline) {
   for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-    if (left <= 0) return std::nullopt;
-    pollfd watched{fd, POLLIN, 0};
-    const int ready = poll(&watched, 1, static_cast<int>(std::min<long long>(left, 60'000)));
-    if (ready < 0 && errno != EINTR) return std::nullopt;
-    if (ready <= 0) continue;
+    if (WaitReadable(fd, deadline) != ReadResult::kData) return std::nullopt;
     unsigned char byte = 0;
     const auto got = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (got == 1) return byte;
