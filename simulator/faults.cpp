@@ -19,11 +19,12 @@ void FaultInjector::Changed(bool from_a_call) const {
   }
 }
 
-std::string FaultInjector::AddApiFault(ApiFaultRule rule) {
+template <typename Rule>
+std::string FaultInjector::AddRule(std::vector<Rule>& rules, Rule rule) {
   {
     std::lock_guard lock(mu_);
     rule.id = "fault-" + std::to_string(next_id_++);
-    api_rules_.push_back(rule);
+    rules.push_back(rule);
     SyncLocked();
     EmitFaultsChanged(events_, rule.account_id);
   }
@@ -31,16 +32,10 @@ std::string FaultInjector::AddApiFault(ApiFaultRule rule) {
   return rule.id;
 }
 
+std::string FaultInjector::AddApiFault(ApiFaultRule rule) { return AddRule(api_rules_, std::move(rule)); }
+
 std::string FaultInjector::AddCallbackFault(CallbackFaultRule rule) {
-  {
-    std::lock_guard lock(mu_);
-    rule.id = "fault-" + std::to_string(next_id_++);
-    callback_rules_.push_back(rule);
-    SyncLocked();
-    EmitFaultsChanged(events_, rule.account_id);
-  }
-  Changed(false);
-  return rule.id;
+  return AddRule(callback_rules_, std::move(rule));
 }
 
 void FaultInjector::Restore(std::vector<ApiFaultRule> api_rules, std::vector<CallbackFaultRule> callback_rules) {

@@ -90,6 +90,10 @@ class FaultInjector {
 
   // Keeps the flags below equal to whether each list holds a rule; requires mu_.
   void SyncLocked();
+  // Gives `rule` the next id and appends it to `rules` (api_rules_ or
+  // callback_rules_); returns the id.
+  template <typename Rule>
+  std::string AddRule(std::vector<Rule>& rules, Rule rule);
 
   std::function<std::uint64_t()> random_;
   EventBus* events_;
