@@ -29,8 +29,8 @@ struct SimAnswer {
 
 SimAnswer Call(httplib::Client& client, const std::string& method, const std::string& path,
                const std::string& body = "", const std::string& content_type = "application/json") {
-  httplib::Result result = method == "GET"    ? client.Get(path.c_str())
-                           : method == "PUT"  ? client.Put(path.c_str(), body, content_type.c_str())
+  httplib::Result result = method == "GET"      ? client.Get(path.c_str())
+                           : method == "PUT"    ? client.Put(path.c_str(), body, content_type.c_str())
                            : method == "DELETE" ? client.Delete(path.c_str())
                                                 : client.Post(path.c_str(), body, content_type.c_str());
   if (!result) return {};
@@ -57,7 +57,8 @@ std::string CreateOrder(httplib::Client& api, const std::string& account, const 
 
 std::vector<std::string> HistoryTimes(const Json& order) {
   std::vector<std::string> times;
-  for (const auto& step : order["history"]) times.push_back(step["status"].get<std::string>() + "@" + step["at"].get<std::string>());
+  for (const auto& step : order["history"])
+    times.push_back(step["status"].get<std::string>() + "@" + step["at"].get<std::string>());
   return times;
 }
 
@@ -158,25 +159,24 @@ class Worker {
     // Worker i: PROCESSING at i+1 s, then 1 s later COMPLETE (even i) or FAILED (odd i).
     const std::string processing_after = std::to_string(index + 1) + "s";
     final_status_ = index % 2 == 0 ? "COMPLETE" : "FAILED";
-    scenarios_ = index % 2 == 0 ? "scenarios:\n  - name: worker-" + std::to_string(index) +
-                                      "\n    steps:\n      - after: " + processing_after +
-                                      "\n        status: PROCESSING\n      - after: 1s\n        status: COMPLETE\n"
-                                      "        csr: generated\n"
-                                : R"({"scenarios":[{"name":"worker-)" + std::to_string(index) +
-                                      R"(","steps":[{"after":")" + processing_after +
-                                      R"(","status":"PROCESSING"},{"after":"1s","status":"FAILED"}]}]})";
+    scenarios_ = index % 2 == 0
+                     ? "scenarios:\n  - name: worker-" + std::to_string(index) +
+                           "\n    steps:\n      - after: " + processing_after +
+                           "\n        status: PROCESSING\n      - after: 1s\n        status: COMPLETE\n"
+                           "        csr: generated\n"
+                     : R"({"scenarios":[{"name":"worker-)" + std::to_string(index) + R"(","steps":[{"after":")" +
+                           processing_after + R"(","status":"PROCESSING"},{"after":"1s","status":"FAILED"}]}]})";
   }
 
   std::vector<std::string> RunRound(int round) {
     failures_.clear();
     const std::string tn = "91955" + std::to_string(10000 + index_ * 100 + round % 100);
     Expect(Call(*control_, "POST", "/_sim/reset?account=" + account_).status == 200, "reset");
-    SimAnswer put = Call(*control_, "PUT", "/_sim/accounts/" + account_ + "/scenarios", scenarios_,
-                         "application/yaml");
+    SimAnswer put = Call(*control_, "PUT", "/_sim/accounts/" + account_ + "/scenarios", scenarios_, "application/yaml");
     Expect(put.status == 200, "PUT scenarios: " + put.body.dump());
     const std::string base = "/api/accounts/" + account_;
-    auto subscribed = api_->Post((base + "/subscriptions").c_str(), SubscriptionRequest(receiver_.Url()).Xml(),
-                                 "application/xml");
+    auto subscribed =
+        api_->Post((base + "/subscriptions").c_str(), SubscriptionRequest(receiver_.Url()).Xml(), "application/xml");
     Expect(subscribed && subscribed->status == 201, "subscribe");
     auto created = api_->Post((base + "/csrs").c_str(), CsrBody(tn), "application/xml");
     if (!Expect(created && created->status == 200, "create")) return failures_;
@@ -217,12 +217,11 @@ class Worker {
     SimAnswer requests = Call(*control_, "GET", "/_sim/requests?account=" + account_);
     std::vector<std::string> seen;
     for (const auto& request : requests.body["requests"]) {
-      seen.push_back(request["route"].get<std::string>() + " " + std::to_string(request["status"].get<int>()) +
-                     " " + request["receivedAt"].get<std::string>());
+      seen.push_back(request["route"].get<std::string>() + " " + std::to_string(request["status"].get<int>()) + " " +
+                     request["receivedAt"].get<std::string>());
     }
     const std::vector<std::string> expected{"POST /subscriptions 201 2026-01-01T00:00:00.000Z",
-                                            "POST /csrs 200 2026-01-01T00:00:00.000Z",
-                                            "GET /csrs/* 200 " + t1};
+                                            "POST /csrs 200 2026-01-01T00:00:00.000Z", "GET /csrs/* 200 " + t1};
     Expect(seen == expected, "requests " + Json(seen).dump());
     return failures_;
   }
@@ -261,7 +260,8 @@ TEST_CASE("8 parallel workers on one simulator, each with its own account, scena
   for (int i = 0; i < kWorkers; ++i) {
     threads.emplace_back([&, i] {
       for (int round = 0; round < kRounds && failures[i].empty(); ++round) {
-        for (auto& failure : workers[i]->RunRound(round)) failures[i].push_back("round " + std::to_string(round) + ": " + failure);
+        for (auto& failure : workers[i]->RunRound(round))
+          failures[i].push_back("round " + std::to_string(round) + ": " + failure);
       }
     });
   }

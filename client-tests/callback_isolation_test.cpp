@@ -25,8 +25,8 @@ std::string CreateOrder(httplib::Client& api, const std::string& account) {
 }
 
 void Subscribe(httplib::Client& api, const std::string& account, const std::string& url) {
-  auto created = api.Post(("/api/accounts/" + account + "/subscriptions").c_str(),
-                          SubscriptionRequest(url).Xml(), "application/xml");
+  auto created = api.Post(("/api/accounts/" + account + "/subscriptions").c_str(), SubscriptionRequest(url).Xml(),
+                          "application/xml");
   REQUIRE(created);
   REQUIRE(created->status == 201);
 }
@@ -82,8 +82,8 @@ TEST_CASE("8 receivers on one host that accept but never answer hold back only t
 TEST_CASE("a callback URL the dispatcher could not deliver to is refused at create with 14506") {
   SimulatorProcess sim({"--log-level", "off"});
   auto api = sim.Client();
-  auto created = api->Post("/api/accounts/9900000/subscriptions",
-                           SubscriptionRequest("http://[::1]:/cb").Xml(), "application/xml");
+  auto created = api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest("http://[::1]:/cb").Xml(),
+                           "application/xml");
   REQUIRE(created);
   CHECK(created->status == 400);
   CHECK(XmlText(created->body, "ErrorCode") == "14506");
@@ -94,13 +94,13 @@ TEST_CASE("a callback URL pointing at the simulator's own listener is refused wi
   auto api = sim.Client();
   const std::string order_id = CreateOrder(*api, "9900000");
   const std::string port = std::to_string(sim.port());
-  for (const char* host : {"127.0.0.1", "localhost", "LocalHost.", "127.1", "2130706433", "[::1]",
-                                  "[::ffff:127.0.0.1]", "0.0.0.0"}) {
+  for (const char* host :
+       {"127.0.0.1", "localhost", "LocalHost.", "127.1", "2130706433", "[::1]", "[::ffff:127.0.0.1]", "0.0.0.0"}) {
     for (const char* path : {"/_sim/reset", "/%5Fsim/reset", "/api/accounts/9900000/csrs"}) {
       const std::string url = std::string("http://") + host + ":" + port + path;
       INFO(url);
-      auto created = api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(url).Xml(),
-                               "application/xml");
+      auto created =
+          api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(url).Xml(), "application/xml");
       REQUIRE(created);
       CHECK(created->status == 400);
       CHECK(XmlText(created->body, "ErrorCode") == "14506");

@@ -273,9 +273,9 @@ TEST_CASE("adding a note fires a callback carrying the note") {
   auto api = sim.Client();
   Subscribe(*api, SubscriptionRequest(receiver.Url()));
   const std::string order_id = CreateOrder(*api, "9195550002");
-  auto added = api->Post((kAccount + "/csrs/" + order_id + "/notes").c_str(),
-                         "<Note><UserId>customer</UserId><Description>Please hurry</Description></Note>",
-                         "application/xml");
+  auto added =
+      api->Post((kAccount + "/csrs/" + order_id + "/notes").c_str(),
+                "<Note><UserId>customer</UserId><Description>Please hurry</Description></Note>", "application/xml");
   REQUIRE(added);
   REQUIRE(added->status == 201);
   REQUIRE(AdvanceClock(sim, "0s"));

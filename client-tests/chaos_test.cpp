@@ -106,7 +106,11 @@ struct WorkerLog {
 class Worker {
  public:
   Worker(const SimulatorProcess& sim, const CallbackReceiver& receiver, std::string account, unsigned seed)
-      : api_(sim.Client()), control_(sim.Client("")), receiver_(receiver), account_(std::move(account)), random_(seed) {}
+      : api_(sim.Client()),
+        control_(sim.Client("")),
+        receiver_(receiver),
+        account_(std::move(account)),
+        random_(seed) {}
 
   WorkerLog Run() {
     for (int i = 0; i < kOperationsPerWorker; ++i) Step(i);
@@ -143,7 +147,7 @@ class Worker {
     const std::string body = "<Csr><CustomerOrderId>chaos</CustomerOrderId><WorkingOrBillingTelephoneNumber>" + tn +
                              "</WorkingOrBillingTelephoneNumber></Csr>";
     auto created = Check(api_->Post((Base() + "/csrs").c_str(), body, "application/xml"), "create " + tn, false,
-                          tn.ends_with("0503"));
+                         tn.ends_with("0503"));
     if (!created) return;
     if (tn.ends_with("0503") && !faulty() && created->status != 503) {
       Problem("create of a ...0503 TN answered " + std::to_string(created->status));
@@ -165,9 +169,10 @@ class Worker {
         break;
       case 3:
         // Mostly an order of the pin-required scenario, so PIN resumes happen.
-        Check(api_->Put((Base() + "/csrs/" + (pin_orders_.empty() || Pick(4) == 0 ? AnyOrder() : pin_orders_[Pick(pin_orders_.size())])).c_str(),
-                        "<Csr><EndUserPIN>1234</EndUserPIN></Csr>",
-                        "application/xml"),
+        Check(api_->Put((Base() + "/csrs/" +
+                         (pin_orders_.empty() || Pick(4) == 0 ? AnyOrder() : pin_orders_[Pick(pin_orders_.size())]))
+                            .c_str(),
+                        "<Csr><EndUserPIN>1234</EndUserPIN></Csr>", "application/xml"),
               "PIN update", false);
         break;
       case 4:
@@ -198,11 +203,14 @@ class Worker {
               true);
         break;
       case 11:
-        Check(control_->Post(("/_sim/orders/" + AnyOrder() + "/transition").c_str(),
-                             Pick(2) ? R"({"status":"FAILED","errors":[{"code":26500,"description":"CSR is not available for this TN"}]})"
-                                     : R"({"status":"COMPLETE"})",
-                             "application/json"),
-              "forced transition", true);
+        Check(
+            control_->Post(
+                ("/_sim/orders/" + AnyOrder() + "/transition").c_str(),
+                Pick(2)
+                    ? R"({"status":"FAILED","errors":[{"code":26500,"description":"CSR is not available for this TN"}]})"
+                    : R"({"status":"COMPLETE"})",
+                "application/json"),
+            "forced transition", true);
         break;
       case 12:
         if (faulty()) {
@@ -218,9 +226,9 @@ class Worker {
   }
 
   void Subscriptions() {
-    auto created = Check(api_->Post((Base() + "/subscriptions").c_str(),
-                                     SubscriptionRequest(receiver_.Url()).Xml(), "application/xml"),
-                          "subscribe", false);
+    auto created = Check(
+        api_->Post((Base() + "/subscriptions").c_str(), SubscriptionRequest(receiver_.Url()).Xml(), "application/xml"),
+        "subscribe", false);
     if (!created || created->status != 201) return;
     const std::string id = csrsim::testing::LocationId(created);
     const std::string path = Base() + "/subscriptions/" + id;

@@ -29,9 +29,7 @@ class Control {
   Json Post(const std::string& path, const std::string& body = "", int expected = 200) {
     return Checked(client_->Post(path.c_str(), body, "application/json"), expected);
   }
-  Json Delete(const std::string& path, int expected = 200) {
-    return Checked(client_->Delete(path.c_str()), expected);
-  }
+  Json Delete(const std::string& path, int expected = 200) { return Checked(client_->Delete(path.c_str()), expected); }
   Json Advance(const std::string& by) { return Post("/_sim/clock/advance", R"({"by":")" + by + R"("})"); }
   Json AddFault(const std::string& rule) { return Post("/_sim/faults", rule, 201); }
   Json Journal(const std::string& query = "") { return Get("/_sim/callbacks" + query)["entries"]; }
@@ -144,8 +142,9 @@ TEST_CASE("health, clock, orders, reset and a forced transition answer over HTTP
   const std::string order_id = CreateOrder(*api, "9195550002");  // never completes
   CHECK(control.Get("/_sim/orders?account=9900000")["orders"].size() == 1);
 
-  Json forced = control.Post("/_sim/orders/" + order_id + "/transition",
-                             R"({"status":"FAILED","errors":[{"code":26500,"description":"CSR is not available for this TN"}]})");
+  Json forced =
+      control.Post("/_sim/orders/" + order_id + "/transition",
+                   R"({"status":"FAILED","errors":[{"code":26500,"description":"CSR is not available for this TN"}]})");
   CHECK(forced["status"] == "FAILED");
   CHECK(NotifiedStatuses(receiver) == std::vector<std::string>{"FAILED"});  // attempted before the answer
   auto fetched = api->Get((kAccount + "/csrs/" + order_id).c_str());
@@ -187,7 +186,8 @@ TEST_CASE("a reload with a broken file keeps the old scenarios and names file:li
   control.Advance("1s");
   CHECK(control.Get("/_sim/orders/" + order_id)["status"] == "FAILED");
 
-  WriteFile(dir, "mine.yaml", "scenarios:\n  - name: renamed\n    steps:\n      - after: 1s\n        status: COMPLETE\n");
+  WriteFile(dir, "mine.yaml",
+            "scenarios:\n  - name: renamed\n    steps:\n      - after: 1s\n        status: COMPLETE\n");
   CHECK(control.Post("/_sim/scenarios/reload")["scenarios"][0]["name"] == "renamed");
 }
 
@@ -196,7 +196,8 @@ TEST_CASE("API faults: a status for the next call, 429 with X-RateLimit-Reset, l
   Control control(sim);
   auto api = sim.Client();
 
-  control.AddFault(R"({"target":"api","account":"9900000","route":"POST /csrs","action":"status","status":503,"count":1})");
+  control.AddFault(
+      R"({"target":"api","account":"9900000","route":"POST /csrs","action":"status","status":503,"count":1})");
   auto failed = api->Post((kAccount + "/csrs").c_str(), CsrBody("9195550100"), "application/xml");
   REQUIRE(failed);
   CHECK(failed->status == 503);

@@ -30,8 +30,8 @@ const std::string kAccountsYaml = R"(accounts:
 )";
 
 std::vector<std::string> ConfiguredArgs() {
-  return {"--clock", "manual", "--log-level", "off", "--config",
-          WriteFile(MakeTempDir(), "accounts.yaml", kAccountsYaml)};
+  return {"--clock", "manual",   "--log-level",
+          "off",     "--config", WriteFile(MakeTempDir(), "accounts.yaml", kAccountsYaml)};
 }
 
 // The shape C#, PHP and Python read from a non-2xx body (docs/wire-contract.md, Error shapes): the
@@ -49,8 +49,7 @@ void CheckResponseStatus(const httplib::Result& response, int status, const std:
 }
 
 // A 400 on a /csrs route: <CsrOrderResponse><Errors><Error><Code/><Description/>.
-void CheckCsrValidation(const httplib::Result& response, const std::string& code,
-                        const std::string& description_part) {
+void CheckCsrValidation(const httplib::Result& response, const std::string& code, const std::string& description_part) {
   REQUIRE(response);
   INFO(response->body);
   CHECK(response->status == 400);
@@ -149,14 +148,14 @@ TEST_CASE("orders subscriptions and notes of one account are 404 and unlisted in
 
   const std::string bobs = "/api/accounts/2002";
   CheckResponseStatus(bob->Get((bobs + "/csrs/" + order_id).c_str()), 404, "CsrResponse", "12002");
-  CheckResponseStatus(bob->Put((bobs + "/csrs/" + order_id).c_str(),
-                               "<Csr><Status>REQUESTED_CANCEL</Status></Csr>", "application/xml"),
-                      404, "CsrResponse", "12002");
+  CheckResponseStatus(
+      bob->Put((bobs + "/csrs/" + order_id).c_str(), "<Csr><Status>REQUESTED_CANCEL</Status></Csr>", "application/xml"),
+      404, "CsrResponse", "12002");
   CheckResponseStatus(bob->Get((bobs + "/csrs/" + order_id + "/notes").c_str()), 404, "NoteResponse", "12002");
-  CheckResponseStatus(bob->Get((bobs + "/subscriptions/" + subscription_id).c_str()), 404,
-                      "SubscriptionsResponse", "16000");
-  CheckResponseStatus(bob->Delete((bobs + "/subscriptions/" + subscription_id).c_str()), 404,
-                      "SubscriptionsResponse", "16000");
+  CheckResponseStatus(bob->Get((bobs + "/subscriptions/" + subscription_id).c_str()), 404, "SubscriptionsResponse",
+                      "16000");
+  CheckResponseStatus(bob->Delete((bobs + "/subscriptions/" + subscription_id).c_str()), 404, "SubscriptionsResponse",
+                      "16000");
   CHECK(OrderCount(*bob, bobs) == "0");
   auto bobs_subscriptions = bob->Get((bobs + "/subscriptions").c_str());
   REQUIRE(bobs_subscriptions);
@@ -206,10 +205,9 @@ TEST_CASE("unknown or malformed ids get 404 with the endpoint's root and code") 
   auto note = api->Put((notes + "/424242").c_str(), note_body, "application/xml");
   CheckResponseStatus(note, 404, "NoteResponse", "5040");
   CHECK(XmlText(note->body, "Description") == "Note not found.");
-  CheckResponseStatus(api->Put((notes + "/not-a-number").c_str(), note_body, "application/xml"), 404,
-                      "NoteResponse", "5040");
-  CheckResponseStatus(api->Post((kAccount + "/csrs/" + unknown_uuid + "/notes").c_str(), note_body,
-                                "application/xml"),
+  CheckResponseStatus(api->Put((notes + "/not-a-number").c_str(), note_body, "application/xml"), 404, "NoteResponse",
+                      "5040");
+  CheckResponseStatus(api->Post((kAccount + "/csrs/" + unknown_uuid + "/notes").c_str(), note_body, "application/xml"),
                       404, "NoteResponse", "12002");
   CHECK(api->Get(notes.c_str())->status == 204);  // the failed note calls added nothing
 }
@@ -240,8 +238,7 @@ TEST_CASE("each CSR field constraint is a 400 naming the field and nothing is cr
       {CsrWith("<AccountTelephoneNumber>" + Repeat('1', 11) + "</AccountTelephoneNumber>"), "1011",
        "AccountTelephoneNumber"},
       {CsrWith("<EndUserName>" + Repeat('n', 101) + "</EndUserName>"), "1011", "EndUserName"},
-      {CsrWith("<AuthorizingUserName>" + Repeat('n', 101) + "</AuthorizingUserName>"), "1011",
-       "AuthorizingUserName"},
+      {CsrWith("<AuthorizingUserName>" + Repeat('n', 101) + "</AuthorizingUserName>"), "1011", "AuthorizingUserName"},
       {CsrWith("<CustomerCode>12a</CustomerCode>"), "1010", "CustomerCode"},
       {CsrWith("<CustomerCode>1234</CustomerCode>"), "1011", "CustomerCode"},
       {CsrWith("<EndUserPIN>12 34</EndUserPIN>"), "1010", "EndUserPIN"},
@@ -260,8 +257,7 @@ TEST_CASE("each CSR field constraint is a 400 naming the field and nothing is cr
   };
   for (const auto& c : cases) {
     INFO(c.body);
-    CheckCsrValidation(api->Post((kAccount + "/csrs").c_str(), c.body, "application/xml"), c.code,
-                       c.description_part);
+    CheckCsrValidation(api->Post((kAccount + "/csrs").c_str(), c.body, "application/xml"), c.code, c.description_part);
   }
   CHECK(OrderCount(*api) == "0");
 }
@@ -274,8 +270,9 @@ TEST_CASE("values at each CSR field's limit are accepted") {
       CsrWith("<CustomerOrderId>" + Repeat('a', 38) + " -</CustomerOrderId><AccountNumber>" + Repeat('1', 20) +
               "</AccountNumber><AccountTelephoneNumber>9195550100</AccountTelephoneNumber><CustomerCode>123"
               "</CustomerCode><EndUserPIN>" +
-              Repeat('9', 50) + "</EndUserPIN><State>nc</State><ZIPCode>27707-1234</ZIPCode>"
-                                "<TypeOfService>residential</TypeOfService>"),
+              Repeat('9', 50) +
+              "</EndUserPIN><State>nc</State><ZIPCode>27707-1234</ZIPCode>"
+              "<TypeOfService>residential</TypeOfService>"),
       "application/xml");
   REQUIRE(created);
   INFO(created->body);
@@ -333,8 +330,7 @@ TEST_CASE("malformed XML a wrong root and an empty body are 400 in each endpoint
                       "SubscriptionsResponse", "1002");
   CheckResponseStatus(api->Post(subscriptions.c_str(), "<Csr/>", "application/xml"), 400, "SubscriptionsResponse",
                       "1002");
-  CheckResponseStatus(api->Post(subscriptions.c_str(), "", "application/xml"), 400, "SubscriptionsResponse",
-                      "1003");
+  CheckResponseStatus(api->Post(subscriptions.c_str(), "", "application/xml"), 400, "SubscriptionsResponse", "1003");
 
   // Nothing changed: one order, as it was, no notes, no subscriptions.
   CHECK(OrderCount(*api) == "1");
@@ -356,9 +352,9 @@ TEST_CASE("note validation answers 400 NoteResponse with 12501 or 1011") {
       api->Post(notes.c_str(), "<Note><UserId>u</UserId><Description>" + Repeat('d', 501) + "</Description></Note>",
                 "application/xml"),
       400, "NoteResponse", "1011");
-  auto at_limit = api->Post(
-      notes.c_str(), "<Note><UserId>u</UserId><Description>" + Repeat('d', 500) + "</Description></Note>",
-      "application/xml");
+  auto at_limit =
+      api->Post(notes.c_str(), "<Note><UserId>u</UserId><Description>" + Repeat('d', 500) + "</Description></Note>",
+                "application/xml");
   REQUIRE(at_limit);
   CHECK(at_limit->status == 201);
   CHECK(XmlCount(api->Get(notes.c_str())->body, "Note") == 1);
@@ -398,8 +394,7 @@ TEST_CASE("subscription validation answers 400 SubscriptionsResponse with codes 
        "</CallbackSubscription></Subscription>",
        "14506"},
       {"<Subscription><EventType>MESSAGING_FOUND</EventType>" + callback + "</Subscription>", "14507"},
-      {"<Subscription><OrderType>csrs</OrderType><OrderId>not-a-uuid</OrderId>" + callback + "</Subscription>",
-       "1008"},
+      {"<Subscription><OrderType>csrs</OrderType><OrderId>not-a-uuid</OrderId>" + callback + "</Subscription>", "1008"},
   };
   for (const auto& c : cases) {
     INFO(c.body);
@@ -417,16 +412,15 @@ TEST_CASE("a duplicate subscription is 409 16008 and the first one stays alone")
   auto first = api->Post(subscriptions.c_str(), body, "application/xml");
   REQUIRE(first);
   REQUIRE(first->status == 201);
-  CheckResponseStatus(api->Post(subscriptions.c_str(), body, "application/xml"), 409, "SubscriptionsResponse",
-                      "16008");
+  CheckResponseStatus(api->Post(subscriptions.c_str(), body, "application/xml"), 409, "SubscriptionsResponse", "16008");
   // Same target with other credentials is still the same subscription.
-  CheckResponseStatus(api->Post(subscriptions.c_str(),
-                                SubscriptionRequest("http://127.0.0.1:9/cb").WithCredentials("x", "y").Xml(),
-                                "application/xml"),
-                      409, "SubscriptionsResponse", "16008");
+  CheckResponseStatus(
+      api->Post(subscriptions.c_str(), SubscriptionRequest("http://127.0.0.1:9/cb").WithCredentials("x", "y").Xml(),
+                "application/xml"),
+      409, "SubscriptionsResponse", "16008");
   // A second csrs subscription with another URL is allowed.
-  auto other = api->Post(subscriptions.c_str(), SubscriptionRequest("http://127.0.0.1:9/other").Xml(),
-                         "application/xml");
+  auto other =
+      api->Post(subscriptions.c_str(), SubscriptionRequest("http://127.0.0.1:9/other").Xml(), "application/xml");
   REQUIRE(other);
   CHECK(other->status == 201);
   CHECK(XmlCount(api->Get(subscriptions.c_str())->body, "Subscription") == 2);
@@ -436,8 +430,7 @@ TEST_CASE("a body over --max-body-bytes is 413 with ResponseStatus and creates n
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--max-body-bytes", "2048"});
   auto api = sim.Client();
   const std::string oversize = CsrWith("<EndUserName>" + Repeat('n', 4096) + "</EndUserName>");
-  CheckResponseStatus(api->Post((kAccount + "/csrs").c_str(), oversize, "application/xml"), 413, "CsrResponse",
-                      "1011");
+  CheckResponseStatus(api->Post((kAccount + "/csrs").c_str(), oversize, "application/xml"), 413, "CsrResponse", "1011");
   CheckResponseStatus(api->Post((kAccount + "/subscriptions").c_str(),
                                 "<Subscription>" + Repeat(' ', 4096) + "</Subscription>", "application/xml"),
                       413, "SubscriptionsResponse", "1011");
@@ -448,8 +441,7 @@ TEST_CASE("a body over the default 1 MiB limit is 413") {
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
   auto api = sim.Client();
   const std::string oversize = CsrWith("<EndUserName>" + Repeat('n', 1024 * 1024) + "</EndUserName>");
-  CheckResponseStatus(api->Post((kAccount + "/csrs").c_str(), oversize, "application/xml"), 413, "CsrResponse",
-                      "1011");
+  CheckResponseStatus(api->Post((kAccount + "/csrs").c_str(), oversize, "application/xml"), 413, "CsrResponse", "1011");
   CHECK(OrderCount(*api) == "0");
 }
 

@@ -23,8 +23,8 @@ constexpr auto kWait = std::chrono::seconds(10);
 
 std::string CreateOrder(httplib::Client& api, const std::string& account, const std::string& tn) {
   auto created = api.Post(("/api/accounts/" + account + "/csrs").c_str(),
-                          "<Csr><CustomerOrderId>co-" + tn + "</CustomerOrderId><WorkingOrBillingTelephoneNumber>" + tn +
-                              "</WorkingOrBillingTelephoneNumber></Csr>",
+                          "<Csr><CustomerOrderId>co-" + tn + "</CustomerOrderId><WorkingOrBillingTelephoneNumber>" +
+                              tn + "</WorkingOrBillingTelephoneNumber></Csr>",
                           "application/xml");
   REQUIRE(created);
   REQUIRE(created->status == 200);
@@ -121,11 +121,11 @@ class EventStream {
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable changed_;
-  std::string buffer_;          // guarded by mu_
-  std::vector<Event> events_;   // guarded by mu_
-  int status_ = 0;              // guarded by mu_
-  std::string content_type_;    // guarded by mu_
-  bool ended_ = false;          // guarded by mu_
+  std::string buffer_;         // guarded by mu_
+  std::vector<Event> events_;  // guarded by mu_
+  int status_ = 0;             // guarded by mu_
+  std::string content_type_;   // guarded by mu_
+  bool ended_ = false;         // guarded by mu_
 };
 
 auto OfOrder(const std::string& type, const std::string& order_id, const std::string& status = "") {
@@ -145,8 +145,8 @@ TEST_CASE("event stream: orders, transitions with their cause, notes, subscripti
   CHECK(stream.ContentType() == "text/event-stream");
   auto api = sim.Client();
 
-  auto subscribed = api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(receiver.Url()).Xml(),
-                              "application/xml");
+  auto subscribed =
+      api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(receiver.Url()).Xml(), "application/xml");
   REQUIRE(subscribed->status == 201);
   std::string order_id = CreateOrder(*api, "9900000", "9198675309");
   REQUIRE(api->Post(("/api/accounts/9900000/csrs/" + order_id + "/notes").c_str(),
@@ -250,8 +250,7 @@ TEST_CASE("event stream: Last-Event-ID resumes after the last event seen, from t
   }
   missed = CreateOrder(*api, "9900000", "9198670001");  // while no one listens
 
-  for (const auto& [target, headers] :
-       std::vector<std::pair<std::string, httplib::Headers>>{
+  for (const auto& [target, headers] : std::vector<std::pair<std::string, httplib::Headers>>{
            {"/_sim/events", {{"Last-Event-ID", std::to_string(seen)}}},
            {"/_sim/events?lastEventId=" + std::to_string(seen), {}}}) {
     EventStream resumed(sim, target, headers);

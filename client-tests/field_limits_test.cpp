@@ -47,11 +47,19 @@ struct FieldCap {
 // docs/wire-contract.md's create table (State is exactly 2 and the TN a
 // number: checked in errors_test.cpp).
 const std::vector<FieldCap> kCsrCaps = {
-    {"CustomerOrderId", 40, "a"},     {"AccountNumber", 20, "1"},  {"AccountTelephoneNumber", 10, "1"},
-    {"EndUserName", 100, "n"},        {"EndUserName", 100, "\xC3\xA9"},  // é: 2 bytes, 1 character
-    {"AuthorizingUserName", 100, "n"}, {"CustomerCode", 3, "1"},    {"EndUserPIN", 50, "1"},
-    {"EndUserPassword", 100, "p"},    {"AddressLine1", 200, "a"},  {"City", 100, "c"},
-    {"ZIPCode", 10, "2"},             {"TypeOfService", 50, "r"},
+    {"CustomerOrderId", 40, "a"},
+    {"AccountNumber", 20, "1"},
+    {"AccountTelephoneNumber", 10, "1"},
+    {"EndUserName", 100, "n"},
+    {"EndUserName", 100, "\xC3\xA9"},  // é: 2 bytes, 1 character
+    {"AuthorizingUserName", 100, "n"},
+    {"CustomerCode", 3, "1"},
+    {"EndUserPIN", 50, "1"},
+    {"EndUserPassword", 100, "p"},
+    {"AddressLine1", 200, "a"},
+    {"City", 100, "c"},
+    {"ZIPCode", 10, "2"},
+    {"TypeOfService", 50, "r"},
 };
 
 }  // namespace
@@ -90,8 +98,8 @@ TEST_CASE("a PUT's refused Status is echoed bounded") {
   auto created = api->Post((kAccount + "/csrs").c_str(), Csr(""), "application/xml");
   REQUIRE(created);
   const std::string order = kAccount + "/csrs/" + XmlText(created->body, "OrderId").value_or("");
-  auto refused = api->Put(order.c_str(), "<Csr><Status>" + std::string(100'000, 'S') + "</Status></Csr>",
-                          "application/xml");
+  auto refused =
+      api->Put(order.c_str(), "<Csr><Status>" + std::string(100'000, 'S') + "</Status></Csr>", "application/xml");
   REQUIRE(refused);
   CHECK(refused->status == 400);
   CHECK(XmlText(refused->body, "Code") == "12166");
@@ -116,8 +124,8 @@ TEST_CASE("note UserId and Description are capped on add and on update") {
   const std::string note = notes + "/" + LocationId(added);
   const std::string before = api->Get(notes.c_str())->body;
   CheckTooLong(api->Put(note.c_str(), body(Repeat("u", 101), "d"), "application/xml"), "NoteResponse", "UserId", 100);
-  CheckTooLong(api->Put(note.c_str(), body("u", Repeat("d", 501)), "application/xml"), "NoteResponse",
-               "Description", 500);
+  CheckTooLong(api->Put(note.c_str(), body("u", Repeat("d", 501)), "application/xml"), "NoteResponse", "Description",
+               500);
   CHECK(api->Get(notes.c_str())->body == before);
   auto edited = api->Put(note.c_str(), body(Repeat("u", 100), Repeat("d", 500)), "application/xml");
   REQUIRE(edited);
@@ -137,7 +145,9 @@ TEST_CASE("subscription URL, Email, Username, Password and PublicKey are capped 
     return "<CallbackCredentials><BasicAuthentication><Username>" + user + "</Username><Password>" + password +
            "</Password></BasicAuthentication></CallbackCredentials>";
   };
-  auto key = [](const std::string& text) { return "<CallbackCredentials><PublicKey>" + text + "</PublicKey></CallbackCredentials>"; };
+  auto key = [](const std::string& text) {
+    return "<CallbackCredentials><PublicKey>" + text + "</PublicKey></CallbackCredentials>";
+  };
   auto email = [](const std::string& address) {
     return "<Subscription><OrderType>csrs</OrderType><EmailSubscription><Email>" + address +
            "</Email><DigestRequested>NONE</DigestRequested></EmailSubscription></Subscription>";
@@ -150,10 +160,13 @@ TEST_CASE("subscription URL, Email, Username, Password and PublicKey are capped 
     std::string at;
   };
   const std::vector<Case> cases = {
-      {"URL", 2048, callback(url + Repeat("p", 2049 - url.size()), ""), callback(url + Repeat("p", 2048 - url.size()), "")},
+      {"URL", 2048, callback(url + Repeat("p", 2049 - url.size()), ""),
+       callback(url + Repeat("p", 2048 - url.size()), "")},
       {"Email", 254, email(Repeat("e", 243) + "@example.com"), email(Repeat("e", 242) + "@example.com")},
-      {"Username", 100, callback(url + "u", basic(Repeat("u", 101), "p")), callback(url + "u", basic(Repeat("u", 100), "p"))},
-      {"Password", 100, callback(url + "w", basic("u", Repeat("p", 101))), callback(url + "w", basic("u", Repeat("p", 100)))},
+      {"Username", 100, callback(url + "u", basic(Repeat("u", 101), "p")),
+       callback(url + "u", basic(Repeat("u", 100), "p"))},
+      {"Password", 100, callback(url + "w", basic("u", Repeat("p", 101))),
+       callback(url + "w", basic("u", Repeat("p", 100)))},
       {"PublicKey", 16384, callback(url + "k", key(Repeat("A", 16385))), callback(url + "k", key(Repeat("A", 16384)))},
   };
   auto first = api->Post(subscriptions.c_str(), callback(url + "first", ""), "application/xml");
@@ -185,7 +198,8 @@ TEST_CASE("a forced transition's message and error descriptions are capped at 25
   REQUIRE(long_message);
   CHECK(long_message->status == 400);
   CHECK(long_message->body.find("'message' is longer than 256 characters") != std::string::npos);
-  auto long_description = force(R"({"status":"FAILED","errors":[{"code":1,"description":")" + Repeat("d", 257) + R"("}]})");
+  auto long_description =
+      force(R"({"status":"FAILED","errors":[{"code":1,"description":")" + Repeat("d", 257) + R"("}]})");
   REQUIRE(long_description);
   CHECK(long_description->status == 400);
   std::string many = R"({"status":"FAILED","errors":[)";

@@ -150,8 +150,7 @@ TEST_CASE("the order list filters by status and modification date and pages with
   CHECK(XmlText(first_page->body, "TotalCount") == "3");
   CHECK(XmlCount(first_page->body, "CsrResponse") == 2);
   const std::string list_url = sim.BaseUrl() + kAccount + "/csrs";
-  CHECK(XmlText(first_page->body, "first") ==
-        "Link=&lt;" + list_url + "?page=1&amp;size=2&gt;;rel=\"first\";");
+  CHECK(XmlText(first_page->body, "first") == "Link=&lt;" + list_url + "?page=1&amp;size=2&gt;;rel=\"first\";");
   CHECK(XmlText(first_page->body, "next").value_or("").find("page=2&amp;size=2") != std::string::npos);
 
   auto last_page = api->Get((kAccount + "/csrs?page=2&size=2").c_str());
@@ -212,9 +211,9 @@ TEST_CASE("notes answer 204 when empty then 201 with a numeric id and update wit
   CHECK(put->body.empty());
   CHECK(XmlText(api->Get(notes.c_str())->body, "Description") == "Edited");
 
-  auto java_update = api->Post((notes + "/" + note_id).c_str(),
-                               "<Note><UserId>customer</UserId><Description>Java edit</Description></Note>",
-                               "application/xml");
+  auto java_update =
+      api->Post((notes + "/" + note_id).c_str(),
+                "<Note><UserId>customer</UserId><Description>Java edit</Description></Note>", "application/xml");
   REQUIRE(java_update);
   CHECK(java_update->status == 200);
   auto after = api->Get(notes.c_str());
@@ -272,9 +271,9 @@ TEST_CASE("subscriptions list get replace and delete with Bandwidth's exact nest
   CHECK(XmlText(api->Get((subscriptions + "/" + account_wide).c_str())->body, "Expiry") == "3500");
 
   // Full replace: Expiry and credentials left out are reset, not kept.
-  auto replaced = api->Put((subscriptions + "/" + account_wide).c_str(),
-                           SubscriptionRequest("http://127.0.0.1:9/replaced").WithCredentials("", "").Xml(),
-                           "application/xml");
+  auto replaced =
+      api->Put((subscriptions + "/" + account_wide).c_str(),
+               SubscriptionRequest("http://127.0.0.1:9/replaced").WithCredentials("", "").Xml(), "application/xml");
   REQUIRE(replaced);
   CHECK(replaced->status == 200);
   CHECK(replaced->body.empty());

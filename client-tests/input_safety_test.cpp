@@ -43,9 +43,7 @@ bool Healthy(const SimulatorProcess& sim) {
   return health && health->status == 200;
 }
 
-std::string NestedGroups(std::size_t depth) {
-  return std::string(depth, '(') + "1" + std::string(depth, ')');
-}
+std::string NestedGroups(std::size_t depth) { return std::string(depth, '(') + "1" + std::string(depth, ')'); }
 
 std::string RegexScenario(const std::string& regex) {
   return "scenarios:\n  - name: deep\n    match: { tn_regex: \"" + regex +
@@ -119,8 +117,8 @@ TEST_CASE("a tn_regex of 50000 nested groups is a load error from validate and f
   auto control = sim.Client("");
   Json before = CheckedJson(control->Get("/_sim/scenarios"), 200);
   for (const std::string& file : {deep, nested, repeats}) {
-    Json error = CheckedJson(
-        control->Post("/_sim/scenarios/reload", Json{{"paths", {file}}}.dump(), "application/json"), 400);
+    Json error =
+        CheckedJson(control->Post("/_sim/scenarios/reload", Json{{"paths", {file}}}.dump(), "application/json"), 400);
     CHECK(error["error"].get<std::string>().find(file + ":3:") == 0);
   }
   CHECK(Healthy(sim));
@@ -136,8 +134,8 @@ TEST_CASE("failed subscription calls on unknown accounts create no account") {
     auto deleted = api->Delete((account + "/subscriptions/x").c_str());
     REQUIRE(deleted);
     CHECK(deleted->status == 404);
-    auto replaced = api->Put((account + "/subscriptions/x").c_str(),
-                             SubscriptionRequest("http://127.0.0.1:9/cb").Xml(), "application/xml");
+    auto replaced = api->Put((account + "/subscriptions/x").c_str(), SubscriptionRequest("http://127.0.0.1:9/cb").Xml(),
+                             "application/xml");
     REQUIRE(replaced);
     CHECK(replaced->status == 404);
     CHECK(api->Get((account + "/subscriptions/x").c_str())->status == 404);
@@ -173,25 +171,25 @@ TEST_CASE("a reload reads only files under the scenario roots and never echoes a
   const std::string root = MakeTempDir();
   const std::string outside = MakeTempDir();
   const std::string configured = WriteFile(root, "mine.yaml", RegexScenario("919\\\\d{7}"));
-  const std::string secret_text = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
-                                  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n";
+  const std::string secret_text =
+      "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n";
   const std::string secret = WriteFile(outside, "secret.yaml", secret_text);
   const std::string extra_root = MakeTempDir();
   // Looks like YAML, holds a secret: the error may name the file and the rule only.
   const std::string leaky = WriteFile(extra_root, "leaky.yaml", secret_text);
   std::filesystem::create_symlink(secret, root + "/link.yaml");
 
-  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--scenarios", configured,
-                        "--scenarios-root", extra_root});
+  SimulatorProcess sim(
+      {"--clock", "manual", "--log-level", "off", "--scenarios", configured, "--scenarios-root", extra_root});
   auto control = sim.Client("");
   auto reload = [&](const Json& body, int status) {
     return CheckedJson(control->Post("/_sim/scenarios/reload", body.dump(), "application/json"), status);
   };
   Json before = CheckedJson(control->Get("/_sim/scenarios"), 200);
 
-  for (const std::string& path : {std::string("/etc/passwd"), std::string("/etc"), secret, outside,
-                                  root + "/link.yaml", root + "/../" + std::filesystem::path(outside).filename().string() +
-                                                           "/secret.yaml",
+  for (const std::string& path : {std::string("/etc/passwd"), std::string("/etc"), secret, outside, root + "/link.yaml",
+                                  root + "/../" + std::filesystem::path(outside).filename().string() + "/secret.yaml",
                                   std::string("/no/such/file.yaml")}) {
     INFO(path);
     Json error = reload(Json{{"paths", {path}}}, 403);
@@ -225,8 +223,8 @@ TEST_CASE("a reload of a directory without YAML keeps the scenarios and default:
   Json bundled = CheckedJson(control->Get("/_sim/scenarios"), 200);
   REQUIRE(bundled["scenarios"].size() == 6);
 
-  Json error = CheckedJson(
-      control->Post("/_sim/scenarios/reload", Json{{"paths", {empty}}}.dump(), "application/json"), 400);
+  Json error =
+      CheckedJson(control->Post("/_sim/scenarios/reload", Json{{"paths", {empty}}}.dump(), "application/json"), 400);
   CHECK(error["error"] == empty + ": no scenario files in " + empty + " (expected *.yaml or *.yml)");
   CHECK(CheckedJson(control->Get("/_sim/scenarios"), 200) == bundled);
   ProcessResult validated = RunBinary({"validate", empty});
@@ -250,13 +248,12 @@ namespace {
 bool WellFormed(const std::string& xml) {
   if (xml.empty()) return true;
   pugi::xml_document doc;
-  return doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8) &&
-         doc.document_element();
+  return doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8) && doc.document_element();
 }
 
 std::string CsrWith(const std::string& element, const std::string& text) {
-  return "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber><" + element + ">" +
-         text + "</" + element + "></Csr>";
+  return "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber><" + element + ">" + text +
+         "</" + element + "></Csr>";
 }
 
 }  // namespace
@@ -265,16 +262,16 @@ TEST_CASE("invalid UTF-8 and control characters in free-text fields are refused 
   SimulatorProcess sim(kManual);
   auto api = sim.Client();
   CallbackReceiver receiver;
-  auto subscribed = api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(),
-                              "application/xml");
+  auto subscribed =
+      api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(), "application/xml");
   REQUIRE(subscribed);
   REQUIRE(subscribed->status == 201);
   auto created = api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml");
   REQUIRE(created);
   const std::string order = kAccount + "/csrs/" + XmlText(created->body, "OrderId").value_or("");
 
-  const std::vector<std::string> bad_texts = {"Mick\xff", "\xc3\x28", "\xed\xa0\x80", "\xc0\xaf", "a&#1;b",
-                                              "a\x01z", "&#xFFFE;", "\xf4\x90\x80\x80"};
+  const std::vector<std::string> bad_texts = {"Mick\xff", "\xc3\x28", "\xed\xa0\x80", "\xc0\xaf",
+                                              "a&#1;b",   "a\x01z",   "&#xFFFE;",     "\xf4\x90\x80\x80"};
   for (const std::string& text : bad_texts) {
     INFO(text);
     for (const std::string field : {"EndUserName", "AuthorizingUserName", "AddressLine1", "City"}) {
@@ -284,7 +281,8 @@ TEST_CASE("invalid UTF-8 and control characters in free-text fields are refused 
       CHECK(XmlText(refused->body, "Code") == "1010");
       CHECK(XmlText(refused->body, "Description").value_or("").find(field + " contains invalid characters") == 0);
       CHECK(WellFormed(refused->body));
-      auto updated = api->Put(order.c_str(), "<Csr><" + field + ">" + text + "</" + field + "></Csr>", "application/xml");
+      auto updated =
+          api->Put(order.c_str(), "<Csr><" + field + ">" + text + "</" + field + "></Csr>", "application/xml");
       REQUIRE(updated);
       CHECK(updated->status == 400);
       CHECK(WellFormed(updated->body));
@@ -297,9 +295,9 @@ TEST_CASE("invalid UTF-8 and control characters in free-text fields are refused 
       CHECK(XmlText(refused->body, "ErrorCode") == "1010");
       CHECK(WellFormed(refused->body));
     }
-    auto subscription = api->Post((kAccount + "/subscriptions").c_str(),
-                                  SubscriptionRequest(receiver.Url("/x")).WithCredentials("cb" + text, "pw").Xml(),
-                                  "application/xml");
+    auto subscription =
+        api->Post((kAccount + "/subscriptions").c_str(),
+                  SubscriptionRequest(receiver.Url("/x")).WithCredentials("cb" + text, "pw").Xml(), "application/xml");
     REQUIRE(subscription);
     CHECK(subscription->status == 400);
     CHECK(XmlText(subscription->body, "ErrorCode") == "1010");
@@ -310,7 +308,8 @@ TEST_CASE("invalid UTF-8 and control characters in free-text fields are refused 
   REQUIRE(accented);
   CHECK(accented->status == 200);
   REQUIRE(api->Post((order + "/notes").c_str(), "<Note><UserId>u</UserId><Description>caf\xc3\xa9</Description></Note>",
-                    "application/xml")->status == 201);
+                    "application/xml")
+              ->status == 201);
   REQUIRE(AdvanceClock(sim, "5s"));
   for (const std::string& path : {order, order + "/notes", kAccount + "/csrs", kAccount + "/subscriptions"}) {
     auto answer = api->Get(path.c_str());
@@ -335,7 +334,8 @@ TEST_CASE("echoes of client input are bounded and escaped in error bodies, Locat
   CHECK(refused->body.find("got &lt;" + std::string(64, 'A') + "...(921600 bytes)&gt;") != std::string::npos);
   CHECK(WellFormed(refused->body));
 
-  for (const std::string& query : std::vector<std::string>{"page=%00", "size=%FF%FE", "status=%01%02", "modifiedDateFrom=" + std::string(3000, 'x')}) {
+  for (const std::string& query : std::vector<std::string>{"page=%00", "size=%FF%FE", "status=%01%02",
+                                                           "modifiedDateFrom=" + std::string(3000, 'x')}) {
     INFO(query);
     auto listed = api->Get((kAccount + "/csrs?" + query).c_str());
     REQUIRE(listed);
@@ -349,7 +349,8 @@ TEST_CASE("echoes of client input are bounded and escaped in error bodies, Locat
   CHECK(XmlText(page->body, "Description").value_or("").find("'\\x00' is not a valid value for page") == 0);
 
   // An account id that is not a plain id never comes back.
-  for (const std::string& account : {std::string("%FF"), std::string("a%00b"), std::string(65, '9'), std::string("x%3Cy")}) {
+  for (const std::string& account :
+       {std::string("%FF"), std::string("a%00b"), std::string(65, '9'), std::string("x%3Cy")}) {
     INFO(account);
     auto answer = api->Post(("/api/accounts/" + account + "/csrs").c_str(), kGuideCsrBody, "application/xml");
     REQUIRE(answer);
@@ -363,15 +364,15 @@ TEST_CASE("echoes of client input are bounded and escaped in error bodies, Locat
   }
   // <Links> carry the list's own filters only; a Host that is not a plain host is left out.
   api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml");
-  auto listed = api->Get((kAccount + "/csrs?size=1&junk=%FF%00&status=RECEIVED").c_str(),
-                         {{"Host", "evil<host>"}});
+  auto listed = api->Get((kAccount + "/csrs?size=1&junk=%FF%00&status=RECEIVED").c_str(), {{"Host", "evil<host>"}});
   REQUIRE(listed);
   INFO(listed->body);
   CHECK(listed->status == 200);
   CHECK(WellFormed(listed->body));
   CHECK(listed->body.find("junk") == std::string::npos);
   CHECK(listed->body.find("evil") == std::string::npos);
-  CHECK(listed->body.find("Link=&lt;" + kAccount + "/csrs?status=RECEIVED&amp;page=1&amp;size=1&gt;") != std::string::npos);
+  CHECK(listed->body.find("Link=&lt;" + kAccount + "/csrs?status=RECEIVED&amp;page=1&amp;size=1&gt;") !=
+        std::string::npos);
   auto created = api->Post((kAccount + "/csrs").c_str(), {{"Host", "a b"}}, kGuideCsrBody, "application/xml");
   REQUIRE(created);
   CHECK(created->get_header_value("Location").rfind(kAccount + "/csrs/", 0) == 0);
@@ -384,7 +385,8 @@ TEST_CASE("note UserId and subscription fields are length-limited with Bandwidth
   REQUIRE(created);
   const std::string notes = kAccount + "/csrs/" + XmlText(created->body, "OrderId").value_or("") + "/notes";
   auto note = [&](const std::string& user, const std::string& description) {
-    return api->Post(notes.c_str(), "<Note><UserId>" + user + "</UserId><Description>" + description + "</Description></Note>",
+    return api->Post(notes.c_str(),
+                     "<Note><UserId>" + user + "</UserId><Description>" + description + "</Description></Note>",
                      "application/xml");
   };
   auto huge = note(std::string(900 * 1024, 'u'), "d");
@@ -412,7 +414,8 @@ TEST_CASE("note UserId and subscription fields are length-limited with Bandwidth
   REQUIRE(long_user);
   CHECK(long_user->status == 400);
   CHECK(XmlText(long_user->body, "ErrorCode") == "1011");
-  CHECK(subscribe(SubscriptionRequest("http://127.0.0.1:9/cb").WithCredentials(std::string(100, 'u'), "p"))->status == 201);
+  CHECK(subscribe(SubscriptionRequest("http://127.0.0.1:9/cb").WithCredentials(std::string(100, 'u'), "p"))->status ==
+        201);
 }
 
 TEST_CASE("GET /_sim/orders answers a page at a time with a next cursor") {
@@ -473,8 +476,9 @@ TEST_CASE("a /_sim POST needs a JSON Content-Type, so a callback cannot drive th
 
   // Another simulator's callbacks (XML) posted at this one's /_sim/reset are refused.
   auto caller_api = caller.Client();
-  REQUIRE(caller_api->Post((kAccount + "/subscriptions").c_str(),
-                           SubscriptionRequest(target.BaseUrl() + "/_sim/reset").Xml(), "application/xml")
+  REQUIRE(caller_api
+              ->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(target.BaseUrl() + "/_sim/reset").Xml(),
+                     "application/xml")
               ->status == 201);
   REQUIRE(caller_api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml")->status == 200);
   REQUIRE(AdvanceClock(caller, "5s"));
@@ -485,7 +489,8 @@ TEST_CASE("a /_sim POST needs a JSON Content-Type, so a callback cannot drive th
 
   for (const std::string type : {"application/xml", "text/plain", "application/x-www-form-urlencoded", ""}) {
     INFO(type);
-    auto refused = type.empty() ? target_control->Post("/_sim/reset") : target_control->Post("/_sim/reset", "<a/>", type.c_str());
+    auto refused =
+        type.empty() ? target_control->Post("/_sim/reset") : target_control->Post("/_sim/reset", "<a/>", type.c_str());
     Json error = CheckedJson(refused, 415);
     CHECK(error["error"].get<std::string>().find("application/json") != std::string::npos);
   }
@@ -513,9 +518,8 @@ TEST_CASE("a scenario file on which yaml-cpp reads empty documents forever is re
   CHECK(validated.err == second + ":3:1: a scenario file holds one YAML document; remove the second `---`\n");
 
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--scenarios-root", dir});
-  Json error = CheckedJson(sim.Client("")->Post("/_sim/scenarios/reload", Json{{"paths", {file}}}.dump(),
-                                                "application/json"),
-                           400);
+  Json error = CheckedJson(
+      sim.Client("")->Post("/_sim/scenarios/reload", Json{{"paths", {file}}}.dump(), "application/json"), 400);
   CHECK(error["error"].get<std::string>().find("the file is empty") != std::string::npos);
   CHECK(Healthy(sim));
 }

@@ -2,8 +2,8 @@
 // compose file, the scenarios it mounts) checked without a Docker engine —
 // the file's wiring is read, and the mounted scenarios run in the real binary
 // exactly as the compose file starts it.
-#include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <string>

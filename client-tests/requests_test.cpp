@@ -49,8 +49,8 @@ TEST_CASE("the request journal shows what the system sent: one PIN PUT, with its
   auto control = sim.Client("");
   const std::string order = CreateOrder(*api, "9900000", "9195550001");  // ACTION_REQUIRED at 2 s
   REQUIRE(AdvanceClock(sim, "2s"));
-  auto put = api->Put(("/api/accounts/9900000/csrs/" + order).c_str(), CsrBody("9195550001", "<EndUserPIN>1234</EndUserPIN>"),
-                      "application/xml");
+  auto put = api->Put(("/api/accounts/9900000/csrs/" + order).c_str(),
+                      CsrBody("9195550001", "<EndUserPIN>1234</EndUserPIN>"), "application/xml");
   REQUIRE(put);
   REQUIRE(put->status == 200);
   REQUIRE(api->Get(("/api/accounts/9900000/csrs/" + order).c_str()));

@@ -51,15 +51,15 @@ std::string Replace(std::string text, const std::string& from, const std::string
 // callback receiver's URL.
 struct SdkRequests {
   std::string sdk;
-  std::string prefix;                // before /accounts
-  httplib::Headers headers;          // besides Authorization
+  std::string prefix;        // before /accounts
+  httplib::Headers headers;  // besides Authorization
   std::string content_type;
   std::string create_subscription;
-  std::string create_csr;            // for TN 9195550001 (ACTION_REQUIRED until a PIN arrives)
-  std::string update_csr;            // carries the EndUserPIN
+  std::string create_csr;  // for TN 9195550001 (ACTION_REQUIRED until a PIN arrives)
+  std::string update_csr;  // carries the EndUserPIN
   std::string add_note;
   std::string update_note;
-  std::string note_update_method;    // PUT, or POST for Java
+  std::string note_update_method;             // PUT, or POST for Java
   std::map<std::string, std::string> echoed;  // fields the final GET must show
 };
 
@@ -85,8 +85,7 @@ void RunSdkFlow(const SdkRequests& sdk) {
   INFO(subscribed->body);
   REQUIRE(subscribed->status == 201);
   const std::string subscription_id = LocationId(subscribed);
-  CHECK(subscribed->get_header_value("Location") ==
-        sim.BaseUrl() + account + "/subscriptions/" + subscription_id);
+  CHECK(subscribed->get_header_value("Location") == sim.BaseUrl() + account + "/subscriptions/" + subscription_id);
   auto subscription = Send(*client, "GET", account + "/subscriptions/" + subscription_id, sdk.headers, "", "");
   REQUIRE(subscription);
   CHECK(subscription->status == 200);
@@ -148,9 +147,8 @@ void CheckReadableBySdks(const httplib::Result& response, int status, const std:
   REQUIRE(response);
   INFO(response->body);
   CHECK(response->status == status);
-  static const std::regex kShape(
-      R"(^(<\?xml[^>]*\?>)?\s*<(\w+)><ResponseStatus><ErrorCode>(\d+)</ErrorCode>)"
-      R"(<Description>([^<]+)</Description></ResponseStatus></\2>\s*$)");
+  static const std::regex kShape(R"(^(<\?xml[^>]*\?>)?\s*<(\w+)><ResponseStatus><ErrorCode>(\d+)</ErrorCode>)"
+                                 R"(<Description>([^<]+)</Description></ResponseStatus></\2>\s*$)");
   std::smatch match;
   REQUIRE(std::regex_match(response->body, match, kShape));
   CHECK(match[2] == root);
@@ -247,15 +245,18 @@ TEST_CASE("the Java SDK's subscription get, modify, update keeps the stored call
   const std::string subscriptions = "/v1.0/accounts/" + kAccountId + "/subscriptions";
   auto subscription_xml = [](const std::string& url, const std::string& credentials) {
     return "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Subscription>\n"
-           "    <OrderType>csrs</OrderType>\n    <CallbackSubscription>\n        <URL>" + url +
+           "    <OrderType>csrs</OrderType>\n    <CallbackSubscription>\n        <URL>" +
+           url +
            "</URL>\n        <Expiry>3600</Expiry>\n        <CallbackCredentials>\n"
-           "            <BasicAuthentication>\n" + credentials +
+           "            <BasicAuthentication>\n" +
+           credentials +
            "            </BasicAuthentication>\n        </CallbackCredentials>\n"
            "    </CallbackSubscription>\n</Subscription>\n";
   };
   auto created = client->Post(subscriptions.c_str(),
-                              subscription_xml(receiver.Url("/old"), "                <Username>java-cb</Username>\n"
-                                                                     "                <Password>java-pw</Password>\n"),
+                              subscription_xml(receiver.Url("/old"),
+                                               "                <Username>java-cb</Username>\n"
+                                               "                <Password>java-pw</Password>\n"),
                               "application/xml");
   REQUIRE(created);
   REQUIRE(created->status == 201);
@@ -287,17 +288,16 @@ TEST_CASE("the Java SDK's subscription get, modify, update keeps the stored call
   CHECK(delivered.Header("Authorization") == BasicAuthorization("java-cb", "java-pw"));
 
   // A different Username still needs its Password.
-  auto renamed = client->Put(subscription.c_str(),
-                             subscription_xml(receiver.Url("/new"), "                <Username>someone-else</Username>\n"),
-                             "application/xml");
+  auto renamed = client->Put(
+      subscription.c_str(),
+      subscription_xml(receiver.Url("/new"), "                <Username>someone-else</Username>\n"), "application/xml");
   REQUIRE(renamed);
   CHECK(renamed->status == 400);
   CHECK(XmlText(renamed->body, "ErrorCode") == "14505");
 }
 
 TEST_CASE("the C# SDK's requests are answered like Bandwidth answers them") {
-  const std::string prolog =
-      "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n";
+  const std::string prolog = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n";
   const std::string ns =
       " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"";
   SdkRequests csharp;
@@ -400,8 +400,7 @@ TEST_CASE("the Python SDK's requests are answered like Bandwidth answers them") 
   // iris_sdk/utils/rest.py sets only content-type: the rest are the requests library's defaults.
   // The Python SDK has no CSR or CSR-note API at all: its CSR and note requests below are
   // what a user of its generic RestClient would send, not calls the SDK makes.
-  python.headers = {{"User-Agent", "python-requests/2.31.0"}, {"Accept", "*/*"},
-                    {"Accept-Encoding", "gzip, deflate"}};
+  python.headers = {{"User-Agent", "python-requests/2.31.0"}, {"Accept", "*/*"}, {"Accept-Encoding", "gzip, deflate"}};
   python.content_type = "application/xml";
   python.create_subscription =
       "<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>{URL}</URL><Expiry>3600</Expiry>"
@@ -448,9 +447,9 @@ TEST_CASE("every ResponseStatus error row reads as code and description in the C
                       "16000");
   CheckReadableBySdks(alice->Put((order + "/notes/99").c_str(), "<Note><UserId>u</UserId></Note>", "application/xml"),
                       404, "NoteResponse", "5040");
-  CheckReadableBySdks(alice->Post((order + "/notes").c_str(), "<Note><Description>x</Description></Note>",
-                                  "application/xml"),
-                      400, "NoteResponse", "12501");
+  CheckReadableBySdks(
+      alice->Post((order + "/notes").c_str(), "<Note><Description>x</Description></Note>", "application/xml"), 400,
+      "NoteResponse", "12501");
   CheckReadableBySdks(alice->Post((account + "/subscriptions").c_str(), subscription, "application/xml"), 409,
                       "SubscriptionsResponse", "16008");
   CheckReadableBySdks(alice->Post((account + "/subscriptions").c_str(),
@@ -536,8 +535,8 @@ TEST_CASE("spellings only SDKs use are accepted, journaled on each request and l
   create("9900001");
   // The Java SDK updates a note by POST.
   const std::string notes = "/v1.0/accounts/9900000/csrs/" + order + "/notes";
-  auto added = api->Post(notes.c_str(), "<Note><UserId>u</UserId><Description>first</Description></Note>",
-                         "application/xml");
+  auto added =
+      api->Post(notes.c_str(), "<Note><UserId>u</UserId><Description>first</Description></Note>", "application/xml");
   REQUIRE(added);
   REQUIRE(added->status == 201);
   auto updated = api->Post((notes + "/" + LocationId(added)).c_str(),

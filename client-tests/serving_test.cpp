@@ -177,8 +177,9 @@ TEST_CASE("serving: 200 keep-alive connections held open at once all make progre
 TEST_CASE("serving: /_sim answers while 64 long-polls, 64 slow clients and 64 latency-faulted calls are in flight") {
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
   auto control = sim.Client("");
-  REQUIRE(control->Post("/_sim/faults", R"({"target":"api","action":"latency","latencyMs":60000,"count":64})",
-                        "application/json")
+  REQUIRE(control
+              ->Post("/_sim/faults", R"({"target":"api","action":"latency","latencyMs":60000,"count":64})",
+                     "application/json")
               ->status == 201);
   std::vector<std::unique_ptr<RawConnection>> held;
   for (int i = 0; i < 64; ++i) {
@@ -191,7 +192,8 @@ TEST_CASE("serving: /_sim answers while 64 long-polls, 64 slow clients and 64 la
   }
   // The latency rule is used up (and removed) once all 64 calls reached it.
   bool all_delayed = false;
-  for (auto until = std::chrono::steady_clock::now() + kBound; !all_delayed && std::chrono::steady_clock::now() < until;) {
+  for (auto until = std::chrono::steady_clock::now() + kBound;
+       !all_delayed && std::chrono::steady_clock::now() < until;) {
     auto faults = control->Get("/_sim/faults");
     REQUIRE(faults);
     all_delayed = Json::parse(faults->body)["faults"].empty();
@@ -203,12 +205,12 @@ TEST_CASE("serving: /_sim answers while 64 long-polls, 64 slow clients and 64 la
   CHECK(cleared->status == 200);
   CHECK(HealthAnswers(sim));
   for (auto& connection : held) CHECK_FALSE(connection->Answered());  // all still held
-  sim.Stop(9);  // not waiting for the 60 s blockers
+  sim.Stop(9);                                                        // not waiting for the 60 s blockers
 }
 
 TEST_CASE("serving: a connection past --max-connections is answered 503 at once, with a body") {
-  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--max-connections", "4", "--keep-alive-timeout",
-                        "60s"});
+  SimulatorProcess sim(
+      {"--clock", "manual", "--log-level", "off", "--max-connections", "4", "--keep-alive-timeout", "60s"});
   std::vector<std::unique_ptr<RawConnection>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawConnection>(sim.port()));
@@ -242,7 +244,8 @@ TEST_CASE("serving: a connection past --max-connections is answered 503 at once,
   CHECK(metrics->body.find("\ncsrsim_connections_refused_total 2\n") != std::string::npos);
 }
 
-TEST_CASE("serving: a head not complete within --header-timeout is closed, idle keep-alive after --keep-alive-timeout") {
+TEST_CASE(
+    "serving: a head not complete within --header-timeout is closed, idle keep-alive after --keep-alive-timeout") {
   SimulatorProcess sim(
       {"--clock", "manual", "--log-level", "off", "--header-timeout", "1s", "--keep-alive-timeout", "1s"});
   RawConnection slow(sim.port());
@@ -320,7 +323,8 @@ TEST_CASE("serving: the order past --max-orders is 409 1017 naming the flag, and
   CHECK(HeldOrders(sim) == 1);
 }
 
-TEST_CASE("serving: notes past --max-notes-per-order and subscriptions past --max-subscriptions-per-account are 409 1017") {
+TEST_CASE(
+    "serving: notes past --max-notes-per-order and subscriptions past --max-subscriptions-per-account are 409 1017") {
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--max-notes-per-order", "2",
                         "--max-subscriptions-per-account", "2"});
   auto api = sim.Client();
@@ -337,25 +341,24 @@ TEST_CASE("serving: notes past --max-notes-per-order and subscriptions past --ma
 
   const std::string subscriptions = kAccountPath + "/subscriptions";
   for (int i = 0; i < 2; ++i) {
-    auto subscribed = api->Post(subscriptions.c_str(),
-                                SubscriptionRequest("http://127.0.0.1:9/cb" + std::to_string(i)).Xml(),
-                                "application/xml");
+    auto subscribed =
+        api->Post(subscriptions.c_str(), SubscriptionRequest("http://127.0.0.1:9/cb" + std::to_string(i)).Xml(),
+                  "application/xml");
     REQUIRE(subscribed);
     REQUIRE(subscribed->status == 201);
   }
-  CheckLimitReached(api->Post(subscriptions.c_str(), SubscriptionRequest("http://127.0.0.1:9/cb2").Xml(),
-                              "application/xml"),
-                    "SubscriptionsResponse", "--max-subscriptions-per-account");
+  CheckLimitReached(
+      api->Post(subscriptions.c_str(), SubscriptionRequest("http://127.0.0.1:9/cb2").Xml(), "application/xml"),
+      "SubscriptionsResponse", "--max-subscriptions-per-account");
   auto listed = api->Get(subscriptions.c_str());
   REQUIRE(listed);
   CHECK(XmlCount(listed->body, "Subscription") == 2);
   // The cap is per account: another account still subscribes.
-  auto elsewhere = api->Post("/api/accounts/9900001/subscriptions",
-                             SubscriptionRequest("http://127.0.0.1:9/cb").Xml(), "application/xml");
+  auto elsewhere = api->Post("/api/accounts/9900001/subscriptions", SubscriptionRequest("http://127.0.0.1:9/cb").Xml(),
+                             "application/xml");
   REQUIRE(elsewhere);
   CHECK(elsewhere->status == 201);
 }
-
 
 namespace {
 
@@ -393,8 +396,8 @@ std::string PostHead(const std::string& target, const std::string& extra_headers
 }
 
 std::string Post(const std::string& target, const std::string& body, const std::string& content_type) {
-  return PostHead(target, "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
-                              "\r\n") +
+  return PostHead(target,
+                  "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n") +
          body;
 }
 
@@ -500,7 +503,8 @@ TEST_CASE("serving: an XML order sent form-encoded (curl's default) is accepted,
   CHECK(HeldOrders(sim) == 2);
 }
 
-TEST_CASE("serving: a body-less POST without Content-Length is answered at once, Content-Length -5 is 400 with a body") {
+TEST_CASE(
+    "serving: a body-less POST without Content-Length is answered at once, Content-Length -5 is 400 with a body") {
   // A server waiting for a body would wait --header-timeout (10 min here),
   // far past the 30 s a read waits.
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--header-timeout", "600s"});

@@ -22,9 +22,10 @@ std::vector<std::string> StateArgs(const std::string& file) {
 }
 
 std::string CreateOrder(const SimulatorProcess& sim) {
-  auto created = sim.Client()->Post((kAccount + "/csrs").c_str(),
-                                    "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber></Csr>",
-                                    "application/xml");  // COMPLETE, with a callback, at 3 s
+  auto created =
+      sim.Client()->Post((kAccount + "/csrs").c_str(),
+                         "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber></Csr>",
+                         "application/xml");  // COMPLETE, with a callback, at 3 s
   REQUIRE(created);
   REQUIRE(created->status == 200);
   return XmlText(created->body, "OrderId").value_or("");

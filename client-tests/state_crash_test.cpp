@@ -11,6 +11,7 @@
 // main thread waits on a condition variable for the acknowledged count.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -19,7 +20,6 @@
 #include <optional>
 #include <random>
 #include <set>
-#include <signal.h>
 #include <thread>
 #include <vector>
 
@@ -39,14 +39,14 @@ constexpr int kMaxCallsPerThread = 400;  // bounds a cycle even if the kill came
 enum class Outcome { kAcknowledged, kRefused, kUnknown };  // 2xx / other answer / no answer
 
 struct OrderModel {
-  bool pin_tn = false;  // ...0001: ACTION_REQUIRED until a PIN arrives
+  bool pin_tn = false;                  // ...0001: ACTION_REQUIRED until a PIN arrives
   std::set<std::string> notes;          // acknowledged note descriptions
   bool pin = false, pin_maybe = false;  // PIN acknowledged / sent without an answer
   bool cancelled = false, cancel_maybe = false;
 };
 
 struct SubscriptionModel {
-  std::optional<std::string> email;  // acknowledged target; nullopt: deleted
+  std::optional<std::string> email;            // acknowledged target; nullopt: deleted
   std::set<std::optional<std::string>> maybe;  // what an unanswered last call may have left
 };
 
@@ -105,10 +105,10 @@ void RunClient(const SimulatorProcess& sim, std::uint64_t seed, int thread, int 
     if (choice < 3 || orders.empty()) {
       // A third wait for a PIN (default scenarios: TNs ending in 0001), the rest complete at 3 s.
       call.detail = (rng() % 3 == 0) ? "9195550001" : "9195551" + std::to_string(100 + rng() % 800);
-      result = api->Post((kAccount + "/csrs").c_str(),
-                         "<Csr><WorkingOrBillingTelephoneNumber>" + call.detail +
-                             "</WorkingOrBillingTelephoneNumber></Csr>",
-                         "application/xml");
+      result =
+          api->Post((kAccount + "/csrs").c_str(),
+                    "<Csr><WorkingOrBillingTelephoneNumber>" + call.detail + "</WorkingOrBillingTelephoneNumber></Csr>",
+                    "application/xml");
       if (auto id = result ? XmlText(result->body, "OrderId") : std::nullopt) {
         call.id = *id;
         orders.push_back(*id);
@@ -135,8 +135,8 @@ void RunClient(const SimulatorProcess& sim, std::uint64_t seed, int thread, int 
       }
     } else if (choice < 9) {
       call = {Call::kReplace, Outcome::kUnknown, pick(subscriptions), "replaced-" + tag + "@example.com"};
-      result = api->Put((kAccount + "/subscriptions/" + call.id).c_str(), SubscriptionXml(call.detail),
-                        "application/xml");
+      result =
+          api->Put((kAccount + "/subscriptions/" + call.id).c_str(), SubscriptionXml(call.detail), "application/xml");
     } else {
       call = {Call::kUnsubscribe, Outcome::kUnknown, pick(subscriptions), ""};
       result = api->Delete((kAccount + "/subscriptions/" + call.id).c_str());

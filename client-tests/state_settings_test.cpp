@@ -28,7 +28,7 @@ std::vector<std::string> StateArgs(const std::string& file, std::vector<std::str
 Json Control(const SimulatorProcess& sim, const std::string& method, const std::string& path,
              const std::string& body = "") {
   auto client = sim.Client("");
-  httplib::Result response = method == "GET"    ? client->Get(path.c_str())
+  httplib::Result response = method == "GET"      ? client->Get(path.c_str())
                              : method == "PUT"    ? client->Put(path.c_str(), body, "application/json")
                              : method == "DELETE" ? client->Delete(path.c_str())
                                                   : client->Post(path.c_str(), body, "application/json");
@@ -142,7 +142,8 @@ TEST_CASE("per-account timeline offsets and scenario sets survive a restart; res
     REQUIRE(created->status == 200);
     CHECK(XmlText(created->body, "Status") == "RECEIVED");
     REQUIRE(AdvanceClock(sim, "5s"));
-    auto order = sim.Client()->Get(("/api/accounts/9900002/csrs/" + XmlText(created->body, "OrderId").value_or("")).c_str());
+    auto order =
+        sim.Client()->Get(("/api/accounts/9900002/csrs/" + XmlText(created->body, "OrderId").value_or("")).c_str());
     REQUIRE(order);
     CHECK(XmlText(order->body, "Status") == "FAILED");
     Control(sim, "POST", "/_sim/reset", R"({"account":"9900001"})");

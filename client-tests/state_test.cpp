@@ -1,9 +1,9 @@
 // Durable state (--state FILE, README.md "Durable state") against the real
 // binary: what a run acknowledged is there after a restart, and orders carry
 // on from where they stopped once the restored manual clock moves.
-#include <catch2/catch.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -60,8 +60,8 @@ TEST_CASE("orders, notes, PIN updates, subscriptions and the manual clock surviv
   {
     SimulatorProcess sim(StateArgs(file));
     auto api = sim.Client();
-    auto created = api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(),
-                             "application/xml");
+    auto created =
+        api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(), "application/xml");
     REQUIRE(created);
     REQUIRE(created->status == 201);
     subscription = LocationId(created);
@@ -70,17 +70,17 @@ TEST_CASE("orders, notes, PIN updates, subscriptions and the manual clock surviv
     stuck = CreateOrder(*api, "9195550002");  // PROCESSING at 1 s, then nothing
     cancelled = CreateOrder(*api, "9195551234");
     REQUIRE(AdvanceClock(sim, "2s"));
-    auto pin_update = api->Put((kAccount + "/csrs/" + pin).c_str(),
-                               "<Csr><EndUserPIN>1234</EndUserPIN></Csr>", "application/xml");
+    auto pin_update =
+        api->Put((kAccount + "/csrs/" + pin).c_str(), "<Csr><EndUserPIN>1234</EndUserPIN></Csr>", "application/xml");
     REQUIRE(pin_update);
     REQUIRE(pin_update->status == 200);
-    auto cancel = api->Put((kAccount + "/csrs/" + cancelled).c_str(),
-                           "<Csr><Status>REQUESTED_CANCEL</Status></Csr>", "application/xml");
+    auto cancel = api->Put((kAccount + "/csrs/" + cancelled).c_str(), "<Csr><Status>REQUESTED_CANCEL</Status></Csr>",
+                           "application/xml");
     REQUIRE(cancel);
     REQUIRE(cancel->status == 200);
-    auto note = api->Post((kAccount + "/csrs/" + stuck + "/notes").c_str(),
-                          "<Note><UserId>me</UserId><Description>still waiting</Description></Note>",
-                          "application/xml");
+    auto note =
+        api->Post((kAccount + "/csrs/" + stuck + "/notes").c_str(),
+                  "<Note><UserId>me</UserId><Description>still waiting</Description></Note>", "application/xml");
     REQUIRE(note);
     REQUIRE(note->status < 300);
     for (const auto& id : {guide, pin, stuck, cancelled}) {
@@ -150,8 +150,8 @@ TEST_CASE("a --state file that is not a database gives one line and exit 2") {
   const std::string file = WriteFile(MakeTempDir(), "state.db", "these are my notes, not a database\n");
   auto result = RunBinary({"--port", "0", "--state", file});
   CHECK(result.exit_code == 2);
-  CHECK(result.err == "csr-simulator: --state: '" + file +
-                          "' is not a csr-simulator state file (not a SQLite database)\n");
+  CHECK(result.err ==
+        "csr-simulator: --state: '" + file + "' is not a csr-simulator state file (not a SQLite database)\n");
 }
 
 TEST_CASE("a --state file in use by a running simulator is refused with exit 2") {
@@ -159,7 +159,8 @@ TEST_CASE("a --state file in use by a running simulator is refused with exit 2")
   SimulatorProcess first(StateArgs(file));
   auto second = RunBinary({"--port", "0", "--log-level", "off", "--state", file});
   CHECK(second.exit_code == 2);
-  CHECK(second.err == "csr-simulator: --state: '" + file + "' is in use by another csr-simulator (the file is locked)\n");
+  CHECK(second.err ==
+        "csr-simulator: --state: '" + file + "' is in use by another csr-simulator (the file is locked)\n");
   // The first one still owns it and keeps serving.
   CHECK(first.Client()->Post((kAccount + "/csrs").c_str(), CsrBody("9198675309"), "application/xml")->status == 200);
   auto dump = RunBinary({"state", "dump", file});
@@ -200,8 +201,9 @@ TEST_CASE("state dump prints the file's orders, steps and subscriptions as JSON"
   {
     SimulatorProcess sim(StateArgs(file));
     auto api = sim.Client();
-    REQUIRE(api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(),
-                      "application/xml")->status == 201);
+    REQUIRE(
+        api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(), "application/xml")
+            ->status == 201);
     guide = CreateOrder(*api, "9198675309");
     pin = CreateOrder(*api, "9195550001");
     REQUIRE(AdvanceClock(sim, "2s"));
@@ -249,8 +251,8 @@ TEST_CASE("with a real clock, steps that fell due while the simulator was down r
     REQUIRE(sim.Stop() == 0);
   }
   SimulatorProcess sim({"--log-level", "off", "--state", file});
-  auto delivered = sim.Client("")->Get(
-      ("/_sim/callbacks/wait?orderId=" + order + "&status=COMPLETE&timeout=30s").c_str());
+  auto delivered =
+      sim.Client("")->Get(("/_sim/callbacks/wait?orderId=" + order + "&status=COMPLETE&timeout=30s").c_str());
   REQUIRE(delivered);
   CHECK(delivered->status == 200);
   const auto fetched = Get(*sim.Client(), kAccount + "/csrs/" + order);

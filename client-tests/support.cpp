@@ -161,10 +161,8 @@ ProcessResult RunBinary(const std::vector<std::string>& args) {
   return result;
 }
 
-
 bool AdvanceClock(const SimulatorProcess& simulator, const std::string& by) {
-  auto response = simulator.Client("")->Post("/_sim/clock/advance", "{\"by\":\"" + by + "\"}",
-                                             "application/json");
+  auto response = simulator.Client("")->Post("/_sim/clock/advance", "{\"by\":\"" + by + "\"}", "application/json");
   return response && response->status == 200;
 }
 
@@ -175,8 +173,8 @@ std::string SubscriptionRequest::Xml() const {
   xml += "<CallbackSubscription><URL>" + url + "</URL>";
   if (expiry) xml += "<Expiry>" + std::to_string(*expiry) + "</Expiry>";
   if (!username.empty() || !password.empty()) {
-    xml += "<CallbackCredentials><BasicAuthentication><Username>" + username + "</Username><Password>" +
-           password + "</Password></BasicAuthentication></CallbackCredentials>";
+    xml += "<CallbackCredentials><BasicAuthentication><Username>" + username + "</Username><Password>" + password +
+           "</Password></BasicAuthentication></CallbackCredentials>";
   }
   return xml + "</CallbackSubscription></Subscription>";
 }

@@ -96,8 +96,8 @@ struct SubscriptionRequest {
 
   std::string url;
   std::string order_type = "csrs";
-  std::string order_id;             // empty: account-wide
-  std::optional<long long> expiry;  // nullopt: no <Expiry>
+  std::string order_id;              // empty: account-wide
+  std::optional<long long> expiry;   // nullopt: no <Expiry>
   std::string username = "cb-user";  // both empty: no <CallbackCredentials>
   std::string password = "cb-pass";
 };

@@ -72,13 +72,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
   HttpResponse response;
   switch (data[0] % 8) {
-    case 0: response = Call(fixture, "POST", "/_sim/clock/advance", rest); break;
-    case 1: response = Call(fixture, "POST", "/_sim/orders/" + fixture.order_id + "/transition", rest); break;
-    case 2: response = Call(fixture, "POST", "/_sim/callbacks/settings", rest); break;
-    case 3: response = Call(fixture, "POST", "/_sim/scenarios/reload", rest); break;
-    case 4: response = Call(fixture, "POST", "/_sim/faults", rest); break;
-    case 5: response = Query(fixture, "/_sim/orders", rest); break;
-    case 6: response = Query(fixture, "/_sim/callbacks", rest); break;
+    case 0:
+      response = Call(fixture, "POST", "/_sim/clock/advance", rest);
+      break;
+    case 1:
+      response = Call(fixture, "POST", "/_sim/orders/" + fixture.order_id + "/transition", rest);
+      break;
+    case 2:
+      response = Call(fixture, "POST", "/_sim/callbacks/settings", rest);
+      break;
+    case 3:
+      response = Call(fixture, "POST", "/_sim/scenarios/reload", rest);
+      break;
+    case 4:
+      response = Call(fixture, "POST", "/_sim/faults", rest);
+      break;
+    case 5:
+      response = Query(fixture, "/_sim/orders", rest);
+      break;
+    case 6:
+      response = Query(fixture, "/_sim/callbacks", rest);
+      break;
     default:
       response = Call(fixture, "POST", "/_sim/reset", rest);
       fixture.CreateOrder();

@@ -9,12 +9,12 @@
 
 #include <pugixml.hpp>
 
-#define FUZZ_CHECK(condition)                                                          \
-  do {                                                                                 \
-    if (!(condition)) {                                                                \
+#define FUZZ_CHECK(condition)                                                                 \
+  do {                                                                                        \
+    if (!(condition)) {                                                                       \
       std::fprintf(stderr, "%s:%d: FUZZ_CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                    \
-    }                                                                                  \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (false)
 
 namespace csrsim::fuzz {
@@ -23,8 +23,7 @@ namespace csrsim::fuzz {
 // client parses).
 inline bool WellFormedXml(std::string_view xml) {
   pugi::xml_document doc;
-  return doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8) &&
-         doc.document_element();
+  return doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8) && doc.document_element();
 }
 
 }  // namespace csrsim::fuzz

@@ -24,7 +24,8 @@ void Csr(std::string_view body, bool for_create) {
   order.fields = request.fields;
   order.last_modified_by = "username";
   FUZZ_CHECK(fuzz::WellFormedXml(wire::EncodeCsrResponse(order)));
-  FUZZ_CHECK(fuzz::WellFormedXml(wire::EncodeCsrList(1, {"/accounts/9900000/csrs?page=1&size=1", std::nullopt}, {order})));
+  FUZZ_CHECK(
+      fuzz::WellFormedXml(wire::EncodeCsrList(1, {"/accounts/9900000/csrs?page=1&size=1", std::nullopt}, {order})));
 }
 
 void NoteBody(std::string_view body) {
@@ -54,10 +55,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
   try {
     switch (data[0] % 4) {
-      case 0: Csr(body, true); break;
-      case 1: Csr(body, false); break;
-      case 2: NoteBody(body); break;
-      default: SubscriptionBody(body); break;
+      case 0:
+        Csr(body, true);
+        break;
+      case 1:
+        Csr(body, false);
+        break;
+      case 2:
+        NoteBody(body);
+        break;
+      default:
+        SubscriptionBody(body);
+        break;
     }
   } catch (const Error& error) {
     FUZZ_CHECK(error.kind() == ErrorKind::kInvalid);

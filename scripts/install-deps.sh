@@ -4,12 +4,13 @@
 # Idempotent; uses sudo when not root. Node.js/npm are installed only if absent.
 #   scripts/install-deps.sh --build-only   only what building the binary needs (the Dockerfile)
 #   scripts/install-deps.sh --fuzz         also clang-14 and its libFuzzer runtime (fuzz/run.sh)
-#   scripts/install-deps.sh --tidy         also clang-14 and clang-tidy-14 (scripts/tidy.sh)
+#   scripts/install-deps.sh --tidy         also clang-14, clang-tidy-14 and clang-format-14
+#                                          (scripts/tidy.sh, scripts/format.sh)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libcpp-httplib-dev libssl-dev libpugixml-dev
           libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev catch2 curl)
 [ "${1:-}" = --fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
-[ "${1:-}" = --tidy ] && packages+=(clang-14 clang-tidy-14)
+[ "${1:-}" = --tidy ] && packages+=(clang-14 clang-tidy-14 clang-format-14)
 if [ "${1:-}" != --build-only ]; then
   packages+=(chromium file dpkg-dev)   # file, dpkg-dev: cpack's .deb (packaging/deb-test.sh)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)

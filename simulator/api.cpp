@@ -38,8 +38,8 @@ std::string JsonString(std::string_view text) {
 }
 
 HttpResponse OAuthError(int status, std::string_view error, std::string_view description) {
-  return HttpResponse::Json(status, "{\"error\":" + JsonString(error) +
-                                        ",\"error_description\":" + JsonString(description) + "}");
+  return HttpResponse::Json(
+      status, "{\"error\":" + JsonString(error) + ",\"error_description\":" + JsonString(description) + "}");
 }
 
 std::int64_t EpochSeconds(SimTime t) {
@@ -68,16 +68,15 @@ std::optional<std::pair<std::string, std::string>> BasicCredentialsOf(const std:
   return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
 }
 
-std::size_t PositiveQueryNumber(const HttpRequest& request, const std::string& name,
-                                std::size_t fallback, std::size_t max) {
+std::size_t PositiveQueryNumber(const HttpRequest& request, const std::string& name, std::size_t fallback,
+                                std::size_t max) {
   auto text = request.Query(name);
   if (!text) return fallback;
   std::size_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc() || end != text->data() + text->size() || value < 1 || value > max) {
     throw Error::Invalid(kInvalidQueryParameter, "'" + EchoToken(*text) + "' is not a valid value for " + name +
-                                                     ": expected a whole number from 1 to " +
-                                                     std::to_string(max));
+                                                     ": expected a whole number from 1 to " + std::to_string(max));
   }
   return value;
 }
@@ -98,8 +97,8 @@ std::optional<SimTime> QueryTime(const HttpRequest& request, const std::string& 
 // a name or address and a port, at most 261 characters.
 bool IsPlainHost(std::string_view host) {
   return !host.empty() && host.size() <= 261 && std::all_of(host.begin(), host.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':' ||
-           c == '[' || c == ']';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' ||
+           c == ']';
   });
 }
 
@@ -183,24 +182,40 @@ HttpResponse ErrorResponse(const Error& error, std::string_view root) {
       response = HttpResponse::Empty(401);
       response.WithHeader("WWW-Authenticate", "Basic realm=\"Bandwidth\"");
       break;
-    case ErrorKind::kForbidden: response = HttpResponse::Xml(403, wire::EncodeResponseStatus(root, first)); break;
-    case ErrorKind::kNotFound: response = HttpResponse::Xml(404, wire::EncodeResponseStatus(root, first)); break;
+    case ErrorKind::kForbidden:
+      response = HttpResponse::Xml(403, wire::EncodeResponseStatus(root, first));
+      break;
+    case ErrorKind::kNotFound:
+      response = HttpResponse::Xml(404, wire::EncodeResponseStatus(root, first));
+      break;
     case ErrorKind::kInvalid:
       response = root == kCsrRoot ? HttpResponse::Xml(400, wire::EncodeCsrOrderErrors(error.details()))
                                   : HttpResponse::Xml(400, wire::EncodeResponseStatus(root, first));
       break;
-    case ErrorKind::kConflict: response = HttpResponse::Xml(409, wire::EncodeResponseStatus(root, first)); break;
+    case ErrorKind::kConflict:
+      response = HttpResponse::Xml(409, wire::EncodeResponseStatus(root, first));
+      break;
     case ErrorKind::kPayloadTooLarge:
       response = HttpResponse::Xml(413, wire::EncodeResponseStatus(root, first));
       break;
-    case ErrorKind::kUriTooLong: response = HttpResponse::Xml(414, wire::EncodeResponseStatus(root, first)); break;
+    case ErrorKind::kUriTooLong:
+      response = HttpResponse::Xml(414, wire::EncodeResponseStatus(root, first));
+      break;
     case ErrorKind::kHeadersTooLarge:
       response = HttpResponse::Xml(431, wire::EncodeResponseStatus(root, first));
       break;
-    case ErrorKind::kUnavailable: response = HttpResponse::Xml(503, wire::EncodeResponseStatus(root, first)); break;
-    case ErrorKind::kRateLimited: response = HttpResponse::Empty(429); break;
-    case ErrorKind::kInjected: response = HttpResponse::Empty(error.http_status()); break;
-    case ErrorKind::kInternal: response = HttpResponse::Xml(500, wire::EncodeResponseStatus(root, first)); break;
+    case ErrorKind::kUnavailable:
+      response = HttpResponse::Xml(503, wire::EncodeResponseStatus(root, first));
+      break;
+    case ErrorKind::kRateLimited:
+      response = HttpResponse::Empty(429);
+      break;
+    case ErrorKind::kInjected:
+      response = HttpResponse::Empty(error.http_status());
+      break;
+    case ErrorKind::kInternal:
+      response = HttpResponse::Xml(500, wire::EncodeResponseStatus(root, first));
+      break;
   }
   for (const auto& [name, value] : error.headers()) response.WithHeader(name, value);
   return response;
@@ -333,9 +348,9 @@ HttpResponse Authenticator::IssueToken(const HttpRequest& request) {
     std::erase_if(tokens_, [now](const auto& entry) { return now >= entry.second.expires_at; });
     tokens_[access_token] = std::move(token);
   }
-  return HttpResponse::Json(200, "{\"access_token\":" + JsonString(access_token) +
-                                     ",\"token_type\":\"Bearer\",\"expires_in\":" +
-                                     std::to_string(kTokenLifetimeSeconds) + "}");
+  return HttpResponse::Json(
+      200, "{\"access_token\":" + JsonString(access_token) +
+               ",\"token_type\":\"Bearer\",\"expires_in\":" + std::to_string(kTokenLifetimeSeconds) + "}");
 }
 
 void Authenticator::CheckRateLimit(const std::string& account_id) {
@@ -361,8 +376,7 @@ void Authenticator::Reset() {
 // ---------------------------------------------------------------------------
 // BandwidthApi
 
-BandwidthApi::BandwidthApi(const Config& config, Engine& engine, Authenticator& auth,
-                           FaultInjector& faults)
+BandwidthApi::BandwidthApi(const Config& config, Engine& engine, Authenticator& auth, FaultInjector& faults)
     : config_(config), engine_(engine), auth_(auth), faults_(faults) {
   AddRoutes();
 }
@@ -547,11 +561,11 @@ void BandwidthApi::AddNoteRoutes() {
     if (auto errors = ValidateNote(note.user_id, note.description); !errors.empty()) {
       throw Error::Invalid(std::move(errors));
     }
-    Note added = engine_.AddNote(call.account_id, call.Param(1), note.user_id.value_or(""),
-                                 note.description.value_or(""));
+    Note added =
+        engine_.AddNote(call.account_id, call.Param(1), note.user_id.value_or(""), note.description.value_or(""));
     return HttpResponse::Empty(201).WithHeader(
-        "Location", LocationOf(call.request, "/accounts/" + call.account_id + "/csrs/" + call.Param(1) +
-                                                 "/notes/" + std::to_string(added.id)));
+        "Location", LocationOf(call.request, "/accounts/" + call.account_id + "/csrs/" + call.Param(1) + "/notes/" +
+                                                 std::to_string(added.id)));
   });
   AddRoute("PUT", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, [this](const Call& call) { return UpdateNote(call); });
   AddRoute("POST", "/accounts/*/csrs/*/notes/*", kNoteRoot, true, [this](const Call& call) {
@@ -595,8 +609,8 @@ void BandwidthApi::AddSubscriptionRoutes() {
         "Location", LocationOf(call.request, "/accounts/" + call.account_id + "/subscriptions/" + subscription.id));
   });
   AddRoute("GET", "/accounts/*/subscriptions", kSubscriptionRoot, false, [this](const Call& call) {
-    auto list = engine_.ListSubscriptions(call.account_id, call.request.Query("orderType"),
-                                          call.request.Query("orderId"));
+    auto list =
+        engine_.ListSubscriptions(call.account_id, call.request.Query("orderType"), call.request.Query("orderId"));
     return HttpResponse::Xml(200, wire::EncodeSubscriptions(list, engine_.Now(call.account_id)));
   });
   AddRoute("GET", "/accounts/*/subscriptions/*", kSubscriptionRoot, false, [this](const Call& call) {

@@ -72,15 +72,17 @@ struct Simulator::Parts {
         ids(config.seed),
         faults([this] { return ids.NewRandom(); }, &events),
         dispatcher(scheduler, journal, DispatcherOptionsOf(config),
-                   [this](const std::string& account, const std::string& subscription,
-                          const std::string& outcome) {
+                   [this](const std::string& account, const std::string& subscription, const std::string& outcome) {
                      engine.RecordCallbackOutcome(account, subscription, outcome);
                    }),
         engine(store, *clock, scheduler, dispatcher, scenarios, ids, faults, &events),
         auth(config, *clock, ids),
         requests(config.request_journal_capacity),
-        runtime{config, *clock, scheduler, store, journal, dispatcher, scenarios, ids, faults,
-                engine, auth, events, requests, metrics, CSRSIM_VERSION, [this] { return started.load(); }, state.get()},
+        runtime{config,     *clock,     scheduler,      store,
+                journal,    dispatcher, scenarios,      ids,
+                faults,     engine,     auth,           events,
+                requests,   metrics,    CSRSIM_VERSION, [this] { return started.load(); },
+                state.get()},
         bandwidth(config, engine, auth, faults),
         control(runtime) {
     engine.SetLimits({.max_orders = config.max_orders,
@@ -141,9 +143,12 @@ int Simulator::Start() {
           [this](ConnectionEvent event) {
             Metrics& metrics = parts_->metrics;
             switch (event) {
-              case ConnectionEvent::kOpened: return metrics.ConnectionOpened();
-              case ConnectionEvent::kClosed: return metrics.ConnectionClosed();
-              case ConnectionEvent::kRefused: return metrics.ConnectionRefused();
+              case ConnectionEvent::kOpened:
+                return metrics.ConnectionOpened();
+              case ConnectionEvent::kClosed:
+                return metrics.ConnectionClosed();
+              case ConnectionEvent::kRefused:
+                return metrics.ConnectionRefused();
             }
           },
   };
@@ -158,9 +163,9 @@ int Simulator::Start() {
 
 ShutdownReport Simulator::Stop() {
   parts_->started = false;
-  parts_->journal.Shutdown();                   // long-polls answer now, not at their time-out
+  parts_->journal.Shutdown();  // long-polls answer now, not at their time-out
   parts_->requests.Shutdown();
-  parts_->events.Shutdown();                    // event streams end now
+  parts_->events.Shutdown();                   // event streams end now
   if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
   // --shutdown-grace: queued callbacks may still go out (the scheduler keeps
   // running meanwhile); what is left after it is dropped and counted below.

@@ -13,9 +13,7 @@ namespace {
 
 // One lane per order and subscriber: a dead receiver never holds back
 // another subscriber's callbacks of the same order.
-std::string LaneKey(const Delivery& d) {
-  return d.account_id + '\x1f' + d.order_id + '\x1f' + d.subscription_id;
-}
+std::string LaneKey(const Delivery& d) { return d.account_id + '\x1f' + d.order_id + '\x1f' + d.subscription_id; }
 
 // The host and the scheme://host:port of a URL; the whole URL twice when it does not parse.
 std::pair<std::string, std::string> HostAndReceiverOf(const std::string& url) {
@@ -194,8 +192,8 @@ bool CallbackLanes::EndAttempt(const std::string& key) {
   if (it == lanes_.end()) return false;  // cleared while in flight; counts went with it
   const Lane& lane = it->second;
   const std::string receiver = lane.account + '\x1f' + lane.receiver;
-  const bool was_full = AccountFull(lane.account) || HostFull(lane.account, lane.host) ||
-                        ReceiverFull(lane.account, lane.receiver);
+  const bool was_full =
+      AccountFull(lane.account) || HostFull(lane.account, lane.host) || ReceiverFull(lane.account, lane.receiver);
   --in_flight_;
   Decrement(account_in_flight_, lane.account);
   Decrement(host_in_flight_, lane.account + '\x1f' + lane.host);

@@ -22,13 +22,20 @@ namespace {
 
 std::string TransportErrorText(httplib::Error error, bool timed_out) {
   switch (error) {
-    case httplib::Error::Connection: return "connection refused";
-    case httplib::Error::ConnectionTimeout: return "timeout";
-    case httplib::Error::Read: return timed_out ? "timeout" : "connection closed without a response";
-    case httplib::Error::Write: return timed_out ? "timeout" : "connection closed while sending";
-    case httplib::Error::SSLConnection: return "TLS handshake failed";
-    case httplib::Error::SSLServerVerification: return "TLS certificate rejected";
-    default: return "transport error: " + httplib::to_string(error);
+    case httplib::Error::Connection:
+      return "connection refused";
+    case httplib::Error::ConnectionTimeout:
+      return "timeout";
+    case httplib::Error::Read:
+      return timed_out ? "timeout" : "connection closed without a response";
+    case httplib::Error::Write:
+      return timed_out ? "timeout" : "connection closed while sending";
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed";
+    case httplib::Error::SSLServerVerification:
+      return "TLS certificate rejected";
+    default:
+      return "transport error: " + httplib::to_string(error);
   }
 }
 
@@ -89,8 +96,7 @@ class HttplibSession final : public CallbackSession {
       }
     }
     const auto wall_start = std::chrono::steady_clock::now();
-    auto response = connections_.For(post.url).Post(post.url.target, headers, std::string(post.body),
-                                                    content_type);
+    auto response = connections_.For(post.url).Post(post.url.target, headers, std::string(post.body), content_type);
     CallbackAnswer answer;
     if (response) {
       answer.status = response->status;
@@ -115,9 +121,7 @@ class HttplibSession final : public CallbackSession {
 class HttplibTransport final : public CallbackTransport {
  public:
   explicit HttplibTransport(std::chrono::milliseconds timeout) : timeout_(timeout) {}
-  std::unique_ptr<CallbackSession> OpenSession() override {
-    return std::make_unique<HttplibSession>(timeout_);
-  }
+  std::unique_ptr<CallbackSession> OpenSession() override { return std::make_unique<HttplibSession>(timeout_); }
 
  private:
   const std::chrono::milliseconds timeout_;

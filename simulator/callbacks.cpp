@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <exception>
-#include <condition_variable>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -30,11 +30,14 @@ constexpr char kInvalidUrl[] = "invalid callback URL";
 enum class FaultStage { kSubmit, kAccept, kAttempt };
 constexpr FaultStage StageOf(CallbackFaultKind kind) {
   switch (kind) {
-    case CallbackFaultKind::kDelay: return FaultStage::kSubmit;
+    case CallbackFaultKind::kDelay:
+      return FaultStage::kSubmit;
     case CallbackFaultKind::kOutOfOrder:
-    case CallbackFaultKind::kDuplicate: return FaultStage::kAccept;
+    case CallbackFaultKind::kDuplicate:
+      return FaultStage::kAccept;
     case CallbackFaultKind::kDrop:
-    case CallbackFaultKind::kWrongCredentials: return FaultStage::kAttempt;
+    case CallbackFaultKind::kWrongCredentials:
+      return FaultStage::kAttempt;
   }
   return FaultStage::kAttempt;
 }
@@ -55,8 +58,7 @@ void MarkApplied(PendingDelivery& pending, CallbackFaultKind kind) {
 }
 
 Duration Backoff(const RetryPolicy& retry, int tries) {
-  const double micros =
-      static_cast<double>(retry.initial_backoff.count()) * std::pow(retry.multiplier, tries);
+  const double micros = static_cast<double>(retry.initial_backoff.count()) * std::pow(retry.multiplier, tries);
   return micros >= static_cast<double>(kMaxDuration.count()) ? kMaxDuration
                                                              : Duration(static_cast<std::int64_t>(micros));
 }
@@ -65,10 +67,10 @@ LaneLimits LimitsOf(const DispatcherOptions& options) {
   const int workers = std::max(1, options.workers);
   LaneLimits limits;
   limits.per_host = options.max_in_flight_per_host > 0 ? options.max_in_flight_per_host : std::max(1, workers / 4);
-  limits.per_receiver = options.max_in_flight_per_receiver > 0 ? options.max_in_flight_per_receiver
-                                                               : std::max(1, limits.per_host / 2);
-  limits.per_account = options.max_in_flight_per_account > 0 ? options.max_in_flight_per_account
-                                                             : std::max(1, workers / 2);
+  limits.per_receiver =
+      options.max_in_flight_per_receiver > 0 ? options.max_in_flight_per_receiver : std::max(1, limits.per_host / 2);
+  limits.per_account =
+      options.max_in_flight_per_account > 0 ? options.max_in_flight_per_account : std::max(1, workers / 2);
   return limits;
 }
 
@@ -316,10 +318,10 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       ++turn.pending.tries;
       ++on_clock_;
       const std::string account = turn.pending.delivery.account_id;
-      scheduler_.ScheduleAfter(account, backoff, [weak = weak_from_this(), lane = turn.lane,
-                                                  p = std::move(turn.pending)]() mutable {
-        if (auto core = weak.lock()) core->Resume(lane, std::move(p));
-      });
+      scheduler_.ScheduleAfter(account, backoff,
+                               [weak = weak_from_this(), lane = turn.lane, p = std::move(turn.pending)]() mutable {
+                                 if (auto core = weak.lock()) core->Resume(lane, std::move(p));
+                               });
     } else {
       lanes_.Release(turn.lane);
       if (lanes_.CanTake()) work_.notify_one();
@@ -360,14 +362,13 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     return {!succeeded, answer.status ? StatusText(answer.status) : answer.error};
   }
 
-  CallbackAnswer Post(CallbackSession& session, const HttpUrl& url, PendingDelivery& pending,
-                      const std::string& fault, const std::optional<BasicCredentials>& credentials,
-                      std::vector<JournalEntry>& recorded) {
+  CallbackAnswer Post(CallbackSession& session, const HttpUrl& url, PendingDelivery& pending, const std::string& fault,
+                      const std::optional<BasicCredentials>& credentials, std::vector<JournalEntry>& recorded) {
     JournalEntry entry = NewEntry(pending, fault);
     entry.request_headers = {{"Content-Type", kContentType}, {"User-Agent", kUserAgent}};
     if (credentials) {
-      entry.request_headers.emplace_back(
-          "Authorization", "Basic " + Base64Encode(credentials->username + ":" + credentials->password));
+      entry.request_headers.emplace_back("Authorization",
+                                         "Basic " + Base64Encode(credentials->username + ":" + credentials->password));
     }
     entry.sent_at = scheduler_.Now(pending.delivery.account_id);
     const auto wall_start = std::chrono::steady_clock::now();
@@ -412,15 +413,15 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   DeliveryLog* log_ = nullptr;  // set before serving
 
   std::mutex mu_;
-  std::condition_variable work_;  // lanes_ may have a turn to hand out, or stopping_
-  std::condition_variable idle_;  // lanes_.Idle() may have become true
-  CallbackLanes lanes_;               // guarded by mu_
-  std::size_t on_clock_ = 0;          // scheduled delays and retries; guarded by mu_
-  CallbackAuthMode auth_mode_;        // guarded by mu_
-  RetryPolicy retry_;                 // guarded by mu_
-  std::uint64_t global_epoch_ = 0;    // bumped by Reset(all); guarded by mu_
+  std::condition_variable work_;                                   // lanes_ may have a turn to hand out, or stopping_
+  std::condition_variable idle_;                                   // lanes_.Idle() may have become true
+  CallbackLanes lanes_;                                            // guarded by mu_
+  std::size_t on_clock_ = 0;                                       // scheduled delays and retries; guarded by mu_
+  CallbackAuthMode auth_mode_;                                     // guarded by mu_
+  RetryPolicy retry_;                                              // guarded by mu_
+  std::uint64_t global_epoch_ = 0;                                 // bumped by Reset(all); guarded by mu_
   std::unordered_map<std::string, std::uint64_t> account_epochs_;  // guarded by mu_
-  bool stopping_ = false;             // guarded by mu_
+  bool stopping_ = false;                                          // guarded by mu_
 
   std::mutex join_mu_;  // serializes joining in concurrent Stop() calls
   // Guarded by mu_ while !stopping_ (WakeLocked adds), then by join_mu_ (Stop joins).
@@ -439,8 +440,7 @@ CallbackDispatcher::CallbackDispatcher(Scheduler& scheduler, Journal& journal, D
                                        OutcomeHook on_outcome)
     : impl_(std::make_unique<Impl>()) {
   const int workers = options.workers;
-  impl_->core = std::make_shared<DispatchCore>(scheduler, journal, std::move(options),
-                                               std::move(on_outcome));
+  impl_->core = std::make_shared<DispatchCore>(scheduler, journal, std::move(options), std::move(on_outcome));
   impl_->core->StartWorkers(workers);
 }
 
@@ -448,15 +448,11 @@ CallbackDispatcher::~CallbackDispatcher() { Stop(); }
 
 void CallbackDispatcher::Submit(Delivery delivery) { impl_->core->Submit(std::move(delivery)); }
 
-void CallbackDispatcher::WaitIdle(const std::optional<std::string>& account_id) {
-  impl_->core->WaitIdle(account_id);
-}
+void CallbackDispatcher::WaitIdle(const std::optional<std::string>& account_id) { impl_->core->WaitIdle(account_id); }
 
 bool CallbackDispatcher::WaitIdleFor(std::chrono::milliseconds timeout) { return impl_->core->WaitIdleFor(timeout); }
 
-void CallbackDispatcher::Reset(const std::optional<std::string>& account_id) {
-  impl_->core->Reset(account_id);
-}
+void CallbackDispatcher::Reset(const std::optional<std::string>& account_id) { impl_->core->Reset(account_id); }
 
 void CallbackDispatcher::SetAuthMode(CallbackAuthMode mode) { impl_->core->SetAuthMode(mode); }
 

@@ -14,9 +14,7 @@ using std::chrono::steady_clock;
 
 namespace {
 
-SimTime SystemNow() {
-  return std::chrono::time_point_cast<microseconds>(std::chrono::system_clock::now());
-}
+SimTime SystemNow() { return std::chrono::time_point_cast<microseconds>(std::chrono::system_clock::now()); }
 
 // How far ahead a wall-clock wait may aim: waits re-check the clock after this,
 // and steady_clock (nanoseconds) never overflows on a far-off simulated time.
@@ -26,8 +24,7 @@ constexpr microseconds kLongestWait = std::chrono::hours(24);
 
 SimTime LatestSimTime() {
   using namespace std::chrono;
-  return time_point_cast<microseconds>(sys_days{year{9999} / December / 31} + hours(23) + minutes(59) +
-                                       seconds(59));
+  return time_point_cast<microseconds>(sys_days{year{9999} / December / 31} + hours(23) + minutes(59) + seconds(59));
 }
 
 SimTime RealClock::Now() const { return SystemNow(); }
@@ -41,8 +38,7 @@ ScaledClock::ScaledClock(double factor)
 
 SimTime ScaledClock::Now() const {
   auto wall_elapsed = duration_cast<microseconds>(steady_clock::now() - wall_origin_);
-  return sim_origin_ + microseconds(static_cast<std::int64_t>(
-                           static_cast<double>(wall_elapsed.count()) * factor_));
+  return sim_origin_ + microseconds(static_cast<std::int64_t>(static_cast<double>(wall_elapsed.count()) * factor_));
 }
 
 std::optional<steady_clock::time_point> ScaledClock::WallTimeOf(SimTime t) const {
@@ -97,8 +93,7 @@ std::unique_ptr<Clock> MakeClock(std::string_view spec) {
 
 std::optional<Duration> ParseDuration(std::string_view text) {
   std::size_t unit_at = 0;
-  while (unit_at < text.size() &&
-         (std::isdigit(static_cast<unsigned char>(text[unit_at])) || text[unit_at] == '.')) {
+  while (unit_at < text.size() && (std::isdigit(static_cast<unsigned char>(text[unit_at])) || text[unit_at] == '.')) {
     ++unit_at;
   }
   if (unit_at == 0) return std::nullopt;
@@ -113,12 +108,18 @@ std::optional<Duration> ParseDuration(std::string_view text) {
     return std::nullopt;
   }
   double micros_per_unit = 0;
-  if (unit == "us") micros_per_unit = 1;
-  else if (unit == "ms") micros_per_unit = 1e3;
-  else if (unit == "s") micros_per_unit = 1e6;
-  else if (unit == "m") micros_per_unit = 60e6;
-  else if (unit == "h") micros_per_unit = 3600e6;
-  else return std::nullopt;
+  if (unit == "us")
+    micros_per_unit = 1;
+  else if (unit == "ms")
+    micros_per_unit = 1e3;
+  else if (unit == "s")
+    micros_per_unit = 1e6;
+  else if (unit == "m")
+    micros_per_unit = 60e6;
+  else if (unit == "h")
+    micros_per_unit = 3600e6;
+  else
+    return std::nullopt;
   double micros = value * micros_per_unit;
   if (!std::isfinite(micros) || micros < 0 || micros > static_cast<double>(kMaxDuration.count())) {
     return std::nullopt;

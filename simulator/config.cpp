@@ -1,6 +1,5 @@
 #include "csrsim/config.hpp"
 
-
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -49,14 +48,15 @@ void CheckKeys(std::string_view file, const YAML::Node& map, const std::set<std:
     if (!allowed.count(key)) {
       std::string list;
       for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
-      Fail(file, item.first, "unknown key " + QuotedYaml(key) + " in " + std::string(where) + "; allowed keys: " + list);
+      Fail(file, item.first,
+           "unknown key " + QuotedYaml(key) + " in " + std::string(where) + "; allowed keys: " + list);
     }
-    if (!seen.insert(key).second) Fail(file, item.first, "duplicate key " + QuotedYaml(key) + " in " + std::string(where));
+    if (!seen.insert(key).second)
+      Fail(file, item.first, "duplicate key " + QuotedYaml(key) + " in " + std::string(where));
   }
 }
 
-std::string RequiredString(std::string_view file, const YAML::Node& map, const char* key,
-                           std::string_view where) {
+std::string RequiredString(std::string_view file, const YAML::Node& map, const char* key, std::string_view where) {
   const auto node = map[key];
   if (!node) Fail(file, map, std::string(where) + " needs `" + key + "`");
   if (!node.IsScalar() || node.Scalar().empty()) {
@@ -71,15 +71,16 @@ AccountConfig ParseAccount(std::string_view file, const YAML::Node& node) {
   account.id = RequiredString(file, node, "id", "an account");
   if (const auto enabled = node["csr_enabled"]) {
     bool value = false;
-    if (!YAML::convert<bool>::decode(enabled, value)) Fail(file, enabled, "`csr_enabled` must be true or false, not " + DescribeYaml(enabled));
+    if (!YAML::convert<bool>::decode(enabled, value))
+      Fail(file, enabled, "`csr_enabled` must be true or false, not " + DescribeYaml(enabled));
     account.csr_enabled = value;
   }
   if (const auto users = node["users"]) {
     if (!users.IsSequence()) Fail(file, users, "`users` must be a list, not " + DescribeYaml(users));
     for (const auto& user : users) {
       CheckKeys(file, user, {"username", "password"}, "a user");
-      account.users.push_back({RequiredString(file, user, "username", "a user"),
-                               RequiredString(file, user, "password", "a user")});
+      account.users.push_back(
+          {RequiredString(file, user, "username", "a user"), RequiredString(file, user, "password", "a user")});
     }
   }
   if (const auto clients = node["oauth_clients"]) {
@@ -95,12 +96,14 @@ AccountConfig ParseAccount(std::string_view file, const YAML::Node& node) {
     RateLimit rate;
     if (!ParseInt<std::uint32_t>(RequiredString(file, limit, "requests", "`rate_limit`"), rate.requests, 1,
                                  1'000'000'000)) {
-      Fail(file, limit["requests"], "`requests` must be a whole number from 1 to 1000000000, not " +
-                                        DescribeYaml(limit["requests"]));
+      Fail(file, limit["requests"],
+           "`requests` must be a whole number from 1 to 1000000000, not " + DescribeYaml(limit["requests"]));
     }
     if (limit["per"]) {
       auto window = ParseDuration(RequiredString(file, limit, "per", "`rate_limit`"));
-      if (!window || window->count() <= 0) Fail(file, limit["per"], "`per` must be a positive duration such as 1s or 500ms, not " + DescribeYaml(limit["per"]));
+      if (!window || window->count() <= 0)
+        Fail(file, limit["per"],
+             "`per` must be a positive duration such as 1s or 500ms, not " + DescribeYaml(limit["per"]));
       rate.window = *window;
     }
     account.rate_limit = rate;
@@ -155,44 +158,94 @@ struct FlagSpec {
 
 const std::vector<FlagSpec>& Flags() {
   static const std::vector<FlagSpec> flags = {
-      {"--host", true, [](auto v, Config& c) { c.host = std::string(v); return !v.empty(); }},
+      {"--host", true,
+       [](auto v, Config& c) {
+         c.host = std::string(v);
+         return !v.empty();
+       }},
       {"--port", true, [](auto v, Config& c) { return ParseInt(v, c.port, 0, 65535); }},
-      {"--port-file", true, [](auto v, Config& c) { c.port_file = std::string(v); return !v.empty(); }},
-      {"--scenarios", true, [](auto v, Config& c) { c.scenario_paths.emplace_back(v); return !v.empty(); }},
-      {"--scenarios-root", true, [](auto v, Config& c) { c.scenarios_roots.emplace_back(v); return !v.empty(); }},
-      {"--config", true, [](auto v, Config& c) { c.config_file = std::string(v); return !v.empty(); }},
-      {"--clock", true, [](auto v, Config& c) { c.clock = std::string(v); return MakeClock(v) != nullptr; }},
-      {"--seed", true, [](auto v, Config& c) {
+      {"--port-file", true,
+       [](auto v, Config& c) {
+         c.port_file = std::string(v);
+         return !v.empty();
+       }},
+      {"--scenarios", true,
+       [](auto v, Config& c) {
+         c.scenario_paths.emplace_back(v);
+         return !v.empty();
+       }},
+      {"--scenarios-root", true,
+       [](auto v, Config& c) {
+         c.scenarios_roots.emplace_back(v);
+         return !v.empty();
+       }},
+      {"--config", true,
+       [](auto v, Config& c) {
+         c.config_file = std::string(v);
+         return !v.empty();
+       }},
+      {"--clock", true,
+       [](auto v, Config& c) {
+         c.clock = std::string(v);
+         return MakeClock(v) != nullptr;
+       }},
+      {"--seed", true,
+       [](auto v, Config& c) {
          std::uint64_t seed = 0;
          if (!ParseInt<std::uint64_t>(v, seed, 0, UINT64_MAX)) return false;
          c.seed = seed;
          return true;
        }},
-      {"--log-level", true, [](auto v, Config& c) {
+      {"--log-level", true,
+       [](auto v, Config& c) {
          c.log_level = std::string(v);
          return v == "debug" || v == "info" || v == "warn" || v == "error" || v == "off";
        }},
-      {"--auth", true, [](auto v, Config& c) {
-         if (v == "basic") c.auth = AuthMode::kBasic;
-         else if (v == "oauth") c.auth = AuthMode::kOAuth;
-         else if (v == "both") c.auth = AuthMode::kBoth;
-         else return false;
+      {"--auth", true,
+       [](auto v, Config& c) {
+         if (v == "basic")
+           c.auth = AuthMode::kBasic;
+         else if (v == "oauth")
+           c.auth = AuthMode::kOAuth;
+         else if (v == "both")
+           c.auth = AuthMode::kBoth;
+         else
+           return false;
          return true;
        }},
-      {"--tls-cert", true, [](auto v, Config& c) { c.tls_cert_file = std::string(v); return !v.empty(); }},
-      {"--tls-key", true, [](auto v, Config& c) { c.tls_key_file = std::string(v); return !v.empty(); }},
-      {"--state", true, [](auto v, Config& c) { c.state_file = std::string(v); return !v.empty(); }},
-      {"--control-token", true, [](auto v, Config& c) { c.control_token = std::string(v); return !v.empty(); }},
-      {"--create-status", true, [](auto v, Config& c) {
-         return ParseInt(v, c.create_status, 200, 201);
+      {"--tls-cert", true,
+       [](auto v, Config& c) {
+         c.tls_cert_file = std::string(v);
+         return !v.empty();
        }},
-      {"--callback-auth", true, [](auto v, Config& c) {
-         if (v == "preemptive") c.callback_auth = CallbackAuthMode::kPreemptive;
-         else if (v == "challenge") c.callback_auth = CallbackAuthMode::kChallenge;
-         else return false;
+      {"--tls-key", true,
+       [](auto v, Config& c) {
+         c.tls_key_file = std::string(v);
+         return !v.empty();
+       }},
+      {"--state", true,
+       [](auto v, Config& c) {
+         c.state_file = std::string(v);
+         return !v.empty();
+       }},
+      {"--control-token", true,
+       [](auto v, Config& c) {
+         c.control_token = std::string(v);
+         return !v.empty();
+       }},
+      {"--create-status", true, [](auto v, Config& c) { return ParseInt(v, c.create_status, 200, 201); }},
+      {"--callback-auth", true,
+       [](auto v, Config& c) {
+         if (v == "preemptive")
+           c.callback_auth = CallbackAuthMode::kPreemptive;
+         else if (v == "challenge")
+           c.callback_auth = CallbackAuthMode::kChallenge;
+         else
+           return false;
          return true;
        }},
-      {"--shutdown-grace", true, [](auto v, Config& c) {
+      {"--shutdown-grace", true,
+       [](auto v, Config& c) {
          auto d = ParseDuration(v);
          if (!d || d->count() < 0) return false;
          c.shutdown_grace = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
@@ -201,31 +254,23 @@ const std::vector<FlagSpec>& Flags() {
       {"--callback-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.callback_timeout); }},
       {"--callback-attempts", true, [](auto v, Config& c) { return ParseInt(v, c.callback_attempts, 1, 100); }},
       {"--callback-workers", true, [](auto v, Config& c) { return ParseInt(v, c.callback_workers, 1, 1024); }},
-      {"--request-journal-capacity", true, [](auto v, Config& c) {
-         return ParseInt<std::size_t>(v, c.request_journal_capacity, 0, 100'000'000);
-       }},
-      {"--journal-capacity", true, [](auto v, Config& c) {
-         return ParseInt<std::size_t>(v, c.journal_capacity, 1, 100'000'000);
-       }},
-      {"--max-connections", true, [](auto v, Config& c) {
-         return ParseInt<std::size_t>(v, c.max_connections, 1, 100'000);
-       }},
-      {"--max-body-bytes", true, [](auto v, Config& c) {
-         return ParseInt<std::size_t>(v, c.max_body_bytes, 1, 1ull << 30);
-       }},
-      {"--max-header-bytes", true, [](auto v, Config& c) {
-         return ParseInt<std::size_t>(v, c.max_header_bytes, 1024, 16u << 20);
-       }},
+      {"--request-journal-capacity", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.request_journal_capacity, 0, 100'000'000); }},
+      {"--journal-capacity", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.journal_capacity, 1, 100'000'000); }},
+      {"--max-connections", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_connections, 1, 100'000); }},
+      {"--max-body-bytes", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_body_bytes, 1, 1ull << 30); }},
+      {"--max-header-bytes", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_header_bytes, 1024, 16u << 20); }},
       {"--max-headers", true, [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_headers, 1, 10'000); }},
-      {"--max-orders", true, [](auto v, Config& c) {
-         return ParseInt<std::size_t>(v, c.max_orders, 1, 1'000'000'000);
-       }},
-      {"--max-notes-per-order", true, [](auto v, Config& c) {
-         return ParseInt<std::size_t>(v, c.max_notes_per_order, 1, 1'000'000);
-       }},
-      {"--max-subscriptions-per-account", true, [](auto v, Config& c) {
-         return ParseInt<std::size_t>(v, c.max_subscriptions_per_account, 1, 1'000'000);
-       }},
+      {"--max-orders", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_orders, 1, 1'000'000'000); }},
+      {"--max-notes-per-order", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_notes_per_order, 1, 1'000'000); }},
+      {"--max-subscriptions-per-account", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_subscriptions_per_account, 1, 1'000'000); }},
       {"--header-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.header_timeout); }},
       {"--keep-alive-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.keep_alive_timeout); }},
   };
@@ -304,7 +349,8 @@ void ParseFlag(const std::vector<std::string_view>& args, std::size_t& i, Comman
     return;
   }
   const auto& flags = Flags();
-  const auto spec = std::find_if(flags.begin(), flags.end(), [name](const FlagSpec& flag) { return name == flag.name; });
+  const auto spec =
+      std::find_if(flags.begin(), flags.end(), [name](const FlagSpec& flag) { return name == flag.name; });
   if (spec == flags.end()) throw UsageError{"unknown argument '" + std::string(arg) + "' (see --help)"};
   const std::string_view given = take_value(spec->name);
   if (!spec->apply(given, result.config)) {

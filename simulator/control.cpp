@@ -150,13 +150,11 @@ std::string RequiredString(const Json& body, const std::string& key) {
   return *value;
 }
 
-std::optional<std::int64_t> IntegerField(const Json& body, const std::string& key, std::int64_t min,
-                                         std::int64_t max) {
+std::optional<std::int64_t> IntegerField(const Json& body, const std::string& key, std::int64_t min, std::int64_t max) {
   const Json* value = FindKey(body, key);
   if (!value) return std::nullopt;
   if (!value->is_number_integer() || value->get<std::int64_t>() < min || value->get<std::int64_t>() > max) {
-    throw BadRequest(Quoted(key) + " must be an integer from " + std::to_string(min) + " to " +
-                     std::to_string(max));
+    throw BadRequest(Quoted(key) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return value->get<std::int64_t>();
 }
@@ -381,7 +379,9 @@ Json ApiFaultJson(const ApiFaultRule& rule) {
       json["action"] = "latency";
       json["latencyMs"] = rule.latency.count();
       break;
-    case ApiFaultAction::kDropConnection: json["action"] = "drop"; break;
+    case ApiFaultAction::kDropConnection:
+      json["action"] = "drop";
+      break;
   }
   return json;
 }
@@ -540,8 +540,8 @@ constexpr std::size_t kMaxForcedText = 256;  // characters
 constexpr std::size_t kMaxForcedErrors = 16;
 
 void CheckTextLength(const char* name, const std::string& text) {
-  const auto characters = std::count_if(text.begin(), text.end(),
-                                        [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  const auto characters =
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
   if (static_cast<std::size_t>(characters) > kMaxForcedText) {
     throw BadRequest(Quoted(name) + " is longer than " + std::to_string(kMaxForcedText) + " characters");
   }
@@ -882,7 +882,8 @@ std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
   // simulator (a subscription pointed at /_sim/reset). A POST needs a JSON
   // Content-Type, unless the control token already vouched for it.
   if (request.method == "POST" && token.empty() && !HasJsonContentType(request)) {
-    return JsonError(415, "the control API takes JSON: send \"Content-Type: application/json\" (see docs/control-api.md)");
+    return JsonError(415,
+                     "the control API takes JSON: send \"Content-Type: application/json\" (see docs/control-api.md)");
   }
   if (auto response = router_.Dispatch(request)) return response;
   return JsonError(404, "no control API call " + EchoToken(request.path) + "; see docs/control-api.md");

@@ -37,13 +37,13 @@ Json JsonObjectBody(const HttpRequest& request, std::initializer_list<std::strin
 std::optional<std::string> StringField(const Json& body, const std::string& key);
 std::string RequiredString(const Json& body, const std::string& key);
 Duration ParseDurationOf(const std::string& key, const std::string& text);
-std::optional<std::string> AccountField(const Json& body);    // "account", never empty
+std::optional<std::string> AccountField(const Json& body);  // "account", never empty
 std::optional<std::string> AccountQuery(const HttpRequest& request);
 // ?timeout= of a long-poll: default 5s, at most 60s.
 Duration WaitTimeout(const HttpRequest& request);
 
 // ---- JSON views (control.cpp)
-Json ScenariosJson(const ScenarioSet& set);  // as GET /_sim/scenarios answers
+Json ScenariosJson(const ScenarioSet& set);                                         // as GET /_sim/scenarios answers
 Json HeadersJson(const std::vector<std::pair<std::string, std::string>>& headers);  // folded repeats
 
 // ---- per-account scenario sets (control_accounts.cpp)

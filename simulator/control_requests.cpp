@@ -15,8 +15,8 @@ namespace {
 constexpr std::size_t kDefaultLimit = 100;
 constexpr std::size_t kMaxLimit = 10'000;
 
-std::optional<std::uint64_t> NumberQuery(const HttpRequest& request, const std::string& name,
-                                         std::uint64_t min, std::uint64_t max) {
+std::optional<std::uint64_t> NumberQuery(const HttpRequest& request, const std::string& name, std::uint64_t min,
+                                         std::uint64_t max) {
   auto text = request.Query(name);
   if (!text) return std::nullopt;
   std::uint64_t value = 0;
@@ -105,8 +105,8 @@ HttpResponse WaitForRequests(Runtime& runtime, const HttpRequest& request) {
   auto records = runtime.requests.WaitFor(filter, count, std::chrono::ceil<std::chrono::milliseconds>(timeout));
   Json body = {{"count", records.size()}, {"requests", RequestsJson(records)}};
   if (records.size() >= count) return JsonResponse(200, body);
-  body["error"] = std::to_string(records.size()) + " of " + std::to_string(count) +
-                  " matching requests within " + FormatDuration(timeout);
+  body["error"] = std::to_string(records.size()) + " of " + std::to_string(count) + " matching requests within " +
+                  FormatDuration(timeout);
   return JsonResponse(408, body);
 }
 

@@ -45,16 +45,19 @@ HttpResponse StreamEvents(Runtime& runtime, const HttpRequest& request, std::opt
   response.stream = [subscription, current](const HttpResponse::ChunkWriter& write) {
     // The subscription exists before this first line: a client that has read
     // it misses nothing published afterwards.
-    if (!write("retry: 1000\n" + StreamNotice("stream.open", EventFields().Int("lastId", static_cast<std::int64_t>(current))))) {
+    if (!write("retry: 1000\n" +
+               StreamNotice("stream.open", EventFields().Int("lastId", static_cast<std::int64_t>(current))))) {
       return;
     }
     std::string chunk;
     for (;;) {
       auto batch = subscription->Next(kEventHeartbeat);
-      if (batch.lost) chunk += StreamNotice("events.lost", EventFields().Int("lost", static_cast<std::int64_t>(batch.lost)));
+      if (batch.lost)
+        chunk += StreamNotice("events.lost", EventFields().Int("lost", static_cast<std::int64_t>(batch.lost)));
       for (const auto& event : batch.events) chunk += event->frame;
       if (batch.dropped) {
-        chunk += StreamNotice("stream.dropped", EventFields().Str("reason", "the client did not keep up; reconnect with Last-Event-ID"));
+        chunk += StreamNotice("stream.dropped",
+                              EventFields().Str("reason", "the client did not keep up; reconnect with Last-Event-ID"));
       } else if (batch.ended) {
         chunk += StreamNotice("stream.end", EventFields().Str("reason", "the simulator is stopping"));
       }

@@ -23,10 +23,12 @@ const ErrorDetail kCsrNotAvailable{26500, "CSR is not available for this TN"};
 const SharedText kCauseCreate("create");
 
 SharedText DefaultMessage(OrderStatus status, const std::vector<ErrorDetail>& errors) {
-  static const SharedText kMessages[] = {
-      "The CSR request has been received.",           "The CSR request is being processed.",
-      "Action is required to continue the CSR request.", "The CSR request is complete.",
-      "The CSR request has failed.",                  "The CSR request has been cancelled."};
+  static const SharedText kMessages[] = {"The CSR request has been received.",
+                                         "The CSR request is being processed.",
+                                         "Action is required to continue the CSR request.",
+                                         "The CSR request is complete.",
+                                         "The CSR request has failed.",
+                                         "The CSR request has been cancelled."};
   if (status == OrderStatus::kFailed && !errors.empty()) {
     return std::to_string(errors.front().code) + ": " + errors.front().description;
   }
@@ -76,8 +78,8 @@ Error SubscriptionNotFound(const std::string& account_id, const std::string& id)
 }
 
 Subscription* FindById(std::vector<Subscription>& subscriptions, const std::string& id) {
-  auto it = std::find_if(subscriptions.begin(), subscriptions.end(),
-                         [&id](const Subscription& s) { return s.id == id; });
+  auto it =
+      std::find_if(subscriptions.begin(), subscriptions.end(), [&id](const Subscription& s) { return s.id == id; });
   return it == subscriptions.end() ? nullptr : &*it;
 }
 
@@ -88,7 +90,8 @@ void CheckNoDuplicate(const std::vector<Subscription>& subscriptions, const Subs
     if (existing.id != own_id && SameTarget(existing.spec, spec)) {
       throw Error::Conflict(kDuplicateSubscription,
                             "A subscription with the same order type, order id and target already "
-                            "exists: " + existing.id);
+                            "exists: " +
+                                existing.id);
     }
   }
 }
@@ -157,13 +160,12 @@ std::string IdGenerator::NewUuid() {
     high = Draw();
     low = Draw();
   }
-  high = (high & ~0xF000ull) | 0x4000ull;                            // version 4
-  low = (low & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;       // RFC 4122 variant
+  high = (high & ~0xF000ull) | 0x4000ull;                       // version 4
+  low = (low & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // RFC 4122 variant
   char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xFFFF),
-                static_cast<unsigned>(high & 0xFFFF), static_cast<unsigned>(low >> 48),
-                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
+                static_cast<unsigned>((high >> 16) & 0xFFFF), static_cast<unsigned>(high & 0xFFFF),
+                static_cast<unsigned>(low >> 48), static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
   return text;
 }
 
@@ -180,8 +182,7 @@ std::uint64_t IdGenerator::NewRandom() {
 // ---------------------------------------------------------------------------
 // ScenarioLibrary
 
-ScenarioLibrary::ScenarioLibrary(std::shared_ptr<const ScenarioSet> initial)
-    : current_(std::move(initial)) {}
+ScenarioLibrary::ScenarioLibrary(std::shared_ptr<const ScenarioSet> initial) : current_(std::move(initial)) {}
 
 std::shared_ptr<const ScenarioSet> ScenarioLibrary::Current() const {
   std::lock_guard lock(mu_);
@@ -285,8 +286,7 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   return slot->order;
 }
 
-std::shared_ptr<OrderSlot> Engine::FindSlot(const std::string& account_id,
-                                            const std::string& order_id) const {
+std::shared_ptr<OrderSlot> Engine::FindSlot(const std::string& account_id, const std::string& order_id) const {
   auto slot = store_.FindOrder(account_id, order_id);
   if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
   return slot;
@@ -302,15 +302,14 @@ Order Engine::GetOrder(const std::string& account_id, const std::string& order_i
   return OrderWithoutNotes(*slot);
 }
 
-Order Engine::UpdateOrder(const std::string& account_id, const std::string& user,
-                          const std::string& order_id, const wire::CsrRequest& request) {
+Order Engine::UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
+                          const wire::CsrRequest& request) {
   auto slot = FindSlot(account_id, order_id);
   std::lock_guard lock(slot->mu);
   Order& order = slot->order;
   ScenarioProgress& progress = slot->progress;
   if (IsTerminal(order.status)) {
-    throw Error::Invalid(kOrderNotUpdatable, "CSR order " + order.id + " is " +
-                                                 std::string(ToString(order.status)) +
+    throw Error::Invalid(kOrderNotUpdatable, "CSR order " + order.id + " is " + std::string(ToString(order.status)) +
                                                  " and can no longer be updated");
   }
   if (request.status && !request.requested_cancel) {
@@ -326,8 +325,8 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
     ++progress.generation;  // pending steps become stale
     progress.waiting_for_update = false;
     progress.due.reset();
-    Transition(*slot, OrderStatus::kCancelled, DefaultMessage(OrderStatus::kCancelled, {}), "cancel",
-               {}, NotifiesByDefault(OrderStatus::kCancelled));
+    Transition(*slot, OrderStatus::kCancelled, DefaultMessage(OrderStatus::kCancelled, {}), "cancel", {},
+               NotifiesByDefault(OrderStatus::kCancelled));
     Persist(*slot);
     return OrderWithoutNotes(*slot);
   }
@@ -366,13 +365,13 @@ void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime ba
 
 void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due) {
   slot->progress.due = due;
-  scheduler_.ScheduleAt(slot->order.account_id, due, [this, weak = std::weak_ptr(slot), generation = slot->progress.generation, due] {
-    RunScheduledStep(weak, generation, due);
-  });
+  scheduler_.ScheduleAt(slot->order.account_id, due,
+                        [this, weak = std::weak_ptr(slot), generation = slot->progress.generation, due] {
+                          RunScheduledStep(weak, generation, due);
+                        });
 }
 
-void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation,
-                              SimTime due) {
+void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due) {
   auto slot = weak.lock();
   if (!slot) return;  // the order was reset away
   std::lock_guard lock(slot->mu);
@@ -438,8 +437,8 @@ void Engine::Transition(OrderSlot& slot, OrderStatus status, SharedText message,
   if (notify) Notify(order, std::nullopt, fault);
 }
 
-Order Engine::ForceTransition(const std::string& order_id, OrderStatus status,
-                              std::optional<std::string> message, std::vector<ErrorDetail> errors) {
+Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, std::optional<std::string> message,
+                              std::vector<ErrorDetail> errors) {
   auto slot = store_.FindOrderAnyAccount(order_id);
   if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
   std::lock_guard lock(slot->mu);
@@ -502,9 +501,8 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
   return note;
 }
 
-void Engine::UpdateNote(const std::string& account_id, const std::string& order_id,
-                        std::int64_t note_id, std::optional<std::string> user_id,
-                        std::optional<std::string> description) {
+void Engine::UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
+                        std::optional<std::string> user_id, std::optional<std::string> description) {
   auto slot = FindSlot(account_id, order_id);
   std::lock_guard lock(slot->mu);
   NoteList& notes = slot->order.notes;
@@ -521,8 +519,7 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
 // ---------------------------------------------------------------------------
 // Engine: notifications
 
-void Engine::Notify(const Order& order, const std::optional<std::string>& note_text,
-                    const CallbackFault& fault) {
+void Engine::Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault) {
   const SimTime now = Now(order.account_id);
   const std::string* customer_order_id = order.fields.Get(CsrField::kCustomerOrderId);
   for (const auto& subscription : store_.Subscriptions(order.account_id)) {
@@ -600,8 +597,7 @@ std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_i
   return all;
 }
 
-void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id,
-                                 SubscriptionSpec spec) {
+void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id, SubscriptionSpec spec) {
   const SimTime expires_at = ExpiryOf(spec, Now(account_id));
   Subscription changed;
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {

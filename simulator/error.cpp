@@ -10,19 +10,15 @@ std::string Summary(const std::vector<ErrorDetail>& details) {
 }  // namespace
 
 Error::Error(ErrorKind kind, std::vector<ErrorDetail> details, int http_status)
-    : std::runtime_error(Summary(details)),
-      kind_(kind),
-      details_(std::move(details)),
-      http_status_(http_status) {}
+    : std::runtime_error(Summary(details)), kind_(kind), details_(std::move(details)), http_status_(http_status) {}
 
 Error Error::Unauthorized() { return Error(ErrorKind::kUnauthorized, {}); }
 
 Error Error::AccessDenied() { return Error(ErrorKind::kForbidden, {{1001, "Access Denied"}}); }
 
 Error Error::CsrFeatureDisabled(const std::string& account_id) {
-  return Error(ErrorKind::kForbidden,
-               {{12160, "The operation could not be performed because Account " + account_id +
-                            " does not have the CSR feature enabled."}});
+  return Error(ErrorKind::kForbidden, {{12160, "The operation could not be performed because Account " + account_id +
+                                                   " does not have the CSR feature enabled."}});
 }
 
 Error Error::NotFound(int code, std::string description) {
@@ -35,9 +31,7 @@ Error Error::Invalid(int code, std::string description) {
   return Error(ErrorKind::kInvalid, {{code, std::move(description)}});
 }
 
-Error Error::Invalid(std::vector<ErrorDetail> details) {
-  return Error(ErrorKind::kInvalid, std::move(details));
-}
+Error Error::Invalid(std::vector<ErrorDetail> details) { return Error(ErrorKind::kInvalid, std::move(details)); }
 
 Error Error::Conflict(int code, std::string description) {
   return Error(ErrorKind::kConflict, {{code, std::move(description)}});
@@ -45,8 +39,7 @@ Error Error::Conflict(int code, std::string description) {
 
 Error Error::PayloadTooLarge(std::size_t limit_bytes) {
   return Error(ErrorKind::kPayloadTooLarge,
-               {{1011, "Request body is too long. Max length " + std::to_string(limit_bytes) +
-                           " bytes"}});
+               {{1011, "Request body is too long. Max length " + std::to_string(limit_bytes) + " bytes"}});
 }
 
 Error Error::MalformedRequest(std::string description) {

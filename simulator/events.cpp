@@ -54,11 +54,21 @@ void AppendJsonString(std::string& out, std::string_view text) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           char escaped[8];
@@ -342,10 +352,11 @@ void EmitCallbackAttempt(EventBus* bus, const JournalEntry& entry) {
   bus->Publish("callback.attempted", entry.account_id, fields);
 }
 
-void EmitFaultFired(EventBus* bus, std::string_view target, const std::string& rule_id,
-                    const std::string& account_id, std::string_view what) {
+void EmitFaultFired(EventBus* bus, std::string_view target, const std::string& rule_id, const std::string& account_id,
+                    std::string_view what) {
   if (!bus) return;
-  bus->Publish("fault.fired", account_id, EventFields().Str("faultId", rule_id).Str("target", target).Str("what", what));
+  bus->Publish("fault.fired", account_id,
+               EventFields().Str("faultId", rule_id).Str("target", target).Str("what", what));
 }
 
 void EmitFaultsChanged(EventBus* bus, const std::optional<std::string>& account_id) {

@@ -121,11 +121,15 @@ ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const st
       outcome.applied.push_back(rule.id);
       EmitFaultFired(events_, "api", rule.id, account_id, route_key);
       switch (rule.action) {
-        case ApiFaultAction::kLatency: outcome.latency += rule.latency; break;
+        case ApiFaultAction::kLatency:
+          outcome.latency += rule.latency;
+          break;
         case ApiFaultAction::kStatus:
           if (!outcome.status) outcome.status = rule.status;
           break;
-        case ApiFaultAction::kDropConnection: outcome.drop_connection = true; break;
+        case ApiFaultAction::kDropConnection:
+          outcome.drop_connection = true;
+          break;
       }
     }
     std::erase_if(api_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });

@@ -11,21 +11,16 @@ namespace csrsim {
 
 namespace {
 
-constexpr std::string_view kFirstNames[] = {"Alice", "Marcus", "Priya",  "James", "Sofia",
-                                            "Daniel", "Mei",   "Carlos", "Grace", "Omar",
-                                            "Hannah", "Tyrone"};
-constexpr std::string_view kLastNames[] = {"Johnson", "Nguyen", "Patel",  "Garcia", "Smith",
-                                           "Okafor",  "Kim",    "Miller", "Rossi",  "Brown",
-                                           "Walker",  "Haddad"};
+constexpr std::string_view kFirstNames[] = {"Alice", "Marcus", "Priya", "James", "Sofia",  "Daniel",
+                                            "Mei",   "Carlos", "Grace", "Omar",  "Hannah", "Tyrone"};
+constexpr std::string_view kLastNames[] = {"Johnson", "Nguyen", "Patel", "Garcia", "Smith",  "Okafor",
+                                           "Kim",     "Miller", "Rossi", "Brown",  "Walker", "Haddad"};
 constexpr std::string_view kBusinessNames[] = {
-    "Blue Ridge Dental",     "Triangle Auto Repair", "Oak Street Bakery", "Summit Legal Group",
-    "Riverside Veterinary",  "Pinecone Coffee Co",   "Harbor Freightways", "Maple Leaf Realty",
-    "Lakeside Family Clinic", "Ironworks Fitness"};
-constexpr std::string_view kStreetNames[] = {"Main",  "Oak",    "Maple", "Cedar",  "Elm",
-                                             "Pine",  "Washington", "Lake", "Hill", "Park",
-                                             "Church", "Mill",  "Ridge", "Spring"};
-constexpr std::string_view kStreetSuffixes[] = {"ST", "AVE", "RD", "DR", "LN",
-                                                "BLVD", "CT", "WAY", "PL"};
+    "Blue Ridge Dental",  "Triangle Auto Repair", "Oak Street Bakery", "Summit Legal Group",     "Riverside Veterinary",
+    "Pinecone Coffee Co", "Harbor Freightways",   "Maple Leaf Realty", "Lakeside Family Clinic", "Ironworks Fitness"};
+constexpr std::string_view kStreetNames[] = {"Main", "Oak",  "Maple", "Cedar",  "Elm",  "Pine",  "Washington",
+                                             "Lake", "Hill", "Park",  "Church", "Mill", "Ridge", "Spring"};
+constexpr std::string_view kStreetSuffixes[] = {"ST", "AVE", "RD", "DR", "LN", "BLVD", "CT", "WAY", "PL"};
 
 struct CityStateZip {
   std::string_view city;
@@ -33,10 +28,9 @@ struct CityStateZip {
   std::string_view zip;
 };
 constexpr CityStateZip kPlaces[] = {
-    {"Durham", "NC", "27707"},   {"Raleigh", "NC", "27601"},  {"Austin", "TX", "78701"},
-    {"Denver", "CO", "80202"},   {"Portland", "OR", "97205"}, {"Columbus", "OH", "43215"},
-    {"Madison", "WI", "53703"},  {"Boise", "ID", "83702"},    {"Richmond", "VA", "23219"},
-    {"Tucson", "AZ", "85701"},   {"Albany", "NY", "12207"},   {"Savannah", "GA", "31401"}};
+    {"Durham", "NC", "27707"},   {"Raleigh", "NC", "27601"},  {"Austin", "TX", "78701"},  {"Denver", "CO", "80202"},
+    {"Portland", "OR", "97205"}, {"Columbus", "OH", "43215"}, {"Madison", "WI", "53703"}, {"Boise", "ID", "83702"},
+    {"Richmond", "VA", "23219"}, {"Tucson", "AZ", "85701"},   {"Albany", "NY", "12207"},  {"Savannah", "GA", "31401"}};
 
 // FNV-1a, 64 bit: a fixed, portable hash (std::hash varies by library).
 std::uint64_t Fnv1a(std::string_view text) {
@@ -92,8 +86,7 @@ CsrData GenerateCsrData(std::string_view tn) {
   CsrData data;
   data.account_number = std::to_string(100000000 + draws.Below(900000000));
   if (draws.Below(2) == 0) {
-    data.customer_name = std::string(draws.Pick(kFirstNames)) + " " +
-                         std::string(draws.Pick(kLastNames));
+    data.customer_name = std::string(draws.Pick(kFirstNames)) + " " + std::string(draws.Pick(kLastNames));
   } else {
     data.customer_name = std::string(draws.Pick(kBusinessNames));
   }
@@ -102,16 +95,12 @@ CsrData GenerateCsrData(std::string_view tn) {
   std::string_view street = draws.Pick(kStreetNames);
   std::string_view suffix = draws.Pick(kStreetSuffixes);
   const CityStateZip& place = draws.Pick(kPlaces);
-  std::string unparsed = house_number + " " + std::string(street) + " " + std::string(suffix) +
-                         " " + std::string(place.city) + " " + std::string(place.state) + " " +
-                         std::string(place.zip);
+  std::string unparsed = house_number + " " + std::string(street) + " " + std::string(suffix) + " " +
+                         std::string(place.city) + " " + std::string(place.state) + " " + std::string(place.zip);
   // kServiceAddressFields order.
-  data.service_address = {{"UnparsedAddress", unparsed},
-                          {"HouseNumber", house_number},
-                          {"StreetName", std::string(street)},
-                          {"StreetSuffix", std::string(suffix)},
-                          {"City", std::string(place.city)},
-                          {"State", std::string(place.state)},
+  data.service_address = {{"UnparsedAddress", unparsed},       {"HouseNumber", house_number},
+                          {"StreetName", std::string(street)}, {"StreetSuffix", std::string(suffix)},
+                          {"City", std::string(place.city)},   {"State", std::string(place.state)},
                           {"Zip", std::string(place.zip)}};
 
   data.working_telephone_number = std::string(tn);

@@ -16,9 +16,7 @@ bool IsTokenChar(char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool IsToken(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar);
-}
+bool IsToken(std::string_view text) { return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar); }
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -216,9 +214,12 @@ HeadParse ParseRequestHead(std::string_view bytes, const Limits& limits) {
 
   std::optional<Error> error;
   switch (ReadHeaderFields(bytes, start, next, limits, head, error)) {
-    case FieldsRead::kIncomplete: return {};
-    case FieldsRead::kRefused: return Refused(std::move(*error), std::move(head));
-    case FieldsRead::kDone: break;
+    case FieldsRead::kIncomplete:
+      return {};
+    case FieldsRead::kRefused:
+      return Refused(std::move(*error), std::move(head));
+    case FieldsRead::kDone:
+      break;
   }
   if (auto framing_error = ReadConnectionAndFraming(head, limits)) {
     return Refused(std::move(*framing_error), std::move(head));
@@ -297,10 +298,18 @@ ChunkedDecoder::Status ChunkedDecoder::Feed(std::string_view bytes, std::string&
     const std::string_view rest = bytes.substr(consumed);
     std::optional<Status> ended;
     switch (state_) {
-      case State::kSize: ended = ReadSizeLine(rest, body, consumed); break;
-      case State::kData: ReadData(rest, body, consumed); break;
-      case State::kDataEnd: ended = ReadDataEnd(rest, consumed); break;
-      case State::kTrailer: ended = ReadTrailerLine(rest, consumed); break;
+      case State::kSize:
+        ended = ReadSizeLine(rest, body, consumed);
+        break;
+      case State::kData:
+        ReadData(rest, body, consumed);
+        break;
+      case State::kDataEnd:
+        ended = ReadDataEnd(rest, consumed);
+        break;
+      case State::kTrailer:
+        ended = ReadTrailerLine(rest, consumed);
+        break;
     }
     if (ended) return *ended;
   }
@@ -312,36 +321,66 @@ ChunkedDecoder::Status ChunkedDecoder::Feed(std::string_view bytes, std::string&
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 

@@ -8,15 +8,13 @@ namespace csrsim {
 bool JournalFilter::Matches(const JournalEntry& entry) const {
   return entry.id > after_id && (!account_id || entry.account_id == *account_id) &&
          (!order_id || entry.order_id == *order_id) &&
-         (!subscription_id || entry.subscription_id == *subscription_id) &&
-         (!status || entry.status == *status);
+         (!subscription_id || entry.subscription_id == *subscription_id) && (!status || entry.status == *status);
 }
 
 namespace {
 
 // The first entry whose id is greater than `id`; entries are kept in id order.
-std::deque<JournalEntry>::const_iterator FirstAfter(const std::deque<JournalEntry>& entries,
-                                                    std::uint64_t id) {
+std::deque<JournalEntry>::const_iterator FirstAfter(const std::deque<JournalEntry>& entries, std::uint64_t id) {
   return std::upper_bound(entries.begin(), entries.end(), id,
                           [](std::uint64_t value, const JournalEntry& e) { return value < e.id; });
 }
@@ -62,8 +60,7 @@ std::vector<JournalEntry> Journal::Query(const JournalFilter& filter) const {
   return matches;
 }
 
-std::optional<JournalEntry> Journal::WaitFor(const JournalFilter& filter,
-                                             std::chrono::milliseconds timeout) {
+std::optional<JournalEntry> Journal::WaitFor(const JournalFilter& filter, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mu_);
   std::uint64_t scanned_up_to = filter.after_id;  // entries up to this id did not match

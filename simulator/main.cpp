@@ -50,9 +50,10 @@ int MakeSelfSignedCertificate(const std::string& dir, const std::vector<std::str
     std::fprintf(stderr, "csr-simulator: %s\n", error.what());
     return 2;
   }
-  std::printf("wrote %s/cert.pem and %s/key.pem\nserve HTTPS:   csr-simulator --tls-cert %s/cert.pem --tls-key "
-              "%s/key.pem\ntrust it:      curl --cacert %s/cert.pem https://localhost:8080/_sim/health\n",
-              dir.c_str(), dir.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
+  std::printf(
+      "wrote %s/cert.pem and %s/key.pem\nserve HTTPS:   csr-simulator --tls-cert %s/cert.pem --tls-key "
+      "%s/key.pem\ntrust it:      curl --cacert %s/cert.pem https://localhost:8080/_sim/health\n",
+      dir.c_str(), dir.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
   return 0;
 }
 
@@ -61,15 +62,23 @@ int MakeSelfSignedCertificate(const std::string& dir, const std::vector<std::str
 int main(int argc, char** argv) {
   const auto command = csrsim::ParseCommandLine(argc, argv);
   switch (command.action) {
-    case csrsim::CliAction::kHelp: std::fputs(csrsim::HelpText().c_str(), stdout); return 0;
-    case csrsim::CliAction::kVersion: std::printf("csr-simulator %s\n", CSRSIM_VERSION); return 0;
+    case csrsim::CliAction::kHelp:
+      std::fputs(csrsim::HelpText().c_str(), stdout);
+      return 0;
+    case csrsim::CliAction::kVersion:
+      std::printf("csr-simulator %s\n", CSRSIM_VERSION);
+      return 0;
     case csrsim::CliAction::kError:
       std::fprintf(stderr, "csr-simulator: %s\n", command.error.c_str());
       return 2;
-    case csrsim::CliAction::kValidate: return Validate(command.validate_paths);
-    case csrsim::CliAction::kStateDump: return DumpState(command.state_dump_file);
-    case csrsim::CliAction::kTlsSelfSigned: return MakeSelfSignedCertificate(command.tls_dir, command.tls_names);
-    case csrsim::CliAction::kRun: break;
+    case csrsim::CliAction::kValidate:
+      return Validate(command.validate_paths);
+    case csrsim::CliAction::kStateDump:
+      return DumpState(command.state_dump_file);
+    case csrsim::CliAction::kTlsSelfSigned:
+      return MakeSelfSignedCertificate(command.tls_dir, command.tls_names);
+    case csrsim::CliAction::kRun:
+      break;
   }
 
   for (const auto& warning : command.warnings) std::fprintf(stderr, "csr-simulator: warning: %s\n", warning.c_str());
@@ -96,8 +105,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "csr-simulator: stopped; dropped %zu undelivered callbacks (%zu queued, %zu waiting on "
                  "the clock) and %zu scheduled order steps\n",
-                 dropped.callbacks(), dropped.callbacks_queued, dropped.callbacks_on_clock,
-                 dropped.scheduled_steps);
+                 dropped.callbacks(), dropped.callbacks_queued, dropped.callbacks_on_clock, dropped.scheduled_steps);
     if (!command.config.port_file.empty()) std::remove(command.config.port_file.c_str());
     return 0;
   } catch (const csrsim::ScenarioLoadError& error) {

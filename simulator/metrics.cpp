@@ -82,8 +82,8 @@ std::string Metrics::Render() const {
   {
     std::lock_guard lock(mu_);
     for (const auto& [key, count] : requests_) {
-      out += "csrsim_requests_total{route=\"" + MetricLabel(key.first.empty() ? "none" : key.first) +
-             "\",status=\"" + std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
+      out += "csrsim_requests_total{route=\"" + MetricLabel(key.first.empty() ? "none" : key.first) + "\",status=\"" +
+             std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
     }
   }
   MetricHeader(out, "csrsim_request_duration_seconds", "histogram",
@@ -107,8 +107,8 @@ std::string Metrics::Render() const {
   out += "csrsim_connections_open " + std::to_string(connections_open_.load(std::memory_order_relaxed)) + "\n";
   MetricHeader(out, "csrsim_connections_refused_total", "counter",
                "Connections answered 503 because --max-connections were already open.");
-  out += "csrsim_connections_refused_total " + std::to_string(connections_refused_.load(std::memory_order_relaxed)) +
-         "\n";
+  out +=
+      "csrsim_connections_refused_total " + std::to_string(connections_refused_.load(std::memory_order_relaxed)) + "\n";
   return out;
 }
 

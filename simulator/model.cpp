@@ -10,11 +10,20 @@ namespace csrsim {
 
 namespace {
 
-constexpr std::array<std::string_view, kCsrFieldCount> kFieldNames = {
-    "CustomerOrderId", "WorkingOrBillingTelephoneNumber", "AccountNumber",
-    "AccountTelephoneNumber", "EndUserName", "AuthorizingUserName", "CustomerCode",
-    "EndUserPIN", "EndUserPassword", "AddressLine1", "City", "State", "ZIPCode",
-    "TypeOfService"};
+constexpr std::array<std::string_view, kCsrFieldCount> kFieldNames = {"CustomerOrderId",
+                                                                      "WorkingOrBillingTelephoneNumber",
+                                                                      "AccountNumber",
+                                                                      "AccountTelephoneNumber",
+                                                                      "EndUserName",
+                                                                      "AuthorizingUserName",
+                                                                      "CustomerCode",
+                                                                      "EndUserPIN",
+                                                                      "EndUserPassword",
+                                                                      "AddressLine1",
+                                                                      "City",
+                                                                      "State",
+                                                                      "ZIPCode",
+                                                                      "TypeOfService"};
 
 std::string_view TrimRight(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -44,16 +53,14 @@ std::optional<OrderStatus> ParseOrderStatus(std::string_view text) {
 }
 
 bool IsTerminal(OrderStatus status) {
-  return status == OrderStatus::kComplete || status == OrderStatus::kFailed ||
-         status == OrderStatus::kCancelled;
+  return status == OrderStatus::kComplete || status == OrderStatus::kFailed || status == OrderStatus::kCancelled;
 }
 
 std::string_view WireName(CsrField field) { return kFieldNames[static_cast<std::size_t>(field)]; }
 
 bool WireNamesMatch(std::string_view name, std::string_view expected) {
   name = TrimRight(name);
-  return name.size() == expected.size() &&
-         std::equal(name.begin(), name.end(), expected.begin(), [](char a, char b) {
+  return name.size() == expected.size() && std::equal(name.begin(), name.end(), expected.begin(), [](char a, char b) {
            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
          });
 }
@@ -82,9 +89,7 @@ void CsrFields::Set(CsrField field, std::string value) {
   }
 }
 
-std::string_view ToString(CallbackFaultKind kind) {
-  return kCallbackFaultKinds[static_cast<std::size_t>(kind)].name;
-}
+std::string_view ToString(CallbackFaultKind kind) { return kCallbackFaultKinds[static_cast<std::size_t>(kind)].name; }
 
 std::optional<CallbackFaultKind> CallbackFaultKindByName(std::string_view name) {
   for (const auto& row : kCallbackFaultKinds) {

@@ -1,6 +1,5 @@
 #include "csrsim/scenario.hpp"
 
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -22,17 +21,14 @@ namespace csrsim {
 namespace {
 
 constexpr std::string_view kTopLevelKeys[] = {"scenarios", "default"};
-constexpr std::string_view kScenarioKeys[] = {"name", "description", "match", "steps",
-                                              "variants", "reject_create"};
+constexpr std::string_view kScenarioKeys[] = {"name", "description", "match", "steps", "variants", "reject_create"};
 constexpr std::string_view kVariantKeys[] = {"name", "weight", "steps"};
-constexpr std::string_view kMatchKeys[] = {"tn",       "tn_prefix", "tn_suffix",
-                                           "tn_regex", "fields",    "account"};
-constexpr std::string_view kStepKeys[] = {"after",  "on_update", "status", "message",
-                                          "csr",    "errors",    "notify", "callback_fault"};
+constexpr std::string_view kMatchKeys[] = {"tn", "tn_prefix", "tn_suffix", "tn_regex", "fields", "account"};
+constexpr std::string_view kStepKeys[] = {"after", "on_update", "status", "message",
+                                          "csr",   "errors",    "notify", "callback_fault"};
 constexpr std::string_view kOnUpdateKeys[] = {"requires"};
 constexpr std::string_view kCsrDataKeys[] = {"AccountNumber", "CustomerName", "ServiceAddress",
-                                             "WorkingTelephoneNumber",
-                                             "WorkingTelephoneNumbersOnAccount"};
+                                             "WorkingTelephoneNumber", "WorkingTelephoneNumbersOnAccount"};
 constexpr std::string_view kErrorKeys[] = {"code", "description"};
 // The keys of `callback_fault`: the fault kinds' names (model.hpp).
 constexpr auto kCallbackFaultKeys = [] {
@@ -163,8 +159,8 @@ std::uint64_t LargestCount(std::string_view numbers) {
 // the way ECMAScript does; anything else malformed is left to std::regex.
 std::optional<std::string> RegexTooComplex(std::string_view source) {
   if (source.size() > kMaxRegexLength) {
-    return "is " + std::to_string(source.size()) + " characters long; at most " +
-           std::to_string(kMaxRegexLength) + " are allowed";
+    return "is " + std::to_string(source.size()) + " characters long; at most " + std::to_string(kMaxRegexLength) +
+           " are allowed";
   }
   RegexSize size;
   for (std::size_t i = 0; i < source.size(); ++i) {
@@ -232,8 +228,7 @@ class FileParser {
       throw ScenarioLoadError(file_, error.line(), error.column(), error.message());
     }
     if (root.IsNull()) {
-      throw ScenarioLoadError(file_, 1, 1,
-                              "the file is empty: expected `scenarios:` with a list of scenarios");
+      throw ScenarioLoadError(file_, 1, 1, "the file is empty: expected `scenarios:` with a list of scenarios");
     }
     Entries top = ReadMapping(root, "the top level", kTopLevelKeys);
 
@@ -242,8 +237,7 @@ class FileParser {
     const Entry* scenarios = Find(top, "scenarios");
     if (scenarios == nullptr) Fail(root, "the file needs `scenarios:` with a list of scenarios");
     if (!scenarios->value.IsSequence()) {
-      Fail(scenarios->where(),
-           "`scenarios` must be a list of scenarios, not " + Describe(scenarios->value));
+      Fail(scenarios->where(), "`scenarios` must be a list of scenarios, not " + Describe(scenarios->value));
     }
     for (const YAML::Node& node : scenarios->value) {
       parsed.scenarios.push_back(ReadScenario(node, parsed.name_locations));
@@ -262,8 +256,7 @@ class FileParser {
   }
 
   // Checks that `node` is a mapping whose keys are all `allowed`, once each.
-  Entries ReadMapping(const YAML::Node& node, std::string_view what,
-                      std::span<const std::string_view> allowed) const {
+  Entries ReadMapping(const YAML::Node& node, std::string_view what, std::span<const std::string_view> allowed) const {
     if (!node.IsMap()) Fail(node, std::string(what) + " must be a mapping, not " + Describe(node));
     Entries entries;
     for (const auto& item : node) {
@@ -273,8 +266,7 @@ class FileParser {
       }
       const std::string& name = key.Scalar();
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-        Fail(key, "unknown key " + Quoted(name) + " in " + std::string(what) +
-                      "; allowed keys: " + Join(allowed));
+        Fail(key, "unknown key " + Quoted(name) + " in " + std::string(what) + "; allowed keys: " + Join(allowed));
       }
       if (!entries.emplace(name, Entry{key, item.second}).second) {
         Fail(key, "duplicate key " + Quoted(name) + " in " + std::string(what));
@@ -285,8 +277,7 @@ class FileParser {
 
   Entries ReadMapping(const Entry& entry, std::span<const std::string_view> allowed) const {
     if (!entry.value.IsMap()) {
-      Fail(entry.where(),
-           Quoted(entry.name()) + " must be a mapping, not " + Describe(entry.value));
+      Fail(entry.where(), Quoted(entry.name()) + " must be a mapping, not " + Describe(entry.value));
     }
     return ReadMapping(entry.value, Quoted(entry.name()), allowed);
   }
@@ -307,8 +298,7 @@ class FileParser {
   bool ReadBool(const Entry& entry) const {
     bool value = false;
     if (!entry.value.IsScalar() || !YAML::convert<bool>::decode(entry.value, value)) {
-      Fail(entry.where(),
-           Quoted(entry.name()) + " must be true or false, not " + Describe(entry.value));
+      Fail(entry.where(), Quoted(entry.name()) + " must be true or false, not " + Describe(entry.value));
     }
     return value;
   }
@@ -316,8 +306,8 @@ class FileParser {
   Duration ReadDuration(const Entry& entry) const {
     const std::string name = Quoted(entry.name());
     if (!entry.value.IsScalar()) {
-      Fail(entry.where(), name + " must be a duration (" + std::string(kDurationHint) + "), not " +
-                            Describe(entry.value));
+      Fail(entry.where(),
+           name + " must be a duration (" + std::string(kDurationHint) + "), not " + Describe(entry.value));
     }
     const std::string& text = entry.value.Scalar();
     if (!text.empty() && text.front() == '-') {
@@ -325,8 +315,7 @@ class FileParser {
     }
     std::optional<Duration> duration = ParseDuration(text);
     if (!duration) {
-      Fail(entry.where(), "bad duration " + Quoted(text) + " for " + name + ": write " +
-                            std::string(kDurationHint));
+      Fail(entry.where(), "bad duration " + Quoted(text) + " for " + name + ": write " + std::string(kDurationHint));
     }
     return *duration;
   }
@@ -349,8 +338,7 @@ class FileParser {
     std::optional<CsrField> field;
     if (node.IsScalar()) field = CsrFieldByName(node.Scalar());
     if (!field) {
-      Fail(node, "unknown field " + Describe(node) + " in " + std::string(where) +
-                     "; fields are: " + CsrFieldNames());
+      Fail(node, "unknown field " + Describe(node) + " in " + std::string(where) + "; fields are: " + CsrFieldNames());
     }
     return *field;
   }
@@ -371,8 +359,7 @@ class FileParser {
     const Entry* steps = Find(entries, "steps");
     const Entry* variants = Find(entries, "variants");
     if (steps != nullptr && variants != nullptr) {
-      Fail(variants->key, "scenario " + Quoted(scenario.name) +
-                              " has both `steps` and `variants`; keep one of them");
+      Fail(variants->key, "scenario " + Quoted(scenario.name) + " has both `steps` and `variants`; keep one of them");
     }
     if (const Entry* reject = Find(entries, "reject_create")) {
       if (steps != nullptr || variants != nullptr) {
@@ -382,13 +369,12 @@ class FileParser {
       }
       auto status = IntegerIn(reject->value, 400, 599);
       if (!status) {
-        Fail(reject->where(), "`reject_create` must be an HTTP error status from 400 to 599, not " +
-                                  Describe(reject->value));
+        Fail(reject->where(),
+             "`reject_create` must be an HTTP error status from 400 to 599, not " + Describe(reject->value));
       }
       scenario.reject_create = static_cast<int>(*status);
     } else if (steps != nullptr) {
-      scenario.variants.push_back(Variant{.name = scenario.name, .weight = 1,
-                                          .steps = ReadSteps(*steps)});
+      scenario.variants.push_back(Variant{.name = scenario.name, .weight = 1, .steps = ReadSteps(*steps)});
     } else if (variants != nullptr) {
       scenario.variants = ReadVariants(*variants);
     } else {
@@ -415,8 +401,7 @@ class FileParser {
     }
     if (const Entry* e = Find(entries, "fields")) {
       if (!e->value.IsMap()) {
-        Fail(e->where(), "`fields` must be a mapping of field name to value, not " +
-                           Describe(e->value));
+        Fail(e->where(), "`fields` must be a mapping of field name to value, not " + Describe(e->value));
       }
       for (const auto& item : e->value) {
         CsrField field = ReadCsrField(item.first, "`match.fields`");
@@ -434,8 +419,7 @@ class FileParser {
 
   std::vector<Variant> ReadVariants(const Entry& entry) const {
     if (!entry.value.IsSequence()) {
-      Fail(entry.where(), "`variants` must be a list of { name, weight, steps }, not " +
-                            Describe(entry.value));
+      Fail(entry.where(), "`variants` must be a list of { name, weight, steps }, not " + Describe(entry.value));
     }
     if (entry.value.size() == 0) {
       Fail(entry.where(), "`variants` is empty: a scenario needs at least one variant");
@@ -464,8 +448,7 @@ class FileParser {
   std::uint32_t ReadWeight(const Entry& entry) const {
     auto weight = IntegerIn(entry.value, 1, std::numeric_limits<std::uint32_t>::max());
     if (!weight) {
-      Fail(entry.where(), "`weight` must be a positive integer (1 to 4294967295), not " +
-                            Describe(entry.value));
+      Fail(entry.where(), "`weight` must be a positive integer (1 to 4294967295), not " + Describe(entry.value));
     }
     return static_cast<std::uint32_t>(*weight);
   }
@@ -480,8 +463,8 @@ class FileParser {
     std::vector<Step> steps;
     for (const YAML::Node& node : entry.value) {
       if (!steps.empty() && IsTerminal(steps.back().status)) {
-        Fail(node, "a step follows the " + std::string(ToString(steps.back().status)) +
-                       " step of line " + std::to_string(steps.back().line) +
+        Fail(node, "a step follows the " + std::string(ToString(steps.back().status)) + " step of line " +
+                       std::to_string(steps.back().line) +
                        "; COMPLETE, FAILED and CANCELLED end the order, so they must be the "
                        "last step");
       }
@@ -512,8 +495,8 @@ class FileParser {
       Entries update = ReadMapping(*on_update, kOnUpdateKeys);
       if (const Entry* requires_entry = Find(update, "requires")) {
         if (!requires_entry->value.IsSequence()) {
-          Fail(requires_entry->where(), "`requires` must be a list of field names, not " +
-                                          Describe(requires_entry->value));
+          Fail(requires_entry->where(),
+               "`requires` must be a list of field names, not " + Describe(requires_entry->value));
         }
         for (const YAML::Node& field : requires_entry->value) {
           step.requires_fields.push_back(ReadCsrField(field, "`requires`"));
@@ -536,17 +519,17 @@ class FileParser {
     std::string text = ReadString(entry);
     std::optional<OrderStatus> status = ParseOrderStatus(text);
     if (status == OrderStatus::kReceived) {
-      Fail(entry.where(), "status RECEIVED cannot be a step: every order starts RECEIVED on "
-                        "create; use one of " + Join(kStepStatuses));
+      Fail(entry.where(),
+           "status RECEIVED cannot be a step: every order starts RECEIVED on "
+           "create; use one of " +
+               Join(kStepStatuses));
     }
     if (!status) {
       std::string upper = text;
       for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      std::string hint = ParseOrderStatus(upper) && upper != "RECEIVED"
-                             ? " (statuses are upper case: " + upper + ")"
-                             : "";
-      Fail(entry.where(), "unknown status " + Quoted(text) + hint + "; use one of " +
-                            Join(kStepStatuses));
+      std::string hint =
+          ParseOrderStatus(upper) && upper != "RECEIVED" ? " (statuses are upper case: " + upper + ")" : "";
+      Fail(entry.where(), "unknown status " + Quoted(text) + hint + "; use one of " + Join(kStepStatuses));
     }
     return *status;
   }
@@ -557,8 +540,7 @@ class FileParser {
       return;
     }
     if (!entry.value.IsMap()) {
-      Fail(entry.where(), "`csr` must be a CsrData mapping or the word `generated`, not " +
-                              Describe(entry.value));
+      Fail(entry.where(), "`csr` must be a CsrData mapping or the word `generated`, not " + Describe(entry.value));
     }
     Entries entries = ReadMapping(entry, kCsrDataKeys);
     step.csr_source = CsrSource::kExplicit;
@@ -583,8 +565,7 @@ class FileParser {
 
   std::vector<ErrorDetail> ReadErrors(const Entry& entry) const {
     if (!entry.value.IsSequence()) {
-      Fail(entry.where(), "`errors` must be a list of { code: 26500, description: ... }, not " +
-                              Describe(entry.value));
+      Fail(entry.where(), "`errors` must be a list of { code: 26500, description: ... }, not " + Describe(entry.value));
     }
     std::vector<ErrorDetail> errors;
     for (const YAML::Node& item : entry.value) {
@@ -639,9 +620,9 @@ ScenarioSet Assemble(std::vector<ParsedFile> files) {
       auto [it, inserted] = defined_at.emplace(scenario.name, scenario.source);
       if (!inserted) {
         Location at = file.name_locations[i];
-        throw ScenarioLoadError(file.file, at.line, at.column,
-                                "duplicate scenario name " + Quoted(scenario.name) +
-                                    "; already defined at " + it->second);
+        throw ScenarioLoadError(
+            file.file, at.line, at.column,
+            "duplicate scenario name " + Quoted(scenario.name) + "; already defined at " + it->second);
       }
     }
   }
@@ -649,10 +630,8 @@ ScenarioSet Assemble(std::vector<ParsedFile> files) {
   for (ParsedFile& file : files) {
     if (file.default_name) {
       if (!defined_at.contains(*file.default_name)) {
-        throw ScenarioLoadError(file.file, file.default_location.line,
-                                file.default_location.column,
-                                "`default` names " + Quoted(*file.default_name) +
-                                    ", but no scenario has that name");
+        throw ScenarioLoadError(file.file, file.default_location.line, file.default_location.column,
+                                "`default` names " + Quoted(*file.default_name) + ", but no scenario has that name");
       }
       if (!default_name) default_name = file.default_name;
     }
@@ -676,7 +655,8 @@ std::vector<std::string> FilesOfPath(const std::string& path) {
   }
   if (error) throw ScenarioLoadError(path, 0, 0, "cannot read: " + error.message());
   // An empty directory would replace every scenario with none: surely a mistake.
-  if (found.empty()) throw ScenarioLoadError(path, 0, 0, "no scenario files in " + path + " (expected *.yaml or *.yml)");
+  if (found.empty())
+    throw ScenarioLoadError(path, 0, 0, "no scenario files in " + path + " (expected *.yaml or *.yml)");
   std::sort(found.begin(), found.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
   std::vector<std::string> files;
@@ -765,8 +745,7 @@ const Scenario& BuiltinFallback() {
     Scenario scenario;
     scenario.name = "builtin-complete";
     scenario.description = "PROCESSING at 1 s, COMPLETE at 3 s with generated data.";
-    scenario.variants.push_back(
-        Variant{.name = scenario.name, .weight = 1, .steps = {processing, complete}});
+    scenario.variants.push_back(Variant{.name = scenario.name, .weight = 1, .steps = {processing, complete}});
     scenario.source = "builtin";
     return scenario;
   }();

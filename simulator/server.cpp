@@ -1,8 +1,8 @@
 #include "csrsim/server.hpp"
 
-#include <httplib.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -267,12 +267,12 @@ class ElasticPool : public httplib::TaskQueue {
   const std::function<void(std::function<void()>)> refuse_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<std::function<void()>> jobs_;         // guarded by mu_
-  std::map<std::size_t, std::thread> threads_;      // guarded by mu_
-  std::vector<std::size_t> retired_;                // guarded by mu_
-  std::size_t idle_ = 0;                            // guarded by mu_
-  std::size_t next_id_ = 0;                         // guarded by mu_
-  bool stopping_ = false;                           // guarded by mu_
+  std::deque<std::function<void()>> jobs_;      // guarded by mu_
+  std::map<std::size_t, std::thread> threads_;  // guarded by mu_
+  std::vector<std::size_t> retired_;            // guarded by mu_
+  std::size_t idle_ = 0;                        // guarded by mu_
+  std::size_t next_id_ = 0;                     // guarded by mu_
+  bool stopping_ = false;                       // guarded by mu_
 };
 
 // ---------------------------------------------------------------------------
@@ -475,8 +475,7 @@ void HttpServer::Impl::Unregister(int fd) {
   if (options.on_connection) options.on_connection(ConnectionEvent::kClosed);
 }
 
-void HttpServer::Impl::Log(const HttpRequest& request, int status, SteadyClock::time_point started,
-                           const char* note) {
+void HttpServer::Impl::Log(const HttpRequest& request, int status, SteadyClock::time_point started, const char* note) {
   if (!options.log_requests) return;
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
   std::fprintf(stderr, "%s %s %d %lldus%s\n", request.method.empty() ? "-" : request.method.c_str(),
@@ -615,8 +614,7 @@ bool HttpServer::Impl::AwaitRequest(Connection& connection, bool first) {
   return connection.ReadMore(SteadyClock::now() + idle) == ReadResult::kData;
 }
 
-std::optional<http1::HeadParse> HttpServer::Impl::ReadHead(Connection& connection,
-                                                           SteadyClock::time_point deadline) {
+std::optional<http1::HeadParse> HttpServer::Impl::ReadHead(Connection& connection, SteadyClock::time_point deadline) {
   for (;;) {
     http1::HeadParse parsed = http1::ParseRequestHead(connection.Buffered(), limits);
     if (parsed.status != http1::HeadParse::Status::kIncomplete) return parsed;
@@ -703,13 +701,12 @@ void HttpServer::Impl::Refuse(int fd) {
     request.method = parsed.head.method;
     request.path = parsed.head.path;
   }
-  HttpResponse response =
-      Shape(request, Error::CapacityExceeded("The simulator is serving its maximum of " +
-                                             std::to_string(options.max_connections) +
-                                             " connections (--max-connections); try again later"));
-  std::string answer = response.status < 0 ? std::string(kLastResortResponse)
-                                            : http1::ResponseHead(response, response.body.size(), false, false) +
-                                                  response.body;
+  HttpResponse response = Shape(request, Error::CapacityExceeded("The simulator is serving its maximum of " +
+                                                                 std::to_string(options.max_connections) +
+                                                                 " connections (--max-connections); try again later"));
+  std::string answer = response.status < 0
+                           ? std::string(kLastResortResponse)
+                           : http1::ResponseHead(response, response.body.size(), false, false) + response.body;
   [[maybe_unused]] auto sent = send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   Log(request, response.status, started, " (over --max-connections)");
   if (options.on_connection) options.on_connection(ConnectionEvent::kRefused);

@@ -6,15 +6,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <utility>
-#include <nlohmann/json.hpp>
 
 namespace csrsim {
 
@@ -310,8 +310,7 @@ class RecordWriter {
 // StateFileError (a damaged file).
 class RecordReader {
  public:
-  RecordReader(const void* data, std::size_t size)
-      : at_(static_cast<const unsigned char*>(data)), end_(at_ + size) {}
+  RecordReader(const void* data, std::size_t size) : at_(static_cast<const unsigned char*>(data)), end_(at_ + size) {}
   std::uint64_t Unsigned() {
     std::uint64_t value = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -520,7 +519,8 @@ Subscription SubscriptionOf(const json& doc) {
   spec.event_type = OptionalText(doc.at("event_type"));
   spec.order_id = OptionalText(doc.at("order_id"));
   if (const auto& email = doc.at("email"); !email.is_null()) {
-    spec.email = EmailSubscription{email.at("email").get<std::string>(), email.at("digest_requested").get<std::string>()};
+    spec.email =
+        EmailSubscription{email.at("email").get<std::string>(), email.at("digest_requested").get<std::string>()};
   }
   if (const auto& callback = doc.at("callback"); !callback.is_null()) {
     CallbackSubscription value;
@@ -558,8 +558,9 @@ std::optional<std::int64_t> OptionalCount(const json& doc) {
   return doc.get<std::int64_t>();
 }
 
-constexpr std::pair<ApiFaultAction, const char*> kApiFaultActions[] = {
-    {ApiFaultAction::kStatus, "status"}, {ApiFaultAction::kLatency, "latency"}, {ApiFaultAction::kDropConnection, "drop"}};
+constexpr std::pair<ApiFaultAction, const char*> kApiFaultActions[] = {{ApiFaultAction::kStatus, "status"},
+                                                                       {ApiFaultAction::kLatency, "latency"},
+                                                                       {ApiFaultAction::kDropConnection, "drop"}};
 
 json FaultsDoc(const std::vector<ApiFaultRule>& api_rules, const std::vector<CallbackFaultRule>& callback_rules) {
   json api = json::array();
@@ -724,8 +725,9 @@ CREATE TABLE deliveries(id INTEGER PRIMARY KEY, account TEXT NOT NULL, next_atte
 // writing a random page of an index of random UUIDs.
 // Rows keep their order (restore goes by rowid: creation order).
 void MigrateFrom1(sqlite3* db) {
-  Statement create(db, "CREATE TABLE orders_v2(id TEXT NOT NULL, account TEXT NOT NULL, steps INTEGER NOT NULL, "
-                       "record BLOB NOT NULL)");
+  Statement create(db,
+                   "CREATE TABLE orders_v2(id TEXT NOT NULL, account TEXT NOT NULL, steps INTEGER NOT NULL, "
+                   "record BLOB NOT NULL)");
   create.Run();
   Statement rows(db, "SELECT id, account, steps, doc FROM orders ORDER BY rowid");
   Statement insert(db, "INSERT INTO orders_v2(id, account, steps, record) VALUES(?1, ?2, ?3, ?4)");
@@ -733,7 +735,11 @@ void MigrateFrom1(sqlite3* db) {
     const json doc = json::parse(rows.Text(3));
     ScenarioProgress progress;
     ProgressFieldsOf(doc, progress);
-    insert.Bind(1, rows.Text(0)).Bind(2, rows.Text(1)).Bind(3, rows.Int(2)).BindBlob(4, OrderRecord(OrderOf(doc), progress)).Run();
+    insert.Bind(1, rows.Text(0))
+        .Bind(2, rows.Text(1))
+        .Bind(3, rows.Int(2))
+        .BindBlob(4, OrderRecord(OrderOf(doc), progress))
+        .Run();
   }
   Statement(db, "DROP TABLE orders").Run();
   Statement(db, "ALTER TABLE orders_v2 RENAME TO orders").Run();
@@ -756,8 +762,9 @@ void MigrateFrom2(sqlite3* db) {
 // deliveries whose final outcome is not journaled yet (at-least-once).
 void MigrateFrom3(sqlite3* db) {
   Statement(db, "CREATE TABLE journal(id INTEGER PRIMARY KEY, account TEXT NOT NULL, doc TEXT NOT NULL)").Run();
-  Statement(db, "CREATE TABLE deliveries(id INTEGER PRIMARY KEY, account TEXT NOT NULL, next_attempt INTEGER NOT NULL, "
-                "tries INTEGER NOT NULL, doc TEXT NOT NULL)")
+  Statement(db,
+            "CREATE TABLE deliveries(id INTEGER PRIMARY KEY, account TEXT NOT NULL, next_attempt INTEGER NOT NULL, "
+            "tries INTEGER NOT NULL, doc TEXT NOT NULL)")
       .Run();
 }
 
@@ -831,9 +838,7 @@ struct StateStore::Impl {
         .Run();
   }
 
-  void SetMeta(const char* key, std::int64_t value) {
-    set_meta->Bind(1, std::string(key)).Bind(2, value).Run();
-  }
+  void SetMeta(const char* key, std::int64_t value) { set_meta->Bind(1, std::string(key)).Bind(2, value).Run(); }
 };
 
 namespace {
@@ -847,7 +852,8 @@ void CheckDirectory(const std::string& path, const std::string& quoted) {
     throw StateFileError("--state: directory of " + quoted + " does not exist");
   }
   if (::access(parent.c_str(), W_OK) != 0) {
-    throw StateFileError("--state: directory of " + quoted + " is not writable (the state file needs a -wal file beside it)");
+    throw StateFileError("--state: directory of " + quoted +
+                         " is not writable (the state file needs a -wal file beside it)");
   }
 }
 
@@ -858,8 +864,10 @@ void ExecChecked(sqlite3* db, const std::string& quoted, const char* sql) {
   std::string text = message ? message : sqlite3_errmsg(db);
   sqlite3_free(message);
   switch (rc) {
-    case SQLITE_OK: return;
-    case SQLITE_NOTADB: throw StateFileError("--state: " + quoted + " is not a csr-simulator state file (not a SQLite database)");
+    case SQLITE_OK:
+      return;
+    case SQLITE_NOTADB:
+      throw StateFileError("--state: " + quoted + " is not a csr-simulator state file (not a SQLite database)");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       throw StateFileError("--state: " + quoted + " is in use by another csr-simulator (the file is locked)");
@@ -867,7 +875,8 @@ void ExecChecked(sqlite3* db, const std::string& quoted, const char* sql) {
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
       throw StateFileError("--state: " + quoted + " cannot be written: " + text);
-    default: throw StateFileError("--state: " + quoted + ": " + text);
+    default:
+      throw StateFileError("--state: " + quoted + ": " + text);
   }
 }
 
@@ -982,9 +991,10 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
       std::make_unique<Statement>(db, "INSERT INTO subscriptions(account, position, doc) VALUES(?1, ?2, ?3)");
   impl_->set_meta = std::make_unique<Statement>(
       db, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  impl_->save_id_stream = std::make_unique<Statement>(
-      db, "INSERT INTO id_streams(seed, draws) VALUES(?1, ?2) "
-          "ON CONFLICT(seed) DO UPDATE SET draws = max(draws, excluded.draws)");
+  impl_->save_id_stream =
+      std::make_unique<Statement>(db,
+                                  "INSERT INTO id_streams(seed, draws) VALUES(?1, ?2) "
+                                  "ON CONFLICT(seed) DO UPDATE SET draws = max(draws, excluded.draws)");
 }
 
 StateStore::~StateStore() = default;
@@ -1054,7 +1064,8 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
   for (auto& entry : subscriptions) {
     // Not a structured binding: clang 14 cannot capture one in a lambda (the fuzz build).
     Subscription& subscription = entry.second;
-    store.EditSubscriptions(entry.first, [&](std::vector<Subscription>& list) { list.push_back(std::move(subscription)); });
+    store.EditSubscriptions(entry.first,
+                            [&](std::vector<Subscription>& list) { list.push_back(std::move(subscription)); });
     ++counts.subscriptions;
   }
   ids.Resume(draws, next_note_id);
@@ -1099,7 +1110,7 @@ void StateStore::Commit(const std::function<void()>& write) {
           // rolled it back already: then this ROLLBACK fails, harmlessly).
           sqlite3_exec(impl.db, "ROLLBACK", nullptr, nullptr, nullptr);
           impl.step_lists.clear();  // some of them may have been rolled back
-          throw;  // (so may rows added: SaveOrder checks the row it updates)
+          throw;                    // (so may rows added: SaveOrder checks the row it updates)
         }
       } catch (const std::exception& error) {
         // Every caller of this transaction fails with a 503 (ErrorResponse).
@@ -1134,8 +1145,7 @@ void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress)
   });
 }
 
-void StateStore::SaveSubscriptions(const std::string& account_id,
-                                   const std::vector<Subscription>& subscriptions) {
+void StateStore::SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) {
   std::vector<std::string> docs;
   docs.reserve(subscriptions.size());
   for (const auto& subscription : subscriptions) docs.push_back(SubscriptionDoc(subscription).dump());
@@ -1154,8 +1164,9 @@ void StateStore::SaveClock(SimTime now) {
 void StateStore::Reset(const std::optional<std::string>& account_id) {
   Commit([&] {
     if (!account_id) {
-      impl_->Exec("DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists; "
-                  "DELETE FROM account_scenarios; DELETE FROM offsets; DELETE FROM journal; DELETE FROM deliveries");
+      impl_->Exec(
+          "DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists; "
+          "DELETE FROM account_scenarios; DELETE FROM offsets; DELETE FROM journal; DELETE FROM deliveries");
       impl_->step_lists.clear();
       return;
     }
@@ -1224,8 +1235,9 @@ void StateStore::RestoreCallbacks(Journal& journal, CallbackDispatcher& dispatch
   {
     std::lock_guard lock(mu_);
     try {
-      Statement rows(impl_->db, "SELECT doc FROM journal WHERE id > (SELECT coalesce(max(id), 0) FROM journal) - ?1 "
-                                "ORDER BY id");
+      Statement rows(impl_->db,
+                     "SELECT doc FROM journal WHERE id > (SELECT coalesce(max(id), 0) FROM journal) - ?1 "
+                     "ORDER BY id");
       rows.Bind(1, static_cast<std::int64_t>(journal.capacity()));
       while (rows.Step()) entries.push_back(JournalEntryOf(json::parse(rows.Text(0))));
       Statement deliveries(impl_->db, "SELECT id, next_attempt, tries, doc FROM deliveries ORDER BY id");
@@ -1265,8 +1277,9 @@ void StateStore::SaveCallbackSettings(std::optional<CallbackAuthMode> auth, std:
 void StateStore::SaveAccountScenarios(const std::string& account_id, const std::optional<std::string>& text) {
   Commit([&] {
     if (text) {
-      Statement(impl_->db, "INSERT INTO account_scenarios(account, text) VALUES(?1, ?2) "
-                           "ON CONFLICT(account) DO UPDATE SET text = excluded.text")
+      Statement(impl_->db,
+                "INSERT INTO account_scenarios(account, text) VALUES(?1, ?2) "
+                "ON CONFLICT(account) DO UPDATE SET text = excluded.text")
           .Bind(1, account_id)
           .Bind(2, *text)
           .Run();
@@ -1278,8 +1291,9 @@ void StateStore::SaveAccountScenarios(const std::string& account_id, const std::
 
 void StateStore::SaveOffset(const std::string& account_id, Duration offset) {
   Commit([&] {
-    Statement(impl_->db, "INSERT INTO offsets(account, micros) VALUES(?1, ?2) "
-                         "ON CONFLICT(account) DO UPDATE SET micros = excluded.micros")
+    Statement(impl_->db,
+              "INSERT INTO offsets(account, micros) VALUES(?1, ?2) "
+              "ON CONFLICT(account) DO UPDATE SET micros = excluded.micros")
         .Bind(1, account_id)
         .Bind(2, static_cast<std::int64_t>(offset.count()))
         .Run();

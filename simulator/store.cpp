@@ -48,8 +48,7 @@ void Store::Reserve(std::size_t orders) {
   all_orders_.reserve(all_orders_.size() + orders);
 }
 
-std::shared_ptr<OrderSlot> Store::FindOrder(std::string_view account_id,
-                                            std::string_view order_id) const {
+std::shared_ptr<OrderSlot> Store::FindOrder(std::string_view account_id, std::string_view order_id) const {
   auto slot = FindOrderAnyAccount(order_id);
   if (!slot || slot->order.account_id != account_id) return nullptr;
   return slot;
@@ -82,7 +81,8 @@ std::vector<std::shared_ptr<OrderSlot>> Store::OrdersAfter(const std::optional<s
   // Sequences rise along each list, so the page starts where a binary search says.
   auto first = std::upper_bound(orders->begin(), orders->end(), after,
                                 [](std::uint64_t value, const auto& slot) { return value < slot->sequence; });
-  auto last = first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(max, static_cast<std::size_t>(orders->end() - first)));
+  auto last =
+      first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(max, static_cast<std::size_t>(orders->end() - first)));
   return {first, last};
 }
 
@@ -96,8 +96,7 @@ std::size_t Store::AccountCount() const {
   return accounts_.size();
 }
 
-std::optional<Subscription> Store::FindSubscription(std::string_view account_id,
-                                                    std::string_view id) const {
+std::optional<Subscription> Store::FindSubscription(std::string_view account_id, std::string_view id) const {
   std::shared_lock lock(mu_);
   auto it = accounts_.find(std::string(account_id));
   if (it == accounts_.end()) return std::nullopt;

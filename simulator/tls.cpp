@@ -51,8 +51,7 @@ using BigNumPtr = std::unique_ptr<BIGNUM, Freer<BIGNUM, BN_free>>;
 // Waits until `fd` is ready for `events` or `deadline` passes.
 TlsResult WaitFor(int fd, short events, TlsSession::Deadline deadline) {
   for (;;) {
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) return TlsResult::kTimeout;
     pollfd watched{fd, events, 0};
     const int ready = poll(&watched, 1, static_cast<int>(std::min<long long>(left, 60'000)));
@@ -136,8 +135,7 @@ std::shared_ptr<const TlsContext> TlsContext::Load(const std::string& cert_file,
     std::fclose(in);
   }
   if (!key) {
-    throw std::runtime_error("--tls-key: '" + key_file + "' is not an unencrypted PEM private key: " +
-                             OpenSslReason());
+    throw std::runtime_error("--tls-key: '" + key_file + "' is not an unencrypted PEM private key: " + OpenSslReason());
   }
   if (SSL_CTX_use_PrivateKey(impl->context, key.get()) != 1 || SSL_CTX_check_private_key(impl->context) != 1) {
     ERR_clear_error();
@@ -162,9 +160,15 @@ struct TlsSession::Impl {
       if (result > 0) return TlsResult::kOk;
       short events = 0;
       switch (SSL_get_error(ssl, result)) {
-        case SSL_ERROR_WANT_READ: events = POLLIN; break;
-        case SSL_ERROR_WANT_WRITE: events = POLLOUT; break;
-        default: ERR_clear_error(); return TlsResult::kClosed;
+        case SSL_ERROR_WANT_READ:
+          events = POLLIN;
+          break;
+        case SSL_ERROR_WANT_WRITE:
+          events = POLLOUT;
+          break;
+        default:
+          ERR_clear_error();
+          return TlsResult::kClosed;
       }
       if (const TlsResult waited = WaitFor(fd, events, deadline); waited != TlsResult::kOk) return waited;
     }
@@ -198,8 +202,7 @@ TlsResult TlsSession::Write(std::string_view bytes, Deadline deadline) {
   while (!bytes.empty()) {
     int result = 0;
     const int size = static_cast<int>(std::min<std::size_t>(bytes.size(), INT_MAX));
-    const TlsResult status =
-        impl_->Drive([&] { return SSL_write(impl_->ssl, bytes.data(), size); }, deadline, result);
+    const TlsResult status = impl_->Drive([&] { return SSL_write(impl_->ssl, bytes.data(), size); }, deadline, result);
     if (status != TlsResult::kOk) return status;
     bytes.remove_prefix(static_cast<std::size_t>(result));
   }
@@ -225,17 +228,16 @@ void WriteSelfSignedCertificate(const std::string& dir, const std::vector<std::s
   X509Ptr certificate(X509_new());
   BigNumPtr serial(BN_new());
   if (!key || !certificate || !serial) throw std::runtime_error("tls-selfsigned: " + OpenSslReason());
-  X509_set_version(certificate.get(), 2);  // v3
+  X509_set_version(certificate.get(), 2);                           // v3
   BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY);  // positive, under 2^127
   BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(certificate.get()));
   X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -3600);  // tolerate a clock a little behind
   X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 825L * 24 * 3600);
   X509_set_pubkey(certificate.get(), key.get());
   X509_NAME* name = X509_get_subject_name(certificate.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("csr-simulator"), -1,
-                             -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("csr-simulator"), -1, -1,
                              0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
   X509_set_issuer_name(certificate.get(), name);
   AddExtension(certificate.get(), NID_basic_constraints, "critical,CA:TRUE");
   AddExtension(certificate.get(), NID_key_usage, "critical,digitalSignature,keyCertSign");
@@ -246,9 +248,8 @@ void WriteSelfSignedCertificate(const std::string& dir, const std::vector<std::s
     throw std::runtime_error("tls-selfsigned: cannot sign: " + OpenSslReason());
   }
 
-  WritePem(dir + "/key.pem", 0600, [&key](FILE* out) {
-    return PEM_write_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
+  WritePem(dir + "/key.pem", 0600,
+           [&key](FILE* out) { return PEM_write_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
   WritePem(dir + "/cert.pem", 0644, [&certificate](FILE* out) { return PEM_write_X509(out, certificate.get()); });
 }
 

@@ -22,8 +22,7 @@ std::string LowerCopy(std::string_view text) {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool IsHostCharacter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '-' || c == '.' ||
-         c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '-' || c == '.' || c == '_';
 }
 
 bool IsIpv6Literal(const std::string& host) {
@@ -43,8 +42,7 @@ std::optional<int> ParsePort(std::string_view text) {
 }
 
 // Splits "host[:port]" or "[v6][:port]" into host and port text; false when malformed.
-bool SplitAuthority(std::string_view authority, std::string& host, std::string_view& port,
-                    bool& has_port) {
+bool SplitAuthority(std::string_view authority, std::string& host, std::string_view& port, bool& has_port) {
   if (!authority.empty() && authority.front() == '[') {
     std::size_t close = authority.find(']');
     if (close == std::string_view::npos) return false;

@@ -16,8 +16,8 @@
 #include "csrsim/url.hpp"
 
 #include <algorithm>
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace csrsim {
@@ -66,8 +66,7 @@ constexpr CharacterClass kLetters{IsLetter, "letters"};
 constexpr CharacterClass kDigits{IsDigit, "digits"};
 constexpr CharacterClass kLettersDigits{IsLetterOrDigit, "letters and digits"};
 constexpr CharacterClass kLettersDigitsDashes{IsLetterDigitOrDash, "letters, digits and dashes"};
-constexpr CharacterClass kLettersDigitsDashesSpaces{IsLetterDigitDashOrSpace,
-                                                    "letters, digits, dashes and spaces"};
+constexpr CharacterClass kLettersDigitsDashesSpaces{IsLetterDigitDashOrSpace, "letters, digits, dashes and spaces"};
 
 struct FieldRule {
   CsrField field;
@@ -97,18 +96,30 @@ constexpr std::array<FieldRule, kCsrFieldCount> kFieldRules = {{
     {CsrField::kTypeOfService, 50, kLetters},
 }};
 
-constexpr std::string_view kOrderTypes[] = {
-    "portins", "orders",  "portouts", "disconnects",    "dldas",
-    "lsrorders", "e911s", "tnoptions", "externalTns",   "lidb",
-    "bulkPortins", "importtnorders", "removeImportedTnOrders", "csrs",
-    "emergencyNotificationGroup", "emergencyEndpointGroup", "tollfreePortingValidations"};
+constexpr std::string_view kOrderTypes[] = {"portins",
+                                            "orders",
+                                            "portouts",
+                                            "disconnects",
+                                            "dldas",
+                                            "lsrorders",
+                                            "e911s",
+                                            "tnoptions",
+                                            "externalTns",
+                                            "lidb",
+                                            "bulkPortins",
+                                            "importtnorders",
+                                            "removeImportedTnOrders",
+                                            "csrs",
+                                            "emergencyNotificationGroup",
+                                            "emergencyEndpointGroup",
+                                            "tollfreePortingValidations"};
 constexpr std::string_view kEventTypes[] = {"MESSAGING_LOST"};
 constexpr std::string_view kDigestTypes[] = {"NONE", "DAILY"};
 
 // Length in characters: UTF-8 continuation bytes do not count.
 std::size_t CharacterCount(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(
-      text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 bool AllDigits(std::string_view text) { return std::all_of(text.begin(), text.end(), IsDigit); }
@@ -120,8 +131,7 @@ bool IsTelephoneNumber(std::string_view text) {
 }
 
 std::string TooLong(std::string_view name, std::size_t max_length) {
-  return std::string(name) + " is too long. Max length " + std::to_string(max_length) +
-         " characters";
+  return std::string(name) + " is too long. Max length " + std::to_string(max_length) + " characters";
 }
 
 void CheckField(const FieldRule& rule, std::string_view value, std::vector<ErrorDetail>& out) {
@@ -129,8 +139,7 @@ void CheckField(const FieldRule& rule, std::string_view value, std::vector<Error
   if (rule.telephone_number) {
     if (!IsTelephoneNumber(value)) {
       out.push_back({kInvalidTelephoneNumberCode,
-                     "Telephone number is invalid. " + name +
-                         " must be 10 digits (NPANXXXXXX) or +1 and 10 digits."});
+                     "Telephone number is invalid. " + name + " must be 10 digits (NPANXXXXXX) or +1 and 10 digits."});
     }
     return;
   }
@@ -138,13 +147,13 @@ void CheckField(const FieldRule& rule, std::string_view value, std::vector<Error
   if (length > rule.max_length) {
     out.push_back({kTooLongCode, TooLong(name, rule.max_length)});
   } else if (rule.exact_length && length != rule.max_length) {
-    out.push_back({kInvalidFormatCode, name + " must be exactly " +
-                                           std::to_string(rule.max_length) + " characters long"});
+    out.push_back(
+        {kInvalidFormatCode, name + " must be exactly " + std::to_string(rule.max_length) + " characters long"});
   }
   const CharacterClass& allowed = rule.characters;
   if (allowed.allows != nullptr && !std::all_of(value.begin(), value.end(), allowed.allows)) {
-    out.push_back({kInvalidFormatCode, name + " contains invalid characters. Allowed: " +
-                                           std::string(allowed.description)});
+    out.push_back(
+        {kInvalidFormatCode, name + " contains invalid characters. Allowed: " + std::string(allowed.description)});
   }
 }
 
@@ -182,8 +191,7 @@ bool PointsAt(const HttpUrl& url, const OwnListener& self) {
   return IsLoopbackHost(url.host) || url.host == host;
 }
 
-void CheckCallback(const CallbackSubscription& callback, const OwnListener& self,
-                   std::vector<ErrorDetail>& out) {
+void CheckCallback(const CallbackSubscription& callback, const OwnListener& self, std::vector<ErrorDetail>& out) {
   auto too_long = [&out](std::string_view name, std::string_view value, std::size_t max) {
     if (CharacterCount(value) <= max) return false;
     out.push_back({kTooLongCode, TooLong(name, max)});
@@ -199,9 +207,8 @@ void CheckCallback(const CallbackSubscription& callback, const OwnListener& self
   } else if (callback.url.empty()) {
     out.push_back({kEmptyCallbackUrlCode, "Callback URL is required"});
   } else if (auto url = ParseHttpUrl(callback.url); !url) {  // the dispatcher's parser
-    out.push_back({kInvalidCallbackUrlCode,
-                   "Callback URL '" + EchoToken(callback.url) +
-                       "' is invalid: expected http:// or https:// followed by a host"});
+    out.push_back({kInvalidCallbackUrlCode, "Callback URL '" + EchoToken(callback.url) +
+                                                "' is invalid: expected http:// or https:// followed by a host"});
   } else if (PointsAt(*url, self)) {
     out.push_back({kInvalidCallbackUrlCode,
                    "Callback URL '" + EchoToken(callback.url) + "' is invalid: it points at the simulator itself"});
@@ -210,19 +217,16 @@ void CheckCallback(const CallbackSubscription& callback, const OwnListener& self
   // enough that the simulated clock can add it without overflow.
   constexpr std::int64_t kMaxExpirySeconds = 315'360'000'000;
   if (callback.expiry_seconds < 0) {
-    out.push_back({kInvalidSubscriptionCode,
-                   "Subscription object is invalid: Expiry must not be negative"});
+    out.push_back({kInvalidSubscriptionCode, "Subscription object is invalid: Expiry must not be negative"});
   } else if (callback.expiry_seconds > kMaxExpirySeconds) {
     out.push_back({kInvalidSubscriptionCode, "Subscription object is invalid: Expiry must be at most " +
                                                  std::to_string(kMaxExpirySeconds) + " seconds"});
   }
   if (callback.basic && (callback.basic->username.empty() || callback.basic->password.empty())) {
-    out.push_back({kIncompleteBasicAuthCode,
-                   "BasicAuthentication requires both Username and Password"});
+    out.push_back({kIncompleteBasicAuthCode, "BasicAuthentication requires both Username and Password"});
   }
   if (callback.public_key && !IsBase64(*callback.public_key)) {
-    out.push_back({kUnreadableCertificateCode,
-                   "PublicKey is not a readable certificate: expected base64-encoded DER"});
+    out.push_back({kUnreadableCertificateCode, "PublicKey is not a readable certificate: expected base64-encoded DER"});
   }
 }
 
@@ -234,8 +238,7 @@ std::vector<ErrorDetail> ValidateCsrFields(const CsrFields& fields, bool for_cre
     const std::string* value = fields.Get(rule.field);
     if (value == nullptr || value->empty()) {
       if (for_create && rule.required_on_create) {
-        violations.push_back(
-            {kRequiredCode, std::string(WireName(rule.field)) + " is required"});
+        violations.push_back({kRequiredCode, std::string(WireName(rule.field)) + " is required"});
       }
       continue;
     }

@@ -34,8 +34,7 @@ constexpr int kMalformedBodyCode = 1002;
 constexpr int kSubscriptionInvalidCode = 14501;
 constexpr int kInvalidCharactersCode = 1010;
 
-constexpr std::string_view kProlog =
-    R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?>)";
+constexpr std::string_view kProlog = R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?>)";
 
 bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
@@ -55,31 +54,25 @@ std::string_view LocalName(pugi::xml_node node) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
-bool NameIs(pugi::xml_node node, std::string_view expected) {
-  return WireNamesMatch(LocalName(node), expected);
-}
+bool NameIs(pugi::xml_node node, std::string_view expected) { return WireNamesMatch(LocalName(node), expected); }
 
 // Parses `body` into `doc` and returns its root element, which must be `root_name`.
-pugi::xml_node ParseRoot(pugi::xml_document& doc, std::string_view body,
-                         std::string_view root_name) {
+pugi::xml_node ParseRoot(pugi::xml_document& doc, std::string_view body, std::string_view root_name) {
   if (Trim(body).empty()) throw Error::Invalid(kBodyRequiredCode, "Request body is required");
   pugi::xml_parse_result result = doc.load_buffer(body.data(), body.size());
   if (!result) {
     throw Error::Invalid(kMalformedBodyCode, std::string("Request body is not well-formed XML: ") +
-                                                 result.description() + " at offset " +
-                                                 std::to_string(result.offset));
+                                                 result.description() + " at offset " + std::to_string(result.offset));
   }
   pugi::xml_node root = doc.document_element();
-  std::ptrdiff_t element_count = std::count_if(doc.begin(), doc.end(), [](pugi::xml_node node) {
-    return node.type() == pugi::node_element;
-  });
+  std::ptrdiff_t element_count =
+      std::count_if(doc.begin(), doc.end(), [](pugi::xml_node node) { return node.type() == pugi::node_element; });
   if (element_count > 1) {
-    throw Error::Invalid(kMalformedBodyCode,
-                         "Request body is not well-formed XML: more than one root element");
+    throw Error::Invalid(kMalformedBodyCode, "Request body is not well-formed XML: more than one root element");
   }
   if (!NameIs(root, root_name)) {
-    throw Error::Invalid(kMalformedBodyCode, "Expected root element <" + std::string(root_name) +
-                                                 ">, got <" + EchoToken(LocalName(root)) + ">");
+    throw Error::Invalid(kMalformedBodyCode, "Expected root element <" + std::string(root_name) + ">, got <" +
+                                                 EchoToken(LocalName(root)) + ">");
   }
   return root;
 }
@@ -100,15 +93,15 @@ std::string Text(pugi::xml_node element) {
     if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
       text += child.value();
     } else if (child.type() == pugi::node_element) {
-      throw Error::Invalid(kMalformedBodyCode, "Element <" + EchoToken(LocalName(element)) +
-                                                   "> must contain text, not child elements");
+      throw Error::Invalid(kMalformedBodyCode,
+                           "Element <" + EchoToken(LocalName(element)) + "> must contain text, not child elements");
     }
   }
   // Every field ends up in XML answers and callbacks: refuse what XML cannot carry.
   if (!IsXmlSafeUtf8(text)) {
-    throw Error::Invalid(kInvalidCharactersCode,
-                         EchoToken(LocalName(element)) +
-                             " contains invalid characters: text must be UTF-8 without control characters");
+    throw Error::Invalid(
+        kInvalidCharactersCode,
+        EchoToken(LocalName(element)) + " contains invalid characters: text must be UTF-8 without control characters");
   }
   return std::string(Trim(text));
 }
@@ -127,8 +120,7 @@ std::int64_t DecodeExpiry(pugi::xml_node callback) {
   const char* end = text->data() + text->size();
   auto [parsed_end, error] = std::from_chars(text->data(), end, seconds);
   if (error != std::errc() || parsed_end != end) {
-    throw Error::Invalid(kSubscriptionInvalidCode, "Subscription object is invalid: Expiry '" +
-                                                       EchoToken(*text) +
+    throw Error::Invalid(kSubscriptionInvalidCode, "Subscription object is invalid: Expiry '" + EchoToken(*text) +
                                                        "' is not a whole number of seconds");
   }
   return seconds;
@@ -153,9 +145,7 @@ CallbackSubscription DecodeCallback(pugi::xml_node node) {
 class StringWriter final : public pugi::xml_writer {
  public:
   explicit StringWriter(std::string_view start) : out_(start) {}
-  void write(const void* data, std::size_t size) override {
-    out_.append(static_cast<const char*>(data), size);
-  }
+  void write(const void* data, std::size_t size) override { out_.append(static_cast<const char*>(data), size); }
   std::string Take() { return std::move(out_); }
 
  private:
@@ -166,8 +156,7 @@ class StringWriter final : public pugi::xml_writer {
 // (invalid in XML 1.0) dropped.
 std::string Serialize(const pugi::xml_document& doc) {
   StringWriter writer(kProlog);
-  doc.save(writer, "",
-           pugi::format_raw | pugi::format_no_declaration | pugi::format_skip_control_chars);
+  doc.save(writer, "", pugi::format_raw | pugi::format_no_declaration | pugi::format_skip_control_chars);
   return writer.Take();
 }
 
@@ -179,8 +168,7 @@ void AddText(pugi::xml_node parent, std::string_view name, std::string_view text
   AddElement(parent, name).text().set(text.data(), text.size());
 }
 
-void AddOptionalText(pugi::xml_node parent, std::string_view name,
-                     const std::optional<std::string>& text) {
+void AddOptionalText(pugi::xml_node parent, std::string_view name, const std::optional<std::string>& text) {
   if (text) AddText(parent, name, *text);
 }
 
@@ -255,13 +243,11 @@ void AddSubscription(pugi::xml_node list, const Subscription& subscription, SimT
   if (spec.callback) {
     pugi::xml_node callback = AddElement(node, "CallbackSubscription");
     AddText(callback, "URL", spec.callback->url);
-    std::int64_t seconds_left =
-        std::chrono::floor<std::chrono::seconds>(subscription.expires_at - now).count();
+    std::int64_t seconds_left = std::chrono::floor<std::chrono::seconds>(subscription.expires_at - now).count();
     AddText(callback, "Expiry", std::to_string(std::max<std::int64_t>(0, seconds_left)));
     AddText(callback, "Status", subscription.last_status);
     if (spec.callback->basic) {  // the password is never echoed
-      pugi::xml_node basic =
-          AddElement(AddElement(callback, "CallbackCredentials"), "BasicAuthentication");
+      pugi::xml_node basic = AddElement(AddElement(callback, "CallbackCredentials"), "BasicAuthentication");
       AddText(basic, "Username", spec.callback->basic->username);
     }
   }
@@ -344,11 +330,10 @@ std::string FormatTimestamp(SimTime t) {
   year_month_day date(day);
   hh_mm_ss time(millis - day);
   char text[40];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
-                static_cast<int>(time.minutes().count()), static_cast<int>(time.seconds().count()),
-                static_cast<int>(time.subseconds().count()));
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
   return text;
 }
 
@@ -378,8 +363,7 @@ std::optional<SimTime> ParseTimestamp(std::string_view text) {
   if (in.Consume('.') || in.Consume(',')) micros = in.FractionMicros();
   std::optional<minutes> offset = ParseOffset(in);
   if (!micros || !offset || !in.AtEnd()) return std::nullopt;
-  return midnight + hours(*hour) + minutes(*minute) + seconds(*second) +
-         microseconds(*micros) - *offset;
+  return midnight + hours(*hour) + minutes(*minute) + seconds(*second) + microseconds(*micros) - *offset;
 }
 
 // ---- requests -----------------------------------------------------------------
@@ -424,8 +408,8 @@ SubscriptionSpec DecodeSubscription(std::string_view body) {
   spec.order_id = OptionalText(root, "OrderId");
   if (pugi::xml_node email = Child(root, "EmailSubscription")) {
     // An absent DigestRequested means no digest.
-    spec.email = EmailSubscription{Text(Child(email, "Email")),
-                                   OptionalText(email, "DigestRequested").value_or("NONE")};
+    spec.email =
+        EmailSubscription{Text(Child(email, "Email")), OptionalText(email, "DigestRequested").value_or("NONE")};
   }
   if (pugi::xml_node callback = Child(root, "CallbackSubscription")) {
     spec.callback = DecodeCallback(callback);
@@ -449,8 +433,7 @@ std::string EncodeCsrResponse(const Order& order) {
   return Serialize(doc);
 }
 
-std::string EncodeCsrList(std::size_t total_count, const ListLinks& links,
-                          const std::vector<Order>& page) {
+std::string EncodeCsrList(std::size_t total_count, const ListLinks& links, const std::vector<Order>& page) {
   pugi::xml_document doc;
   pugi::xml_node root = AddElement(doc, "CsrResponses");
   AddText(root, "TotalCount", std::to_string(total_count));

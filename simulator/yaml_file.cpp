@@ -80,9 +80,12 @@ std::string DescribeYaml(const YAML::Node& node) {
       if (text.size() <= kMaxQuotedValueBytes && text.find('\n') == std::string::npos) return QuotedYaml(text);
       return "a text of " + std::to_string(text.size()) + " bytes";
     }
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "an empty value";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an empty value";
   }
 }
 

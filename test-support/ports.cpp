@@ -24,9 +24,7 @@ int BindLoopback(int fd) {
   return ntohs(address.sin_port);
 }
 
-std::string LoopbackUrl(int port, const std::string& path) {
-  return "http://127.0.0.1:" + std::to_string(port) + path;
-}
+std::string LoopbackUrl(int port, const std::string& path) { return "http://127.0.0.1:" + std::to_string(port) + path; }
 
 }  // namespace
 

@@ -19,9 +19,8 @@ std::optional<std::string> CallbackReceiver::Received::Header(const std::string&
 CallbackReceiver::CallbackReceiver(ReceiverOptions options) : holding_(options.holding) {
   server_.set_tcp_nodelay(true);
   server_.new_task_queue = [threads = options.threads] { return new httplib::ThreadPool(threads); };
-  server_.Post(".*", [this](const httplib::Request& request, httplib::Response& response) {
-    Handle(request, response);
-  });
+  server_.Post(".*",
+               [this](const httplib::Request& request, httplib::Response& response) { Handle(request, response); });
   port_ = server_.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { server_.listen_after_bind(); });
   while (!server_.is_running()) std::this_thread::yield();
@@ -71,7 +70,7 @@ void CallbackReceiver::SetResponder(Responder respond) {
 
 void CallbackReceiver::SetResponder(std::function<void(const httplib::Request&, httplib::Response&)> respond) {
   SetResponder(Responder([respond = std::move(respond)](const httplib::Request& request, httplib::Response& response,
-                                                         std::size_t) { respond(request, response); }));
+                                                        std::size_t) { respond(request, response); }));
 }
 
 std::vector<CallbackReceiver::Received> CallbackReceiver::Requests() const {

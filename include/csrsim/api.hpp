@@ -78,14 +78,19 @@ class Authenticator {
 // The key of every Bandwidth route, as API fault rules name them: "METHOD
 // /pattern" with the /accounts/{accountId} part removed. BandwidthApi refuses
 // to register a route missing here, so the list cannot drift.
-inline constexpr std::string_view kBandwidthRouteKeys[] = {
-    "POST /csrs",           "GET /csrs",
-    "GET /csrs/*",          "PUT /csrs/*",
-    "GET /csrs/*/notes",    "POST /csrs/*/notes",
-    "PUT /csrs/*/notes/*",  "POST /csrs/*/notes/*",
-    "POST /subscriptions",  "GET /subscriptions",
-    "GET /subscriptions/*", "PUT /subscriptions/*",
-    "DELETE /subscriptions/*"};
+inline constexpr std::string_view kBandwidthRouteKeys[] = {"POST /csrs",
+                                                           "GET /csrs",
+                                                           "GET /csrs/*",
+                                                           "PUT /csrs/*",
+                                                           "GET /csrs/*/notes",
+                                                           "POST /csrs/*/notes",
+                                                           "PUT /csrs/*/notes/*",
+                                                           "POST /csrs/*/notes/*",
+                                                           "POST /subscriptions",
+                                                           "GET /subscriptions",
+                                                           "GET /subscriptions/*",
+                                                           "PUT /subscriptions/*",
+                                                           "DELETE /subscriptions/*"};
 
 // The one error writer. `root` is the response root of the route family:
 // "CsrResponse", "NoteResponse", "SubscriptionsResponse". On CSR routes,

@@ -38,9 +38,9 @@ struct Delivery {
   std::string event = "status";                 // "status" or "note"
   std::string url;
   std::optional<BasicCredentials> credentials;
-  std::string body;                             // the Notification XML
-  SimTime scheduled_at{};                       // simulated time it became due
-  CallbackFault fault;                          // kinds not applied yet
+  std::string body;        // the Notification XML
+  SimTime scheduled_at{};  // simulated time it became due
+  CallbackFault fault;     // kinds not applied yet
 };
 
 // A delivery on its way through the dispatcher.
@@ -51,7 +51,7 @@ struct PendingDelivery {
   int tries = 0;                    // failed rounds so far, for the retry policy
   std::uint64_t global_epoch = 0;   // the dispatcher's Reset() generations at acceptance
   std::uint64_t account_epoch = 0;
-  std::int64_t durable_key = 0;     // its row in the DeliveryLog (callbacks.hpp); 0: none
+  std::int64_t durable_key = 0;  // its row in the DeliveryLog (callbacks.hpp); 0: none
 };
 
 // Attempts in flight at once; each at least 1.

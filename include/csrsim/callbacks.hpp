@@ -43,8 +43,8 @@ namespace csrsim {
 enum class CallbackAuthMode { kPreemptive, kChallenge };
 
 struct RetryPolicy {
-  int max_attempts = 1;                                 // 1 = no retry (Bandwidth)
-  Duration initial_backoff = std::chrono::seconds(1);   // simulated time
+  int max_attempts = 1;                                // 1 = no retry (Bandwidth)
+  Duration initial_backoff = std::chrono::seconds(1);  // simulated time
   double multiplier = 2.0;
 };
 
@@ -67,9 +67,8 @@ struct DispatcherOptions {
 
 // Reports a subscription's last outcome ("200 OK", "500 Internal Server Error",
 // "connection refused", ...) after each delivery's final attempt.
-using OutcomeHook = std::function<void(const std::string& account_id,
-                                       const std::string& subscription_id,
-                                       const std::string& outcome)>;
+using OutcomeHook =
+    std::function<void(const std::string& account_id, const std::string& subscription_id, const std::string& outcome)>;
 
 // Where the dispatcher keeps deliveries and their attempts durable
 // (--state FILE, state_store.hpp), for at-least-once delivery across a

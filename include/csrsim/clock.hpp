@@ -37,7 +37,10 @@ class Clock {
   // "real", "manual" or "scale=N".
   virtual std::string Describe() const = 0;
   // Moves a manual clock forward; returns false for clocks that cannot be moved.
-  virtual bool Advance(Duration by) { (void)by; return false; }
+  virtual bool Advance(Duration by) {
+    (void)by;
+    return false;
+  }
   bool IsManual() const { return !WallTimeOf(Now()).has_value(); }
 };
 
@@ -66,9 +69,7 @@ class ManualClock final : public Clock {
   static SimTime DefaultStart();  // 2026-01-01T00:00:00Z
   explicit ManualClock(SimTime start = DefaultStart());
   SimTime Now() const override;
-  std::optional<std::chrono::steady_clock::time_point> WallTimeOf(SimTime) const override {
-    return std::nullopt;
-  }
+  std::optional<std::chrono::steady_clock::time_point> WallTimeOf(SimTime) const override { return std::nullopt; }
   std::string Describe() const override { return "manual"; }
   // False (and no change) for a negative duration or one past LatestSimTime().
   bool Advance(Duration by) override;

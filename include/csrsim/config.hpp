@@ -52,12 +52,12 @@ struct Config {
   // The serving limits (README "Running it for a parallel CI suite").
   std::size_t max_connections = 1024;  // open connections, one worker thread each; more get 503
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
-  std::size_t max_header_bytes = 65536;  // request line + headers; more is 431
-  std::size_t max_headers = 100;         // header fields; more is 431
+  std::size_t max_header_bytes = 65536;                // request line + headers; more is 431
+  std::size_t max_headers = 100;                       // header fields; more is 431
   std::chrono::milliseconds header_timeout{10000};     // a request head must arrive within this
   std::chrono::milliseconds keep_alive_timeout{5000};  // idle connections close after this
-  std::string log_level = "info";  // "debug", "info", "warn", "error", "off"
-  std::string tls_cert_file;  // both set: the listener speaks HTTPS only (PEM files)
+  std::string log_level = "info";                      // "debug", "info", "warn", "error", "off"
+  std::string tls_cert_file;                           // both set: the listener speaks HTTPS only (PEM files)
   std::string tls_key_file;
 
   // behaviour
@@ -65,12 +65,12 @@ struct Config {
   // Directories whose files POST /_sim/scenarios/reload may read, besides the
   // scenario_paths themselves (a file path: that file; a directory: its tree).
   std::vector<std::string> scenarios_roots;
-  std::string clock = "real";               // "real", "manual", "scale=N"
+  std::string clock = "real";  // "real", "manual", "scale=N"
   std::optional<std::uint64_t> seed;
-  int create_status = 200;                  // POST /csrs: 200 (guide) or 201 (OpenAPI)
+  int create_status = 200;  // POST /csrs: 200 (guide) or 201 (OpenAPI)
   AuthMode auth = AuthMode::kBoth;
-  std::string control_token;                // non-empty: /_sim needs Bearer <token>
-  std::string state_file;                   // --state: durable state (SQLite); empty = in memory
+  std::string control_token;  // non-empty: /_sim needs Bearer <token>
+  std::string state_file;     // --state: durable state (SQLite); empty = in memory
   // What the simulator holds (engine.hpp, EngineLimits); past a cap: 409, 1017.
   std::size_t max_orders = 1'000'000;
   std::size_t max_notes_per_order = 1000;

@@ -83,7 +83,7 @@ class ScenarioLibrary {
 
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<const ScenarioSet> current_;  // guarded by mu_
+  std::shared_ptr<const ScenarioSet> current_;                                    // guarded by mu_
   std::unordered_map<std::string, std::shared_ptr<const ScenarioSet>> accounts_;  // guarded by mu_
 };
 
@@ -105,16 +105,16 @@ struct OrderPage {
 // call past a cap throws Error::LimitReached and creates nothing; orders
 // restored from --state are not refused (they were accepted before).
 struct EngineLimits {
-  std::size_t max_orders = 1'000'000;              // all accounts together (--max-orders)
-  std::size_t max_notes_per_order = 1000;          // --max-notes-per-order
+  std::size_t max_orders = 1'000'000;                // all accounts together (--max-orders)
+  std::size_t max_notes_per_order = 1000;            // --max-notes-per-order
   std::size_t max_subscriptions_per_account = 1000;  // --max-subscriptions-per-account
 };
 
 class Engine {
  public:
   // `events` (optional) receives order, transition, note and subscription events.
-  Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher,
-         ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults, EventBus* events = nullptr);
+  Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher, ScenarioLibrary& scenarios,
+         IdGenerator& ids, FaultInjector& faults, EventBus* events = nullptr);
 
   // ---- orders
   // Orders these return carry no notes (`notes` is empty; GetNotes has them):
@@ -124,13 +124,13 @@ class Engine {
   // Throws the 404 GetOrder would, without copying the order (and its notes).
   void RequireOrder(const std::string& account_id, const std::string& order_id) const;
   // Merges fields, or cancels on REQUESTED_CANCEL; resumes a waiting on_update step.
-  Order UpdateOrder(const std::string& account_id, const std::string& user,
-                    const std::string& order_id, const wire::CsrRequest& request);
+  Order UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
+                    const wire::CsrRequest& request);
   OrderPage ListOrders(const std::string& account_id, const OrderQuery& query) const;
   // Control API: applies a status now, cancelling the scenario's pending steps
   // when the status is terminal.
-  Order ForceTransition(const std::string& order_id, OrderStatus status,
-                        std::optional<std::string> message, std::vector<ErrorDetail> errors);
+  Order ForceTransition(const std::string& order_id, OrderStatus status, std::optional<std::string> message,
+                        std::vector<ErrorDetail> errors);
 
   // ---- notes
   // A snapshot: later adds and edits do not change it.
@@ -172,13 +172,12 @@ class Engine {
   std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
   // All below require slot.mu held.
   void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause);
-  void Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause,
-                  const CallbackFault& fault, bool notify);
+  void Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause, const CallbackFault& fault,
+                  bool notify);
   void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base);
   void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due);
   void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
-  void Notify(const Order& order, const std::optional<std::string>& note_text,
-              const CallbackFault& fault);
+  void Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault);
   void Persist(const OrderSlot& slot);  // requires slot.mu held; no-op without a sink
   void Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions);
 

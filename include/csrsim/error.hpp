@@ -39,28 +39,28 @@ class Error : public std::runtime_error {
   Error(ErrorKind kind, std::vector<ErrorDetail> details, int http_status = 0);
 
   static Error Unauthorized();
-  static Error AccessDenied();                              // 403, 1001 Access Denied
+  static Error AccessDenied();                                     // 403, 1001 Access Denied
   static Error CsrFeatureDisabled(const std::string& account_id);  // 403, 12160
   static Error NotFound(int code, std::string description);
-  static Error NoteNotFound();                                      // 404, 5040 Note not found.
+  static Error NoteNotFound();  // 404, 5040 Note not found.
   static Error Invalid(int code, std::string description);
   static Error Invalid(std::vector<ErrorDetail> details);
   static Error Conflict(int code, std::string description);
   static Error PayloadTooLarge(std::size_t limit_bytes);
   // HTTP framing errors, raised by the server while it reads a request
   // (http1.hpp); codes and texts are listed in docs/wire-contract.md.
-  static Error MalformedRequest(std::string description);          // 400, 1012
-  static Error UriTooLong(std::size_t limit_bytes);                 // 414, 1013
-  static Error HeadersTooLarge(std::string description);           // 431, 1014
+  static Error MalformedRequest(std::string description);  // 400, 1012
+  static Error UriTooLong(std::size_t limit_bytes);        // 414, 1013
+  static Error HeadersTooLarge(std::string description);   // 431, 1014
   // A limit of the simulator itself: `description` names it and its flag.
-  static Error CapacityExceeded(std::string description);          // 503, 1015
-  static Error OutOfMemory();                                       // 503, 1016
+  static Error CapacityExceeded(std::string description);  // 503, 1015
+  static Error OutOfMemory();                              // 503, 1016
   // The --state file could not be written (a full disk, an I/O error): the
   // call's change is not in the file. `cause` is SQLite's message.
-  static Error StateWriteFailed(const std::string& cause);          // 503, 1018
+  static Error StateWriteFailed(const std::string& cause);  // 503, 1018
   // A cap on what the simulator holds (--max-orders, ...) is reached and the
   // call created nothing: `description` names the cap and its flag.
-  static Error LimitReached(std::string description);              // 409, 1017
+  static Error LimitReached(std::string description);  // 409, 1017
   static Error RateLimited(std::int64_t reset_epoch_seconds);
   // An injected failure answering `http_status`; a 429 carries
   // X-RateLimit-Reset one second after `now`, like a real rate limit.

@@ -64,9 +64,7 @@ struct PublishedEvent {
   std::string frame;    // "id: N\ndata: {...}\n\n"
   std::size_t json_offset = 0;
   // The whole JSON object, "id" included.
-  std::string_view json() const {
-    return std::string_view(frame).substr(json_offset, frame.size() - json_offset - 2);
-  }
+  std::string_view json() const { return std::string_view(frame).substr(json_offset, frame.size() - json_offset - 2); }
 };
 
 struct EventBusOptions {
@@ -147,11 +145,11 @@ class EventBus {
   mutable std::mutex mu_;
   std::deque<std::shared_ptr<const PublishedEvent>> ring_;  // guarded by mu_
   std::vector<EventSubscription*> subscribers_;             // guarded by mu_
-  std::size_t live_ = 0;                                     // guarded by mu_: subscriptions not yet destroyed
+  std::size_t live_ = 0;                                    // guarded by mu_: subscriptions not yet destroyed
   std::condition_variable gone_;
-  std::uint64_t next_id_ = 1;                                // guarded by mu_
-  std::uint64_t dropped_subscribers_ = 0;                    // guarded by mu_
-  bool shutdown_ = false;                                    // guarded by mu_
+  std::uint64_t next_id_ = 1;              // guarded by mu_
+  std::uint64_t dropped_subscribers_ = 0;  // guarded by mu_
+  bool shutdown_ = false;                  // guarded by mu_
 };
 
 // ---- the events the simulator emits (each a no-op when `bus` is null)
@@ -170,8 +168,8 @@ void EmitSubscription(EventBus* bus, std::string_view change, const std::string&
 // "callback.attempted" — one journal entry: url, responseStatus or error, latency.
 void EmitCallbackAttempt(EventBus* bus, const JournalEntry& entry);
 // "fault.fired" — rule `rule_id` of `target` ("api" or "callback") hit `account_id`.
-void EmitFaultFired(EventBus* bus, std::string_view target, const std::string& rule_id,
-                    const std::string& account_id, std::string_view what);
+void EmitFaultFired(EventBus* bus, std::string_view target, const std::string& rule_id, const std::string& account_id,
+                    std::string_view what);
 // "faults.changed" — a rule was added or removed (account: the rule's, or none).
 void EmitFaultsChanged(EventBus* bus, const std::optional<std::string>& account_id);
 // "clock.advanced" — by how much, and the new time.

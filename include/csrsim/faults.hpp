@@ -30,10 +30,10 @@ struct ApiFaultRule {
   // "GET /csrs/*", "PUT /subscriptions/*"; nullopt: every Bandwidth route.
   std::optional<std::string> route;
   ApiFaultAction action = ApiFaultAction::kStatus;
-  int status = 503;                                  // kStatus (429 adds X-RateLimit-Reset)
-  std::chrono::milliseconds latency{0};              // kLatency, wall time
-  std::optional<std::int64_t> remaining;             // next N calls; nullopt: until cleared
-  double fraction = 1.0;                             // share of matching calls hit
+  int status = 503;                       // kStatus (429 adds X-RateLimit-Reset)
+  std::chrono::milliseconds latency{0};   // kLatency, wall time
+  std::optional<std::int64_t> remaining;  // next N calls; nullopt: until cleared
+  double fraction = 1.0;                  // share of matching calls hit
 };
 
 struct CallbackFaultRule {
@@ -105,7 +105,7 @@ class FaultInjector {
   std::vector<ApiFaultRule> api_rules_;            // guarded by mu_
   std::vector<CallbackFaultRule> callback_rules_;  // guarded by mu_
   std::uint64_t next_id_ = 1;                      // guarded by mu_
-  std::function<void()> change_hook_;               // set before serving
+  std::function<void()> change_hook_;              // set before serving
 };
 
 }  // namespace csrsim

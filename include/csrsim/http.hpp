@@ -23,15 +23,15 @@ struct CaseInsensitiveLess {
 };
 
 struct HttpRequest {
-  std::string method;  // "GET", ...
-  std::string path;    // without the query string
+  std::string method;                             // "GET", ...
+  std::string path;                               // without the query string
   std::multimap<std::string, std::string> query;  // decoded parameters
   std::multimap<std::string, std::string, CaseInsensitiveLess> headers;
   std::string body;
   std::string remote_addr;
   std::vector<std::string> path_params;  // segments matched by "*" in the route
-  std::string prefix;  // path prefix the API stripped before routing (e.g. "/api")
-  std::string target;  // as sent: path and query, undecoded ("" when built in code)
+  std::string prefix;                    // path prefix the API stripped before routing (e.g. "/api")
+  std::string target;                    // as sent: path and query, undecoded ("" when built in code)
   // Set by the caller that journals the request (app.cpp); the api pipeline
   // fills it in as it goes. Null: nobody is recording.
   RequestTrace* trace = nullptr;

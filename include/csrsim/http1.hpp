@@ -23,10 +23,10 @@
 namespace csrsim::http1 {
 
 struct Limits {
-  std::size_t max_request_line = 8192;    // method + target + version (414)
-  std::size_t max_header_bytes = 65536;   // the whole head, request line included (431)
-  std::size_t max_headers = 100;          // header fields (431)
-  std::size_t max_body_bytes = 1 << 20;   // decoded body (413)
+  std::size_t max_request_line = 8192;   // method + target + version (414)
+  std::size_t max_header_bytes = 65536;  // the whole head, request line included (431)
+  std::size_t max_headers = 100;         // header fields (431)
+  std::size_t max_body_bytes = 1 << 20;  // decoded body (413)
 };
 
 enum class BodyFraming { kNone, kLength, kChunked };
@@ -79,7 +79,7 @@ class ChunkedDecoder {
 
   Limits limits_;
   State state_ = State::kSize;
-  std::size_t remaining_ = 0;       // of the current chunk
+  std::size_t remaining_ = 0;  // of the current chunk
   std::size_t trailer_bytes_ = 0;
   std::optional<Error> error_;
 };

@@ -34,12 +34,12 @@ struct JournalEntry {
   int attempt = 1;  // 1-based; the challenge flow's second POST and retries count up
   std::vector<std::pair<std::string, std::string>> request_headers;
   std::string body;
-  int response_status = 0;  // 0 when no HTTP response arrived
-  std::string error;        // transport error or "dropped by fault"; empty on a response
-  std::string fault;        // fault applied to this attempt, "" when none
-  SimTime scheduled_at{};   // simulated time the notification became due
-  SimTime sent_at{};        // simulated time the attempt started
-  SimTime finished_at{};    // simulated time it ended
+  int response_status = 0;       // 0 when no HTTP response arrived
+  std::string error;             // transport error or "dropped by fault"; empty on a response
+  std::string fault;             // fault applied to this attempt, "" when none
+  SimTime scheduled_at{};        // simulated time the notification became due
+  SimTime sent_at{};             // simulated time the attempt started
+  SimTime finished_at{};         // simulated time it ended
   std::int64_t wall_micros = 0;  // wall-clock duration of the attempt
 
   bool Succeeded() const { return response_status >= 200 && response_status < 300; }
@@ -66,8 +66,7 @@ class Journal {
   std::vector<JournalEntry> Query(const JournalFilter& filter) const;
   // Returns the first entry matching `filter` (one appended before the call
   // counts), waiting up to `timeout` of wall time; nullopt on time-out or Shutdown.
-  std::optional<JournalEntry> WaitFor(const JournalFilter& filter,
-                                      std::chrono::milliseconds timeout);
+  std::optional<JournalEntry> WaitFor(const JournalFilter& filter, std::chrono::milliseconds timeout);
   // Removes all entries, or one account's.
   void Clear(const std::optional<std::string>& account_id);
   // Puts back entries read from a --state file (ids kept, in id order), before

@@ -33,7 +33,7 @@ class Histogram {
   void Render(std::string& out, std::string_view name) const;
 
  private:
-  const std::array<double, N> bounds_;  // seconds, ascending
+  const std::array<double, N> bounds_;                      // seconds, ascending
   std::array<std::atomic<std::uint64_t>, N + 1> counts_{};  // per bucket, not cumulative
   std::atomic<std::int64_t> sum_micros_{0};
 };

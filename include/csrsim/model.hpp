@@ -32,14 +32,14 @@ enum class OrderStatus { kReceived, kProcessing, kActionRequired, kComplete, kFa
 
 // The one table of status names, in OrderStatus order: the wire spelling,
 // also used by scenario files and the control API.
-inline constexpr std::array<std::string_view, 6> kOrderStatusNames = {
-    "RECEIVED", "PROCESSING", "ACTION_REQUIRED", "COMPLETE", "FAILED", "CANCELLED"};
+inline constexpr std::array<std::string_view, 6> kOrderStatusNames = {"RECEIVED", "PROCESSING", "ACTION_REQUIRED",
+                                                                      "COMPLETE", "FAILED",     "CANCELLED"};
 static_assert(kOrderStatusNames.size() == static_cast<std::size_t>(OrderStatus::kCancelled) + 1,
               "one name per OrderStatus");
 
-std::string_view ToString(OrderStatus status);              // "ACTION_REQUIRED"
+std::string_view ToString(OrderStatus status);                       // "ACTION_REQUIRED"
 std::optional<OrderStatus> ParseOrderStatus(std::string_view text);  // exact wire spelling
-bool IsTerminal(OrderStatus status);                        // COMPLETE, FAILED, CANCELLED
+bool IsTerminal(OrderStatus status);                                 // COMPLETE, FAILED, CANCELLED
 
 // ---------------------------------------------------------------------------
 // The fields of a <Csr> request, in the order the wire echoes them.
@@ -93,10 +93,9 @@ class CsrFields {
 
 // Canonical order of <ServiceAddress> children (docs/wire-contract.md, CSR orders).
 inline constexpr std::string_view kServiceAddressFields[] = {
-    "UnparsedAddress", "HousePrefix",  "HouseNumber", "HouseSuffix",
-    "PreDirectional",  "StreetName",   "StreetSuffix", "PostDirectional",
-    "AddressLine2",    "City",         "State",       "Zip",
-    "PlusFour",        "County",       "Country"};
+    "UnparsedAddress", "HousePrefix",  "HouseNumber",     "HouseSuffix",  "PreDirectional",
+    "StreetName",      "StreetSuffix", "PostDirectional", "AddressLine2", "City",
+    "State",           "Zip",          "PlusFour",        "County",       "Country"};
 
 struct CsrData {
   std::optional<std::string> account_number;
@@ -165,8 +164,15 @@ class NoteList {
     explicit const_iterator(Items::const_iterator at) : at_(at) {}
     const Note& operator*() const { return **at_; }
     const Note* operator->() const { return at_->get(); }
-    const_iterator& operator++() { ++at_; return *this; }
-    const_iterator operator++(int) { const_iterator before = *this; ++at_; return before; }
+    const_iterator& operator++() {
+      ++at_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator before = *this;
+      ++at_;
+      return before;
+    }
     friend bool operator==(const const_iterator&, const const_iterator&) = default;
 
    private:
@@ -200,19 +206,19 @@ struct Transition {
 };
 
 struct Order {
-  std::string id;          // lower-case UUID
+  std::string id;  // lower-case UUID
   std::string account_id;
   std::string last_modified_by;  // API user of the last create/PUT, echoed as LastModifiedBy
   SimTime created{};
   SimTime last_modified{};
   OrderStatus status = OrderStatus::kReceived;
-  SharedText message;      // message of the last transition
+  SharedText message;  // message of the last transition
   CsrFields fields;
   // Once known. Shared, not copied: explicit data points into the scenario
   // that defined it. A missing WorkingTelephoneNumber reads as the order's TN.
   std::shared_ptr<const CsrData> csr_data;
   std::vector<ErrorDetail> errors;  // set on FAILED
-  NoteList notes;  // not copied by the engine's order reads (store.hpp, OrderWithoutNotes)
+  NoteList notes;                   // not copied by the engine's order reads (store.hpp, OrderWithoutNotes)
   SharedText scenario_name;
   std::vector<Transition> history;
 };
@@ -254,7 +260,7 @@ struct Subscription {
   std::string id;  // lower-case UUID
   std::string account_id;
   SubscriptionSpec spec;
-  SimTime expires_at{};              // set from callback expiry on create / replace
+  SimTime expires_at{};               // set from callback expiry on create / replace
   std::string last_status = "READY";  // outcome of the last callback
 };
 
@@ -268,12 +274,12 @@ struct Subscription {
 // set with one ("delay: 5s"), the others with a boolean. Adding a kind is one
 // row here plus its behaviour in the dispatcher (callbacks.cpp, StageOf: the
 // build fails until that switch handles it); see docs/scenarios.md.
-#define CSRSIM_CALLBACK_FAULT_KINDS(X)                                             \
-  X(kDrop, "drop", false)                   /* never sent; journaled as dropped */ \
-  X(kDuplicate, "duplicate", false)         /* sent twice */                       \
-  X(kDelay, "delay", true)                  /* sent this much simulated time later */ \
-  X(kOutOfOrder, "out_of_order", false)     /* held back, sent after the order's next callback */ \
-  X(kWrongCredentials, "wrong_credentials", false)  /* Basic password replaced by a wrong one */
+#define CSRSIM_CALLBACK_FAULT_KINDS(X)                                                                   \
+  X(kDrop, "drop", false)                          /* never sent; journaled as dropped */                \
+  X(kDuplicate, "duplicate", false)                /* sent twice */                                      \
+  X(kDelay, "delay", true)                         /* sent this much simulated time later */             \
+  X(kOutOfOrder, "out_of_order", false)            /* held back, sent after the order's next callback */ \
+  X(kWrongCredentials, "wrong_credentials", false) /* Basic password replaced by a wrong one */
 
 enum class CallbackFaultKind : std::uint8_t {
 #define CSRSIM_FAULT_ENUMERATOR(kind, name, takes_duration) kind,

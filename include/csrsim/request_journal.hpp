@@ -47,24 +47,24 @@ struct RequestTrace {
   std::string auth = "none";           // "basic:USER", "bearer:CLIENT", "none", ...
   std::optional<int> error_code;       // from a Bandwidth-shaped error body
   std::string error_description;
-  std::string reason;                  // why a 4xx: the validation messages, "unknown credentials", ...
-  std::string fault;                   // injected fault that acted: "status 503 (fault-1)", ...
+  std::string reason;                   // why a 4xx: the validation messages, "unknown credentials", ...
+  std::string fault;                    // injected fault that acted: "status 503 (fault-1)", ...
   std::vector<std::string> leniencies;  // what was accepted though the real API may not (wire.hpp)
 };
 
 struct RequestRecord {
-  std::uint64_t id = 0;       // assigned by the journal: 1, 2, 3, ...
-  SimTime received_at{};      // simulated time of the request's account
+  std::uint64_t id = 0;   // assigned by the journal: 1, 2, 3, ...
+  SimTime received_at{};  // simulated time of the request's account
   std::chrono::system_clock::time_point received_wall{};
   std::string method;
-  std::string path;           // as sent: prefix, path and query
+  std::string path;  // as sent: prefix, path and query
   std::optional<std::string> route;
   std::optional<std::string> account;
   std::string auth = "none";
   std::vector<std::pair<std::string, std::string>> headers;  // Authorization: scheme only
   std::string body;
   bool body_truncated = false;
-  int status = 0;             // 0: the connection was dropped without an answer
+  int status = 0;  // 0: the connection was dropped without an answer
   std::string response_body;
   bool response_body_truncated = false;
   std::optional<int> error_code;
@@ -113,8 +113,7 @@ class RequestJournal {
   // Waits up to `timeout` (wall time) until `count` records match (records
   // appended before the call count too); returns the first `count` matches,
   // or fewer on time-out or Shutdown.
-  std::vector<RequestRecord> WaitFor(const RequestFilter& filter, std::size_t count,
-                                     std::chrono::milliseconds timeout);
+  std::vector<RequestRecord> WaitFor(const RequestFilter& filter, std::size_t count, std::chrono::milliseconds timeout);
   // Removes every record (and the drop count), or one account's.
   void Clear(const std::optional<std::string>& account_id);
   void Shutdown();  // wakes every WaitFor
@@ -130,11 +129,11 @@ class RequestJournal {
   const std::size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable appended_;
-  Records records_;                    // guarded by mu_, in id order
-  std::uint64_t next_id_ = 1;          // guarded by mu_
-  std::uint64_t dropped_ = 0;          // guarded by mu_
-  std::uint64_t clears_ = 0;           // guarded by mu_: a WaitFor recounts after a Clear
-  bool shutdown_ = false;              // guarded by mu_
+  Records records_;            // guarded by mu_, in id order
+  std::uint64_t next_id_ = 1;  // guarded by mu_
+  std::uint64_t dropped_ = 0;  // guarded by mu_
+  std::uint64_t clears_ = 0;   // guarded by mu_: a WaitFor recounts after a Clear
+  bool shutdown_ = false;      // guarded by mu_
 };
 
 }  // namespace csrsim

@@ -36,7 +36,7 @@ struct Matcher {
   std::optional<std::string> tn_prefix;
   std::optional<std::string> tn_suffix;
   std::optional<std::string> tn_regex_source;
-  std::optional<std::regex> tn_regex;  // full match (std::regex_match)
+  std::optional<std::regex> tn_regex;                    // full match (std::regex_match)
   std::vector<std::pair<CsrField, std::string>> fields;  // exact values
   std::optional<std::string> account;
 
@@ -47,17 +47,17 @@ struct Matcher {
 enum class CsrSource { kNone, kExplicit, kGenerated };
 
 struct Step {
-  std::optional<Duration> after;     // relative to the previous step (or create)
-  bool on_update = false;            // waits for a PUT...
+  std::optional<Duration> after;          // relative to the previous step (or create)
+  bool on_update = false;                 // waits for a PUT...
   std::vector<CsrField> requires_fields;  // ...carrying all of these fields
   OrderStatus status = OrderStatus::kProcessing;
   std::optional<std::string> message;
   CsrSource csr_source = CsrSource::kNone;
-  CsrData csr;                       // for kExplicit
+  CsrData csr;  // for kExplicit
   std::vector<ErrorDetail> errors;
-  bool notify = false;               // resolved default: true unless PROCESSING
-  CallbackFault callback_fault;      // extension: faults on this step's callbacks
-  int line = 0;                      // where the step starts in its file
+  bool notify = false;           // resolved default: true unless PROCESSING
+  CallbackFault callback_fault;  // extension: faults on this step's callbacks
+  int line = 0;                  // where the step starts in its file
 };
 
 // One weighted alternative of a scenario's steps (extension `variants:`).

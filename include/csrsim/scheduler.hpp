@@ -101,13 +101,13 @@ class Scheduler {
   Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable changed_;
-  std::map<Key, Entry> queue_;  // guarded by mu_
+  std::map<Key, Entry> queue_;                         // guarded by mu_
   std::unordered_map<std::string, Duration> offsets_;  // guarded by mu_; absent: zero
-  std::uint64_t next_seq_ = 0;  // guarded by mu_
-  bool stopping_ = false;       // guarded by mu_
-  bool running_ = false;        // guarded by mu_: a popped task has not finished
-  std::mutex run_mu_;           // held while a task runs: one task at a time
-  std::mutex advance_mu_;       // held for a whole Advance()
+  std::uint64_t next_seq_ = 0;                         // guarded by mu_
+  bool stopping_ = false;                              // guarded by mu_
+  bool running_ = false;                               // guarded by mu_: a popped task has not finished
+  std::mutex run_mu_;                                  // held while a task runs: one task at a time
+  std::mutex advance_mu_;                              // held for a whole Advance()
   std::thread thread_;
 };
 

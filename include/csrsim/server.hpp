@@ -41,14 +41,14 @@ enum class ConnectionEvent { kOpened, kClosed, kRefused };
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;  // 0 = any free port
+  int port = 0;                        // 0 = any free port
   std::size_t max_connections = 1024;  // open connections served at once (one thread each)
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
   std::size_t max_header_bytes = 65536;  // request line + headers
   std::size_t max_headers = 100;
   std::size_t max_request_line = 8192;
-  std::chrono::milliseconds header_timeout{10000};      // whole head, from its first byte; also a body stall
-  std::chrono::milliseconds keep_alive_timeout{5000};   // idle between requests
+  std::chrono::milliseconds header_timeout{10000};     // whole head, from its first byte; also a body stall
+  std::chrono::milliseconds keep_alive_timeout{5000};  // idle between requests
   // Set: the listener speaks HTTPS only (a plain-HTTP request gets a 400
   // saying so); null: plain HTTP.
   std::shared_ptr<const TlsContext> tls;

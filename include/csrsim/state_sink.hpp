@@ -30,8 +30,7 @@ class StateSink {
   // The order as it now is, with where it stands in its scenario.
   virtual void SaveOrder(const Order& order, const ScenarioProgress& progress) = 0;
   // All of one account's subscriptions, in creation order.
-  virtual void SaveSubscriptions(const std::string& account_id,
-                                 const std::vector<Subscription>& subscriptions) = 0;
+  virtual void SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) = 0;
   // The manual clock's time after an advance.
   virtual void SaveClock(SimTime now) = 0;
   // Drops one account's orders, subscriptions, scenario set and timeline

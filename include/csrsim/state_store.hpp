@@ -84,8 +84,7 @@ class StateStore final : public StateSink, public DeliveryLog {
 
   // StateSink
   void SaveOrder(const Order& order, const ScenarioProgress& progress) override;
-  void SaveSubscriptions(const std::string& account_id,
-                         const std::vector<Subscription>& subscriptions) override;
+  void SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) override;
   void SaveClock(SimTime now) override;
   void Reset(const std::optional<std::string>& account_id) override;
   void SaveFaults(const FaultInjector& faults) override;
@@ -107,10 +106,10 @@ class StateStore final : public StateSink, public DeliveryLog {
 
   struct Impl;
   std::string path_;
-  std::mutex faults_mu_;        // held from reading the rules to their commit, so snapshots land in order
-  std::atomic<const IdGenerator*> ids_{nullptr};  // set by Restore
+  std::mutex faults_mu_;  // held from reading the rules to their commit, so snapshots land in order
+  std::atomic<const IdGenerator*> ids_{nullptr};      // set by Restore
   std::atomic<std::size_t> journal_capacity_{10000};  // set by RestoreCallbacks
-  std::mutex mu_;               // held while the connection is used
+  std::mutex mu_;                                     // held while the connection is used
   std::unique_ptr<Impl> impl_;  // the connection guarded by mu_; the commit queue by its own mutex
 };
 

@@ -32,8 +32,8 @@ namespace csrsim {
 struct ScenarioProgress {
   std::shared_ptr<const ScenarioSet> set;  // keeps `variant` alive across reloads
   const Variant* variant = nullptr;
-  std::size_t next_step = 0;      // index into variant->steps
-  std::uint64_t generation = 0;   // bumped whenever pending timers become stale
+  std::size_t next_step = 0;        // index into variant->steps
+  std::uint64_t generation = 0;     // bumped whenever pending timers become stale
   bool waiting_for_update = false;  // next step is an on_update step
   std::optional<SimTime> due;       // when the scheduled next step runs (none: not scheduled)
   // The order's row in the --state file (state_store.cpp), 0 before its first
@@ -60,8 +60,7 @@ class Store {
   // Adds an order; its id must be new. nullptr (and nothing added) when the
   // store already holds `max_orders` orders: the check and the insert are one
   // step, so concurrent creates never pass the cap.
-  std::shared_ptr<OrderSlot> AddOrder(Order order, ScenarioProgress progress,
-                                      std::size_t max_orders = SIZE_MAX);
+  std::shared_ptr<OrderSlot> AddOrder(Order order, ScenarioProgress progress, std::size_t max_orders = SIZE_MAX);
   // Takes back an order just added whose create failed (its state write).
   void RemoveOrder(const std::shared_ptr<OrderSlot>& slot);
   // Makes room for `orders` more orders (a restore from --state adds them all at once).
@@ -74,8 +73,8 @@ class Store {
   std::vector<std::shared_ptr<OrderSlot>> Orders(const std::optional<std::string>& account_id) const;
   // At most `max` of those orders created after the one with sequence `after`
   // (0: from the first), in creation order: a page read in O(log n + max).
-  std::vector<std::shared_ptr<OrderSlot>> OrdersAfter(const std::optional<std::string>& account_id,
-                                                      std::uint64_t after, std::size_t max) const;
+  std::vector<std::shared_ptr<OrderSlot>> OrdersAfter(const std::optional<std::string>& account_id, std::uint64_t after,
+                                                      std::size_t max) const;
   std::size_t OrderCount() const;
   // Accounts holding any order or subscription.
   std::size_t AccountCount() const;
@@ -87,8 +86,7 @@ class Store {
   // duplicate rule). `edit` must not call back into the Store; it may throw.
   // An account is kept only while it holds orders or subscriptions, so a
   // failed call on an unknown account leaves no state behind.
-  void EditSubscriptions(std::string_view account_id,
-                         const std::function<void(std::vector<Subscription>&)>& edit);
+  void EditSubscriptions(std::string_view account_id, const std::function<void(std::vector<Subscription>&)>& edit);
 
   // Drops orders, notes and subscriptions of one account, or of all.
   void Reset(const std::optional<std::string>& account_id);
@@ -100,9 +98,9 @@ class Store {
   };
 
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, AccountData> accounts_;                 // guarded by mu_
-  std::vector<std::shared_ptr<OrderSlot>> all_orders_;  // creation order; guarded by mu_
-  std::uint64_t next_sequence_ = 1;                     // guarded by mu_
+  std::unordered_map<std::string, AccountData> accounts_;  // guarded by mu_
+  std::vector<std::shared_ptr<OrderSlot>> all_orders_;     // creation order; guarded by mu_
+  std::uint64_t next_sequence_ = 1;                        // guarded by mu_
   // Keyed by a view of the slot's own (immutable) id: no second copy per order.
   std::unordered_map<std::string_view, std::shared_ptr<OrderSlot>> orders_by_id_;  // guarded by mu_
 };

@@ -13,8 +13,8 @@ namespace csrsim {
 
 struct HttpUrl {
   bool https = false;
-  std::string host;  // lower case; IPv6 literals without their brackets
-  int port = 0;      // 1..65535; 80 or 443 when the URL gives none
+  std::string host;    // lower case; IPv6 literals without their brackets
+  int port = 0;        // 1..65535; 80 or 443 when the URL gives none
   std::string target;  // path and query, at least "/"; the fragment is dropped
 };
 

@@ -36,7 +36,7 @@ std::optional<SimTime> ParseTimestamp(std::string_view text);
 // ---- requests ---------------------------------------------------------------
 struct CsrRequest {
   CsrFields fields;
-  bool requested_cancel = false;  // <Status>REQUESTED_CANCEL</Status>
+  bool requested_cancel = false;      // <Status>REQUESTED_CANCEL</Status>
   std::optional<std::string> status;  // any other <Status> text, for a clear error
   // Each element accepted under a spelling other than the wire name, e.g.
   // "accepted <EndUserPin> as EndUserPIN": real SDKs send these, the real API
@@ -60,13 +60,12 @@ std::string EncodeCsrCreated(const Order& order);
 std::string EncodeCsrResponse(const Order& order);
 
 struct ListLinks {
-  std::string first;                 // full URL, e.g. /api/accounts/1/csrs?page=1&size=3
-  std::optional<std::string> next;   // absent on the last page
+  std::string first;                // full URL, e.g. /api/accounts/1/csrs?page=1&size=3
+  std::optional<std::string> next;  // absent on the last page
 };
 // <CsrResponses><TotalCount/><Links><first>Link=&lt;url&gt;;rel="first";</first>...</Links>
 // <CsrResponse/>...</CsrResponses>
-std::string EncodeCsrList(std::size_t total_count, const ListLinks& links,
-                          const std::vector<Order>& page);
+std::string EncodeCsrList(std::size_t total_count, const ListLinks& links, const std::vector<Order>& page);
 
 // <Notes><Note>...</Note>...</Notes>
 std::string EncodeNotes(const NoteList& notes);

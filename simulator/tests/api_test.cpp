@@ -112,7 +112,7 @@ TEST_CASE("a user of another account gets 403 1001 and cannot see its orders") {
   CHECK(denied.status == 403);
   CHECK(XPath(denied.body, "/CsrResponse/ResponseStatus/ErrorCode") == "1001");
   CHECK(XPath(denied.body, "/CsrResponse/ResponseStatus/Description") == "Access Denied");
-  CHECK(Send(sim, Request("GET", "/api/accounts/3/csrs", "", alice)).status == 403);  // unlisted account
+  CHECK(Send(sim, Request("GET", "/api/accounts/3/csrs", "", alice)).status == 403);       // unlisted account
   CHECK(Send(sim, Request("GET", "/api/accounts/1/csrs", "", kGuideAuth)).status == 401);  // no open mode
 }
 
@@ -205,13 +205,14 @@ TEST_CASE("malformed XML, a wrong root and an empty body are 400s with the endpo
               "/CsrOrderResponse/Errors/Error/Code") == "1002");
   CHECK(XPath(Send(sim, Request("POST", "/api/accounts/1/csrs", "<Order/>")).body,
               "/CsrOrderResponse/Errors/Error/Code") == "1002");
-  CHECK(XPath(Send(sim, Request("POST", "/api/accounts/1/csrs", "")).body,
-              "/CsrOrderResponse/Errors/Error/Code") == "1003");
+  CHECK(XPath(Send(sim, Request("POST", "/api/accounts/1/csrs", "")).body, "/CsrOrderResponse/Errors/Error/Code") ==
+        "1003");
   auto subscription = Send(sim, Request("POST", "/api/accounts/1/subscriptions", "<Subscription>"));
   CHECK(subscription.status == 400);
   CHECK(XPath(subscription.body, "/SubscriptionsResponse/ResponseStatus/ErrorCode") == "1002");
   const std::string id = CreateOrder(sim, "1");
-  auto note = Send(sim, Request("POST", "/api/accounts/1/csrs/" + id + "/notes", "<Note><Description>x</Description></Note>"));
+  auto note =
+      Send(sim, Request("POST", "/api/accounts/1/csrs/" + id + "/notes", "<Note><Description>x</Description></Note>"));
   CHECK(note.status == 400);
   CHECK(XPath(note.body, "/NoteResponse/ResponseStatus/ErrorCode") == "12501");
 }
@@ -269,7 +270,8 @@ TEST_CASE("notes: 204 when none, 201 with a numeric Location, then listed") {
   const std::string id = CreateOrder(sim);
   const std::string notes = "/api/accounts/9900000/csrs/" + id + "/notes";
   CHECK(Send(sim, Request("GET", notes)).status == 204);
-  auto added = Send(sim, Request("POST", notes, "<Note><UserId>customer</UserId><Description>Test</Description></Note>"));
+  auto added =
+      Send(sim, Request("POST", notes, "<Note><UserId>customer</UserId><Description>Test</Description></Note>"));
   CHECK(added.status == 201);
   CHECK(added.body.empty());
   auto location = HeaderOf(added, "Location");

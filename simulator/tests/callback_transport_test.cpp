@@ -13,8 +13,8 @@
 using namespace csrsim;
 using csrsim::testing::CallbackReceiver;
 using csrsim::testing::HeaderOf;
-using csrsim::testing::RefusingPort;
 using csrsim::testing::MakeDelivery;
+using csrsim::testing::RefusingPort;
 using namespace std::chrono_literals;
 
 namespace {
@@ -218,7 +218,8 @@ JournalEntry EntryFor(const std::string& order_id) {
 
 TEST_CASE("the journal numbers entries and evicts the oldest beyond its capacity") {
   Journal journal(3);
-  for (int i = 1; i <= 5; ++i) CHECK(journal.Append(EntryFor("order-" + std::to_string(i))) == static_cast<std::uint64_t>(i));
+  for (int i = 1; i <= 5; ++i)
+    CHECK(journal.Append(EntryFor("order-" + std::to_string(i))) == static_cast<std::uint64_t>(i));
   CHECK(journal.size() == 3);
   CHECK(journal.dropped() == 2);
   auto entries = journal.Query({});

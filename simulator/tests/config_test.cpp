@@ -26,9 +26,8 @@ TEST_CASE("no arguments run the simulator with the documented defaults") {
 }
 
 TEST_CASE("flags take a separate or an = value and repeatable flags accumulate") {
-  auto command = Parse({"--port", "0", "--clock=manual", "--scenarios", "a.yaml", "--scenarios=b",
-                        "--seed", "42", "--auth", "oauth", "--callback-auth", "challenge",
-                        "--callback-timeout", "250ms"});
+  auto command = Parse({"--port", "0", "--clock=manual", "--scenarios", "a.yaml", "--scenarios=b", "--seed", "42",
+                        "--auth", "oauth", "--callback-auth", "challenge", "--callback-timeout", "250ms"});
   REQUIRE(command.action == CliAction::kRun);
   CHECK(command.config.port == 0);
   CHECK(command.config.clock == "manual");
@@ -45,11 +44,11 @@ TEST_CASE("a bad flag gives one line naming the flag") {
     std::string expected;
   };
   for (const auto& c : std::vector<Case>{{{"--port", "70000"}, "--port: invalid value '70000'"},
-                                          {{"--clock", "fast"}, "--clock: invalid value 'fast'"},
-                                          {{"--seed"}, "--seed needs a value"},
-                                          {{"--frobnicate"}, "unknown argument '--frobnicate'"},
-                                          {{"--create-status", "204"}, "--create-status: invalid value"},
-                                          {{"--config", "/nonexistent/x.yaml"}, "--config: cannot read"}}) {
+                                         {{"--clock", "fast"}, "--clock: invalid value 'fast'"},
+                                         {{"--seed"}, "--seed needs a value"},
+                                         {{"--frobnicate"}, "unknown argument '--frobnicate'"},
+                                         {{"--create-status", "204"}, "--create-status: invalid value"},
+                                         {{"--config", "/nonexistent/x.yaml"}, "--config: cannot read"}}) {
     auto command = Parse(c.args);
     INFO(c.expected);
     CHECK(command.action == CliAction::kError);

@@ -72,10 +72,10 @@ class TestSimulator {
 
   // POST /csrs for `tn`; returns the new order's id.
   std::string CreateOrder(const std::string& tn, const std::string& account = kAccount) {
-    HttpResponse response = Call("POST", "/accounts/" + account + "/csrs",
-                                 "<Csr><WorkingOrBillingTelephoneNumber>" + tn +
-                                     "</WorkingOrBillingTelephoneNumber></Csr>",
-                                 kGuideAuthorization);
+    HttpResponse response =
+        Call("POST", "/accounts/" + account + "/csrs",
+             "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>",
+             kGuideAuthorization);
     INFO(response.body);
     REQUIRE(response.status == 200);
     auto start = response.body.find("<OrderId>") + 9;
@@ -83,13 +83,12 @@ class TestSimulator {
   }
 
   void Subscribe(const std::string& url, const std::string& account = kAccount) {
-    HttpResponse response =
-        Call("POST", "/accounts/" + account + "/subscriptions",
-             "<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>" + url +
-                 "</URL><CallbackCredentials><BasicAuthentication><Username>cb</Username>"
-                 "<Password>secret</Password></BasicAuthentication></CallbackCredentials>"
-                 "</CallbackSubscription></Subscription>",
-             kGuideAuthorization);
+    HttpResponse response = Call("POST", "/accounts/" + account + "/subscriptions",
+                                 "<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>" + url +
+                                     "</URL><CallbackCredentials><BasicAuthentication><Username>cb</Username>"
+                                     "<Password>secret</Password></BasicAuthentication></CallbackCredentials>"
+                                     "</CallbackSubscription></Subscription>",
+                                 kGuideAuthorization);
     INFO(response.body);
     REQUIRE(response.status == 201);
   }
@@ -110,7 +109,6 @@ std::vector<std::string> Statuses(const Json& list, const std::string& key = "st
   for (const auto& item : list) statuses.push_back(item[key].get<std::string>());
   return statuses;
 }
-
 
 constexpr char kOneScenario[] = R"(scenarios:
   - name: only-one
@@ -345,8 +343,7 @@ TEST_CASE("an API status fault answers the next call with its status, then is us
 
 TEST_CASE("a 429 fault carries X-RateLimit-Reset and other routes are untouched") {
   TestSimulator sim;
-  sim.Control("POST", "/_sim/faults", R"({"target":"api","route":"GET /csrs/*","action":"status","status":429})",
-              201);
+  sim.Control("POST", "/_sim/faults", R"({"target":"api","route":"GET /csrs/*","action":"status","status":429})", 201);
   std::string id = sim.CreateOrder("9195550100");
   HttpResponse limited = sim.Call("GET", "/accounts/9900000/csrs/" + id, "", kGuideAuthorization);
   CHECK(limited.status == 429);
@@ -359,8 +356,8 @@ TEST_CASE("a 429 fault carries X-RateLimit-Reset and other routes are untouched"
 TEST_CASE("API drop and latency faults are applied and listed") {
   TestSimulator sim;
   sim.Control("POST", "/_sim/faults", R"({"target":"api","action":"drop","count":1})", 201);
-  Json latency = sim.Control("POST", "/_sim/faults",
-                             R"({"target":"api","action":"latency","latencyMs":1,"fraction":0.5})", 201);
+  Json latency =
+      sim.Control("POST", "/_sim/faults", R"({"target":"api","action":"latency","latencyMs":1,"fraction":0.5})", 201);
   CHECK(latency["latencyMs"] == 1);
   CHECK(latency["fraction"] == 0.5);
   CHECK(latency["account"] == nullptr);

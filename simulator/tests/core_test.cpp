@@ -18,7 +18,7 @@ TEST_CASE("field names match the SDKs' spellings: any case, trailing spaces igno
   CHECK(CsrFieldByName("EndUserPIN") == CsrField::kEndUserPIN);
   CHECK(CsrFieldByName("endUserPassword") == CsrField::kEndUserPassword);  // Java
   CHECK(CsrFieldByName("WorkingOrBillingTelephoneNumber ") == CsrField::kWorkingOrBillingTelephoneNumber);
-  CHECK(CsrFieldByName("EndUserPin") == CsrField::kEndUserPIN);  // Ruby's camelized :end_user_pin
+  CHECK(CsrFieldByName("EndUserPin") == CsrField::kEndUserPIN);        // Ruby's camelized :end_user_pin
   CHECK(CsrFieldByName("accountNumber") == CsrField::kAccountNumber);  // C#
   CHECK_FALSE(CsrFieldByName("Unknown"));
   CHECK_FALSE(CsrFieldByName(""));
@@ -142,7 +142,7 @@ TEST_CASE("advancing runs tasks that due tasks schedule when they fall due too")
   Scheduler scheduler(clock);
   std::vector<int> ran;
   scheduler.ScheduleAfter(1s, [&] {
-    ran.push_back(1);  // runs with the clock at its due time, 1s
+    ran.push_back(1);                                         // runs with the clock at its due time, 1s
     scheduler.ScheduleAfter(1s, [&] { ran.push_back(2); });   // due at 2s: runs
     scheduler.ScheduleAfter(10s, [&] { ran.push_back(3); });  // due at 11s: waits
   });
@@ -200,9 +200,8 @@ HttpRequest Request(std::string method, std::string path) {
 
 TEST_CASE("the router matches whole paths, captures wildcards and tells 405 from 404") {
   Router router;
-  router.Add("GET", "/accounts/*/csrs/*", [](const HttpRequest& r) {
-    return HttpResponse::Json(200, r.path_params[0] + "|" + r.path_params[1]);
-  });
+  router.Add("GET", "/accounts/*/csrs/*",
+             [](const HttpRequest& r) { return HttpResponse::Json(200, r.path_params[0] + "|" + r.path_params[1]); });
   router.Add("GET", "/accounts/*/csrs", [](const HttpRequest&) { return HttpResponse::Empty(204); });
   router.set_method_not_allowed([](const HttpRequest&) { return HttpResponse::Empty(405); });
 

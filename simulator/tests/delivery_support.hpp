@@ -44,8 +44,7 @@ struct DispatcherHarness {
   explicit DispatcherHarness(DispatcherOptions options = {}) {
     dispatcher = std::make_unique<CallbackDispatcher>(
         scheduler, journal, options,
-        [this](const std::string& account, const std::string& subscription,
-               const std::string& text) {
+        [this](const std::string& account, const std::string& subscription, const std::string& text) {
           std::lock_guard lock(outcomes_mu);
           outcomes.push_back({account, subscription, text});
         });

@@ -168,8 +168,8 @@ void HangTheOnlyWorker(Harness& harness) {
 
 TEST_CASE("dispatcher: a delivery is POSTed once with its headers and journaled with its outcome") {
   Harness harness;
-  Delivery delivery = MakeDelivery("order-1", "<Notification>1</Notification>",
-                                   "http://Receiver.Test:9000/hooks/csr?token=1#frag");
+  Delivery delivery =
+      MakeDelivery("order-1", "<Notification>1</Notification>", "http://Receiver.Test:9000/hooks/csr?token=1#frag");
   delivery.credentials = BasicCredentials{"alice", "s3cret"};
   harness.dispatcher->Submit(delivery);
   harness.dispatcher->WaitIdle();
@@ -254,7 +254,9 @@ TEST_CASE("dispatcher: in the challenge flow a 401 without a challenge, or no cr
   const bool challenged = GENERATE(false, true);
   DispatcherOptions options;
   options.auth_mode = CallbackAuthMode::kChallenge;
-  Harness harness(options, [challenged](const FakeRequest&, std::size_t) { return CallbackAnswer{401, challenged, ""}; });
+  Harness harness(options, [challenged](const FakeRequest&, std::size_t) {
+    return CallbackAnswer{401, challenged, ""};
+  });
   Delivery delivery = MakeDelivery();
   if (!challenged) delivery.credentials = BasicCredentials{"eve", "passwd"};
   harness.dispatcher->Submit(delivery);

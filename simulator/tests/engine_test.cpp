@@ -193,8 +193,7 @@ TEST_CASE("a status other than REQUESTED_CANCEL in a PUT is refused") {
   Order order = h.Create("9195550002");
   wire::CsrRequest request;
   request.status = "COMPLETE";
-  CHECK(KindOfError([&] { h.engine.UpdateOrder("9900000", "username", order.id, request); }) ==
-        ErrorKind::kInvalid);
+  CHECK(KindOfError([&] { h.engine.UpdateOrder("9900000", "username", order.id, request); }) == ErrorKind::kInvalid);
   CHECK(h.StatusOf(order) == OrderStatus::kReceived);
 }
 

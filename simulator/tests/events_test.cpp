@@ -37,8 +37,9 @@ TEST_CASE("events: each is one JSON object with id, type, simulated time, accoun
   bus.Publish("clock.advanced", "", EventFields().Str("by", "5s"));
   auto batch = subscription->Next(kNoWait);
   REQUIRE(batch.events.size() == 2);
-  CHECK(batch.events[0]->json() ==
-        R"({"id":1,"type":"order.created","at":"2026-01-01T00:00:00.000Z","account":"9900000","tn":"9198675309","n":7,"x":null})");
+  CHECK(
+      batch.events[0]->json() ==
+      R"({"id":1,"type":"order.created","at":"2026-01-01T00:00:00.000Z","account":"9900000","tn":"9198675309","n":7,"x":null})");
   CHECK(batch.events[1]->json() == R"({"id":2,"type":"clock.advanced","at":"2026-01-01T00:00:00.000Z","by":"5s"})");
   CHECK(batch.events[1]->frame == "id: 2\ndata: " + std::string(batch.events[1]->json()) + "\n\n");
 }
@@ -59,7 +60,7 @@ TEST_CASE("events: a subscriber without a last id gets only what is published af
 
 TEST_CASE("events: Last-Event-ID resumes from the ring, and says how many events were lost") {
   ManualClock clock;
-  EventBus bus(clock, Small());  // ring of 4
+  EventBus bus(clock, Small());                      // ring of 4
   for (int i = 0; i < 6; ++i) bus.Publish("e", "");  // ids 1..6; the ring keeps 3..6
 
   auto resumed = bus.Subscribe(std::nullopt, 4);

@@ -28,8 +28,8 @@ TEST_CASE("a request record keeps only the scheme of Authorization and caps the 
   request.body = std::string(kRequestBodyCap + 1, 'x');
   RequestRecord record = BeginRequestRecord(request);
   CHECK(record.path == "/api/accounts/1/csrs?a%20b=c");
-  CHECK(record.headers == std::vector<std::pair<std::string, std::string>>{
-                              {"authorization", "Basic ***"}, {"Content-Type", "application/xml"}});
+  CHECK(record.headers == std::vector<std::pair<std::string, std::string>>{{"authorization", "Basic ***"},
+                                                                           {"Content-Type", "application/xml"}});
   CHECK(record.body.size() == kRequestBodyCap);
   CHECK(record.body_truncated);
 

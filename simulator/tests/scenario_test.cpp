@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
 #include <stdlib.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -31,7 +31,6 @@ CsrFields OrderFor(std::string tn) {
   fields.Set(CsrField::kWorkingOrBillingTelephoneNumber, std::move(tn));
   return fields;
 }
-
 
 // A complete example of the format: the guide's order, 26500 and a PIN loop.
 constexpr std::string_view kDesignExample = R"(scenarios:
@@ -123,14 +122,12 @@ TEST_CASE("the documented example loads verbatim once its default scenario exist
   CHECK(steps[1].csr_source == CsrSource::kExplicit);
   CHECK(steps[1].csr.customer_name == "House of Mouse");
   CHECK(steps[1].csr.service_address == kHouseOfMouseAddress);
-  CHECK(steps[1].csr.working_telephone_numbers_on_account ==
-        std::vector<std::string>{"9198675309"});
+  CHECK(steps[1].csr.working_telephone_numbers_on_account == std::vector<std::string>{"9198675309"});
   CHECK_FALSE(steps[1].csr.working_telephone_number.has_value());
 
   const Scenario& failed = set.scenarios()[1];
   REQUIRE(failed.variants[0].steps.size() == 1);
-  CHECK(failed.variants[0].steps[0].errors ==
-        std::vector<ErrorDetail>{{26500, "CSR is not available for this TN"}});
+  CHECK(failed.variants[0].steps[0].errors == std::vector<ErrorDetail>{{26500, "CSR is not available for this TN"}});
 
   const std::vector<Step>& pin = set.scenarios()[2].variants[0].steps;
   REQUIRE(pin.size() == 3);
@@ -145,8 +142,7 @@ TEST_CASE("the documented example alone reports its dangling default at the valu
   CHECK(error.file() == "test.yaml");
   CHECK(error.line() == 42);
   CHECK(error.column() == 10);
-  CHECK(error.message() ==
-        "`default` names `generated-complete`, but no scenario has that name");
+  CHECK(error.message() == "`default` names `generated-complete`, but no scenario has that name");
   CHECK(std::string(error.what()) == "test.yaml:42:10: " + error.message());
 }
 
@@ -163,7 +159,8 @@ TEST_CASE("notify defaults to true for every status but PROCESSING, and can be o
     steps: [{ after: 1s, status: FAILED }]
   - name: cancelled
     steps: [{ after: 1s, status: CANCELLED }]
-)", "t.yaml");
+)",
+                                     "t.yaml");
   const std::vector<Step>& steps = set.scenarios()[0].variants[0].steps;
   CHECK_FALSE(steps[0].notify);
   CHECK(steps[1].notify);
@@ -175,8 +172,7 @@ TEST_CASE("notify defaults to true for every status but PROCESSING, and can be o
 }
 
 TEST_CASE("a FAILED step without errors loads with no errors") {
-  ScenarioSet set = LoadScenarioText(
-      "scenarios:\n  - name: f\n    steps: [{ after: 1s, status: FAILED }]\n", "t.yaml");
+  ScenarioSet set = LoadScenarioText("scenarios:\n  - name: f\n    steps: [{ after: 1s, status: FAILED }]\n", "t.yaml");
   CHECK(set.scenarios()[0].variants[0].steps[0].errors.empty());
 }
 
@@ -194,7 +190,8 @@ TEST_CASE("on_update with after, csr on a non-COMPLETE step and callback faults 
         status: COMPLETE
         csr:
           ServiceAddress: { Zip: "27707", City: Durham, UnparsedAddress: Durham NC 27707 }
-)", "t.yaml");
+)",
+                                     "t.yaml");
   const std::vector<Step>& steps = set.scenarios()[0].variants[0].steps;
   CHECK(steps[0].after == 250ms);
   CHECK(steps[0].csr.account_number == "42");
@@ -255,8 +252,8 @@ TEST_CASE("every invalid scenario file fails to load at the line, column and mes
       } else {
         CHECK(error.message() == message);
       }
-      CHECK(std::string(error.what()) == path + ":" + std::string(expect[1]) + ":" + std::string(expect[2]) + ": " +
-                                             error.message());
+      CHECK(std::string(error.what()) ==
+            path + ":" + std::string(expect[1]) + ":" + std::string(expect[2]) + ": " + error.message());
     }
     ++checked;
   }
@@ -265,19 +262,23 @@ TEST_CASE("every invalid scenario file fails to load at the line, column and mes
 
 TEST_CASE("durations must be valid and not negative") {
   auto error_for = [](std::string_view after) {
-    return LoadError("scenarios:\n  - name: a\n    steps:\n      - status: COMPLETE\n"
-                     "        after: " + std::string(after) + "\n");
+    return LoadError(
+        "scenarios:\n  - name: a\n    steps:\n      - status: COMPLETE\n"
+        "        after: " +
+        std::string(after) + "\n");
   };
   SECTION("garbage") {
     ScenarioLoadError error = error_for("soon");
     CHECK(error.line() == 5);
     CHECK(error.column() == 16);
-    CHECK(error.message() == "bad duration `soon` for `after`: write a number and a unit: "
-                             "250ms, 2s, 1.5s, 5m or 1h");
+    CHECK(error.message() ==
+          "bad duration `soon` for `after`: write a number and a unit: "
+          "250ms, 2s, 1.5s, 5m or 1h");
   }
   SECTION("a number without unit") {
-    CHECK(error_for("5").message() == "bad duration `5` for `after`: write a number and a "
-                                      "unit: 250ms, 2s, 1.5s, 5m or 1h");
+    CHECK(error_for("5").message() ==
+          "bad duration `5` for `after`: write a number and a "
+          "unit: 250ms, 2s, 1.5s, 5m or 1h");
   }
   SECTION("negative") {
     ScenarioLoadError error = error_for("-1s");
@@ -352,8 +353,7 @@ default: first
 
 TEST_CASE("each match key tests the order's TN, fields or account") {
   auto matcher_for = [](std::string_view match) {
-    ScenarioSet set = LoadScenarioText("scenarios:\n  - name: m\n    match: " +
-                                           std::string(match) +
+    ScenarioSet set = LoadScenarioText("scenarios:\n  - name: m\n    match: " + std::string(match) +
                                            "\n    steps: [{ after: 1s, status: COMPLETE }]\n",
                                        "t.yaml");
     return *set.scenarios()[0].match;
@@ -380,7 +380,8 @@ TEST_CASE("tn_regex must match the whole TN") {
   - name: m
     match: { tn_regex: "919\\d{3}12" }
     steps: [{ after: 1s, status: COMPLETE }]
-)", "t.yaml");
+)",
+                                     "t.yaml");
   const Matcher& matcher = *set.scenarios()[0].match;
   CHECK(matcher.tn_regex_source == "919\\d{3}12");
   CHECK(matcher.Matches(OrderFor("91955512"), "1"));
@@ -393,7 +394,8 @@ TEST_CASE("all match keys must hold together") {
   - name: m
     match: { tn_prefix: "919", tn_suffix: "0000", account: "7" }
     steps: [{ after: 1s, status: COMPLETE }]
-)", "t.yaml");
+)",
+                                     "t.yaml");
   const Matcher& matcher = *set.scenarios()[0].match;
   CHECK(matcher.Matches(OrderFor("9195550000"), "7"));
   CHECK_FALSE(matcher.Matches(OrderFor("9205550000"), "7"));
@@ -412,7 +414,8 @@ TEST_CASE("an E.164 TN matches without its leading +1") {
   - name: regex
     match: { tn_regex: "7\\d{9}" }
     steps: [{ after: 1s, status: COMPLETE }]
-)", "t.yaml");
+)",
+                                     "t.yaml");
   CHECK(set.Match(OrderFor("+19198675309"), "1")->name == "exact");
   CHECK(set.Match(OrderFor("+18285550100"), "1")->name == "prefix");
   CHECK(set.Match(OrderFor("+17045550100"), "1")->name == "regex");
@@ -430,7 +433,8 @@ TEST_CASE("the first matching scenario wins, then the default, else nothing") {
     match: { account: "never" }
     steps: [{ after: 1s, status: COMPLETE }]
 default: fallback
-)", "t.yaml");
+)",
+                                     "t.yaml");
   CHECK(set.Match(OrderFor("9195550000"), "1")->name == "zeros");
   CHECK(set.Match(OrderFor("9195551200"), "1")->name == "also-zeros");
   CHECK(set.Match(OrderFor("9195551234"), "1")->name == "fallback");
@@ -473,7 +477,8 @@ TEST_CASE("variants are picked by weight, deterministically from the random numb
         steps: [{ after: 1s, status: FAILED }]
       - name: rare
         steps: [{ after: 1s, status: CANCELLED }]
-)", "t.yaml");
+)",
+                                     "t.yaml");
   const Scenario& mix = set.scenarios()[0];
   REQUIRE(mix.variants.size() == 3);
   CHECK(mix.variants[2].weight == 1);
@@ -492,8 +497,8 @@ TEST_CASE("variants are picked by weight, deterministically from the random numb
 }
 
 TEST_CASE("a plain scenario has one variant that every random number picks") {
-  ScenarioSet set = LoadScenarioText(
-      "scenarios:\n  - name: one\n    steps: [{ after: 1s, status: COMPLETE }]\n", "t.yaml");
+  ScenarioSet set =
+      LoadScenarioText("scenarios:\n  - name: one\n    steps: [{ after: 1s, status: COMPLETE }]\n", "t.yaml");
   const Scenario& one = set.scenarios()[0];
   REQUIRE(one.variants.size() == 1);
   CHECK(&one.PickVariant(0) == &one.variants[0]);
@@ -532,11 +537,10 @@ TEST_CASE("generated addresses are complete and in canonical order") {
       names.push_back(name);
       parts[name] = value;
     }
-    CHECK(names == std::vector<std::string>{"UnparsedAddress", "HouseNumber", "StreetName",
-                                            "StreetSuffix", "City", "State", "Zip"});
-    CHECK(parts["UnparsedAddress"] == parts["HouseNumber"] + " " + parts["StreetName"] + " " +
-                                          parts["StreetSuffix"] + " " + parts["City"] + " " +
-                                          parts["State"] + " " + parts["Zip"]);
+    CHECK(names == std::vector<std::string>{"UnparsedAddress", "HouseNumber", "StreetName", "StreetSuffix", "City",
+                                            "State", "Zip"});
+    CHECK(parts["UnparsedAddress"] == parts["HouseNumber"] + " " + parts["StreetName"] + " " + parts["StreetSuffix"] +
+                                          " " + parts["City"] + " " + parts["State"] + " " + parts["Zip"]);
     for (std::size_t i = 1; i < data.working_telephone_numbers_on_account.size(); ++i) {
       const std::string& neighbour = data.working_telephone_numbers_on_account[i];
       CHECK(neighbour.size() == tn.size());
@@ -603,8 +607,7 @@ TEST_CASE("default.yaml implements the magic numbers the README lists") {
     CHECK(steps[1].csr_source == CsrSource::kExplicit);
     CHECK(steps[1].csr.customer_name == "House of Mouse");
     CHECK(steps[1].csr.service_address == kHouseOfMouseAddress);
-    CHECK(steps[1].csr.working_telephone_numbers_on_account ==
-          std::vector<std::string>{"9198675309"});
+    CHECK(steps[1].csr.working_telephone_numbers_on_account == std::vector<std::string>{"9198675309"});
   }
   SECTION("a TN ending in 0000 fails at 2 s with 26500") {
     const std::vector<Step>& steps = steps_for("9195550000");
@@ -612,8 +615,7 @@ TEST_CASE("default.yaml implements the magic numbers the README lists") {
     CHECK(steps[0].after == 2s);
     CHECK(steps[0].status == OrderStatus::kFailed);
     CHECK(steps[0].message == "26500: CSR is not available for this TN");
-    CHECK(steps[0].errors ==
-          std::vector<ErrorDetail>{{26500, "CSR is not available for this TN"}});
+    CHECK(steps[0].errors == std::vector<ErrorDetail>{{26500, "CSR is not available for this TN"}});
   }
   SECTION("a TN ending in 0001 asks for the PIN and completes 2 s after it arrives") {
     const std::vector<Step>& steps = steps_for("9195550001");
@@ -653,9 +655,9 @@ TEST_CASE("reject_create declares the HTTP status a matching create answers, wit
   - name: bandwidth-down
     match: { tn_suffix: "0503" }
     reject_create: 503
-)", "test.yaml");
+)",
+                                     "test.yaml");
   REQUIRE(set.scenarios().size() == 1);
   CHECK(set.scenarios()[0].reject_create == 503);
   CHECK(set.scenarios()[0].variants.empty());
-
 }

@@ -1,8 +1,8 @@
 // Unit tests of the state store (--state): every part of an order and a
 // subscription comes back from the file as it was written, and files that are
 // not ours, or newer than us, are refused with one line.
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -179,8 +179,9 @@ TEST_CASE("a state file with a newer schema is refused, naming both versions") {
   { StateStore created(file); }
   const std::string newer = std::to_string(kStateSchemaVersion + 1);
   ExecSql(file, ("UPDATE schema_version SET version = " + newer).c_str());
-  CHECK(OpenError(file) == "--state: '" + file + "' has schema version " + newer + ", newer than this csr-simulator's " +
-                               std::to_string(kStateSchemaVersion) + " (use a newer csr-simulator)");
+  CHECK(OpenError(file) == "--state: '" + file + "' has schema version " + newer +
+                               ", newer than this csr-simulator's " + std::to_string(kStateSchemaVersion) +
+                               " (use a newer csr-simulator)");
 }
 
 namespace {
@@ -261,8 +262,7 @@ TEST_CASE("a damaged order record is refused with one line, not a crash") {
   ExecSql(file, "UPDATE orders SET record = substr(record, 1, 20)");
   testing::EngineParts parts(kScenarios, 7);
   StateStore store(file);
-  CHECK_THROWS_WITH(store.Restore(parts.engine, parts.store, parts.clock, parts.ids),
-                    Catch::Contains("damaged"));
+  CHECK_THROWS_WITH(store.Restore(parts.engine, parts.store, parts.clock, parts.ids), Catch::Contains("damaged"));
 }
 
 TEST_CASE("an SQLite database that is not a state file is refused") {

@@ -55,7 +55,8 @@ TEST_CASE_METHOD(Timelines, "a task scheduled on an advanced timeline falls due 
   CHECK(scheduler.Now("A") == start + 12s);
 }
 
-TEST_CASE_METHOD(Timelines, "resetting a timeline puts it back on the clock; its pending tasks keep their due times on it") {
+TEST_CASE_METHOD(Timelines,
+                 "resetting a timeline puts it back on the clock; its pending tasks keep their due times on it") {
   REQUIRE(scheduler.AdvanceAccount("A", 10s));
   REQUIRE(scheduler.AdvanceAccount("B", 3s));
   bool ran = false;

@@ -32,8 +32,7 @@ SimTime At(std::chrono::sys_days day, std::chrono::microseconds since_midnight) 
 }
 
 // 2020-02-25T15:39:22.079Z, the spec's example timestamp.
-const SimTime kExampleTime =
-    At(std::chrono::sys_days{std::chrono::year{2020} / 2 / 25}, 15h + 39min + 22s + 79ms);
+const SimTime kExampleTime = At(std::chrono::sys_days{std::chrono::year{2020} / 2 / 25}, 15h + 39min + 22s + 79ms);
 
 std::string FieldOf(const CsrFields& fields, CsrField field) {
   const std::string* value = fields.Get(field);
@@ -117,13 +116,13 @@ TEST_CASE("the guide's create body decodes to all fourteen fields") {
 }
 
 TEST_CASE("a C# body with xsi/xsd namespaces and lower-case first letters decodes") {
-  wire::CsrRequest request = wire::DecodeCsr(
-      R"(<?xml version="1.0" encoding="utf-8"?>)"
-      R"(<Csr xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" )"
-      R"(xmlns:xsd="http://www.w3.org/2001/XMLSchema">)"
-      "<customerOrderId>abc</customerOrderId>"
-      "<workingOrBillingTelephoneNumber>9198675309</workingOrBillingTelephoneNumber>"
-      "<accountId>9900000</accountId></Csr>");
+  wire::CsrRequest request =
+      wire::DecodeCsr(R"(<?xml version="1.0" encoding="utf-8"?>)"
+                      R"(<Csr xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" )"
+                      R"(xmlns:xsd="http://www.w3.org/2001/XMLSchema">)"
+                      "<customerOrderId>abc</customerOrderId>"
+                      "<workingOrBillingTelephoneNumber>9198675309</workingOrBillingTelephoneNumber>"
+                      "<accountId>9900000</accountId></Csr>");
   CHECK(FieldOf(request.fields, CsrField::kCustomerOrderId) == "abc");
   CHECK(FieldOf(request.fields, CsrField::kWorkingOrBillingTelephoneNumber) == "9198675309");
   CHECK(request.fields.Items().size() == 2);
@@ -161,8 +160,7 @@ TEST_CASE("unknown children from published PUT examples are ignored") {
 }
 
 TEST_CASE("an empty field element counts as absent") {
-  wire::CsrRequest request =
-      wire::DecodeCsr("<Csr><CustomerOrderId/><City>  </City><State>NC</State></Csr>");
+  wire::CsrRequest request = wire::DecodeCsr("<Csr><CustomerOrderId/><City>  </City><State>NC</State></Csr>");
   CHECK_FALSE(request.fields.Has(CsrField::kCustomerOrderId));
   CHECK_FALSE(request.fields.Has(CsrField::kCity));
   CHECK(request.fields.Has(CsrField::kState));
@@ -188,8 +186,7 @@ TEST_CASE("malformed XML is rejected with 1002 naming the parser error and offse
   ErrorDetail error = DecodeError(DecodeCsrOnly, "<Csr><City>Raleigh</Csr>");
   CHECK(error.code == 1002);
   CHECK_THAT(error.description,
-             Catch::StartsWith("Request body is not well-formed XML: ") &&
-                 Catch::Contains(" at offset "));
+             Catch::StartsWith("Request body is not well-formed XML: ") && Catch::Contains(" at offset "));
   CHECK(DecodeError(DecodeCsrOnly, "<Csr/><Csr/>").description ==
         "Request body is not well-formed XML: more than one root element");
   CHECK(DecodeError(DecodeCsrOnly, "just text").code == 1002);
@@ -225,8 +222,7 @@ TEST_CASE("binary junk and very deep nesting are rejected without crashing") {
 }
 
 TEST_CASE("a note body decodes UserId and Description") {
-  wire::NoteRequest note =
-      wire::DecodeNote("<Note><UserId>customer</UserId><Description>Test</Description></Note>");
+  wire::NoteRequest note = wire::DecodeNote("<Note><UserId>customer</UserId><Description>Test</Description></Note>");
   CHECK(note.user_id == "customer");
   CHECK(note.description == "Test");
   wire::NoteRequest empty = wire::DecodeNote("<Note><UserId/></Note>");
@@ -281,11 +277,11 @@ TEST_CASE("subscription defaults: Expiry 86400, DigestRequested NONE, empty ids 
 
 TEST_CASE("a non-integer subscription Expiry is rejected with 14501 naming Expiry") {
   for (const char* expiry : {"soon", "1.5", "99999999999999999999999", "12abc"}) {
-    ErrorDetail error = DecodeError(
-        DecodeSubscriptionOnly,
-        std::string("<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>http://h"
-                    "</URL><Expiry>") +
-            expiry + "</Expiry></CallbackSubscription></Subscription>");
+    ErrorDetail error =
+        DecodeError(DecodeSubscriptionOnly,
+                    std::string("<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>http://h"
+                                "</URL><Expiry>") +
+                        expiry + "</Expiry></CallbackSubscription></Subscription>");
     CHECK(error.code == 14501);
     CHECK_THAT(error.description, Catch::StartsWith("Subscription object is invalid: Expiry '"));
   }
@@ -300,10 +296,9 @@ TEST_CASE("a non-integer subscription Expiry is rejected with 14501 naming Expir
 TEST_CASE("a created order answers with OrderId and Status only") {
   Order order;
   order.id = "18502ea7-b253-421c-80a0-f2d4d1bc5fa1";
-  CHECK(wire::EncodeCsrCreated(order) ==
-        std::string(kProlog) +
-            "<CsrResponse><OrderId>18502ea7-b253-421c-80a0-f2d4d1bc5fa1</OrderId>"
-            "<Status>RECEIVED</Status></CsrResponse>");
+  CHECK(wire::EncodeCsrCreated(order) == std::string(kProlog) +
+                                             "<CsrResponse><OrderId>18502ea7-b253-421c-80a0-f2d4d1bc5fa1</OrderId>"
+                                             "<Status>RECEIVED</Status></CsrResponse>");
 }
 
 TEST_CASE("a completed order encodes in the spec's element order") {
@@ -311,13 +306,12 @@ TEST_CASE("a completed order encodes in the spec's element order") {
   order.fields.Set(CsrField::kEndUserPIN, "123ASD");
   std::string xml = wire::EncodeCsrResponse(order);
   CHECK_THAT(xml, Catch::StartsWith(std::string(kProlog) + "<CsrResponse><CustomerOrderId>MyId5<"));
-  CHECK(ChildNames(xml) ==
-        std::vector<std::string>{"CustomerOrderId", "LastModifiedBy", "OrderCreateDate",
-                                 "AccountId", "OrderId", "LastModifiedDate", "Status",
-                                 "WorkingOrBillingTelephoneNumber", "EndUserPIN", "CsrData"});
-  CHECK(ChildNames(xml, "CsrResponse/CsrData") ==
-        std::vector<std::string>{"AccountNumber", "CustomerName", "ServiceAddress",
-                                 "WorkingTelephoneNumber", "WorkingTelephoneNumbersOnAccount"});
+  CHECK(ChildNames(xml) == std::vector<std::string>{"CustomerOrderId", "LastModifiedBy", "OrderCreateDate", "AccountId",
+                                                    "OrderId", "LastModifiedDate", "Status",
+                                                    "WorkingOrBillingTelephoneNumber", "EndUserPIN", "CsrData"});
+  CHECK(ChildNames(xml, "CsrResponse/CsrData") == std::vector<std::string>{"AccountNumber", "CustomerName",
+                                                                           "ServiceAddress", "WorkingTelephoneNumber",
+                                                                           "WorkingTelephoneNumbersOnAccount"});
   CHECK(ChildNames(xml, "CsrResponse/CsrData/ServiceAddress") ==
         std::vector<std::string>{"UnparsedAddress", "HouseNumber", "StreetName", "Zip"});
   CHECK_THAT(xml, Catch::Contains("<LastModifiedBy>username</LastModifiedBy>"
@@ -369,13 +363,12 @@ TEST_CASE("a CSR list carries the count, escaped links and full CsrResponse entr
   Order order = CompletedGuideOrder();
   wire::ListLinks links{"/api/accounts/1/csrs?page=1&size=3", "/api/accounts/1/csrs?page=2&size=3"};
   std::string xml = wire::EncodeCsrList(4, links, {order, order});
-  CHECK_THAT(xml, Catch::StartsWith(
-                      std::string(kProlog) +
-                      "<CsrResponses><TotalCount>4</TotalCount><Links>"
-                      "<first>Link=&lt;/api/accounts/1/csrs?page=1&amp;size=3&gt;;rel=\"first\";"
-                      "</first>"
-                      "<next>Link=&lt;/api/accounts/1/csrs?page=2&amp;size=3&gt;;rel=\"next\";"
-                      "</next></Links><CsrResponse>"));
+  CHECK_THAT(xml, Catch::StartsWith(std::string(kProlog) +
+                                    "<CsrResponses><TotalCount>4</TotalCount><Links>"
+                                    "<first>Link=&lt;/api/accounts/1/csrs?page=1&amp;size=3&gt;;rel=\"first\";"
+                                    "</first>"
+                                    "<next>Link=&lt;/api/accounts/1/csrs?page=2&amp;size=3&gt;;rel=\"next\";"
+                                    "</next></Links><CsrResponse>"));
   std::string single = wire::EncodeCsrResponse(order);
   std::string entry = single.substr(std::string(kProlog).size());
   CHECK(xml.find(entry) != std::string::npos);
@@ -402,15 +395,14 @@ TEST_CASE("an empty subscription list still holds an empty Subscriptions element
 TEST_CASE("a callback subscription encodes seconds left and never the password") {
   Subscription subscription = CallbackSubscriptionWithPassword();
   std::string xml = wire::EncodeSubscriptions({subscription}, kExampleTime + 40s + 500ms);
-  CHECK(xml ==
-        std::string(kProlog) +
-            "<SubscriptionsResponse><Subscriptions><Subscription>"
-            "<SubscriptionId>6b8f2c0e-0c4f-4c64-9b7a-5d1f0e8a9c11</SubscriptionId>"
-            "<OrderType>csrs</OrderType><CallbackSubscription>"
-            "<URL>https://example.test/hook?a=1&amp;b=2</URL><Expiry>59</Expiry>"
-            "<Status>200 OK</Status><CallbackCredentials><BasicAuthentication>"
-            "<Username>hookuser</Username></BasicAuthentication></CallbackCredentials>"
-            "</CallbackSubscription></Subscription></Subscriptions></SubscriptionsResponse>");
+  CHECK(xml == std::string(kProlog) +
+                   "<SubscriptionsResponse><Subscriptions><Subscription>"
+                   "<SubscriptionId>6b8f2c0e-0c4f-4c64-9b7a-5d1f0e8a9c11</SubscriptionId>"
+                   "<OrderType>csrs</OrderType><CallbackSubscription>"
+                   "<URL>https://example.test/hook?a=1&amp;b=2</URL><Expiry>59</Expiry>"
+                   "<Status>200 OK</Status><CallbackCredentials><BasicAuthentication>"
+                   "<Username>hookuser</Username></BasicAuthentication></CallbackCredentials>"
+                   "</CallbackSubscription></Subscription></Subscriptions></SubscriptionsResponse>");
   CHECK(xml.find("hook-secret-password") == std::string::npos);
   CHECK(xml.find("Password") == std::string::npos);
 }
@@ -429,9 +421,9 @@ TEST_CASE("an order-scoped email subscription with an event type encodes in orde
   subscription.spec.email = EmailSubscription{"ops@example.test", "NONE"};
   subscription.spec.callback = CallbackSubscription{"http://h", 60, std::nullopt, "MIIB"};
   std::string xml = wire::EncodeSubscriptions({subscription}, SimTime{});
-  CHECK(ChildNames(xml, "SubscriptionsResponse/Subscriptions/Subscription") ==
-        std::vector<std::string>{"SubscriptionId", "EventType", "OrderId", "EmailSubscription",
-                                 "CallbackSubscription"});
+  CHECK(
+      ChildNames(xml, "SubscriptionsResponse/Subscriptions/Subscription") ==
+      std::vector<std::string>{"SubscriptionId", "EventType", "OrderId", "EmailSubscription", "CallbackSubscription"});
   CHECK_THAT(xml, Catch::Contains("<EmailSubscription><Email>ops@example.test</Email>"
                                   "<DigestRequested>NONE</DigestRequested></EmailSubscription>"));
   CHECK(ChildNames(xml, "SubscriptionsResponse/Subscriptions/Subscription/CallbackSubscription") ==
@@ -453,8 +445,8 @@ TEST_CASE("a notification encodes the spec's elements and omits absent ones") {
   content.note = "hello";
   content.last_modified = kExampleTime;
   CHECK(ChildNames(wire::EncodeNotification(content)) ==
-        std::vector<std::string>{"Status", "SubscriptionId", "Message", "OrderId", "OrderType",
-                                 "CustomerOrderId", "Note", "LastModifiedDate"});
+        std::vector<std::string>{"Status", "SubscriptionId", "Message", "OrderId", "OrderType", "CustomerOrderId",
+                                 "Note", "LastModifiedDate"});
 }
 
 TEST_CASE("error bodies use the ResponseStatus and CsrOrderResponse shapes") {
@@ -478,8 +470,7 @@ TEST_CASE("control characters in stored text never make the output ill-formed") 
   pugi::xml_document doc;
   REQUIRE(doc.load_string(xml.c_str()));
   CHECK(std::string(doc.first_element_by_path("Notes/Note/UserId").text().get()) == "user");
-  CHECK(std::string(doc.first_element_by_path("Notes/Note/Description").text().get()) ==
-        "line1\nline2");
+  CHECK(std::string(doc.first_element_by_path("Notes/Note/Description").text().get()) == "line1\nline2");
 }
 
 // ---- timestamps ---------------------------------------------------------------
@@ -487,8 +478,8 @@ TEST_CASE("control characters in stored text never make the output ill-formed") 
 TEST_CASE("timestamps format as UTC with truncated milliseconds") {
   CHECK(wire::FormatTimestamp(kExampleTime + 999us) == "2020-02-25T15:39:22.079Z");
   CHECK(wire::FormatTimestamp(SimTime{}) == "1970-01-01T00:00:00.000Z");
-  CHECK(wire::FormatTimestamp(At(std::chrono::sys_days{std::chrono::year{2024} / 2 / 29},
-                                 23h + 59min + 59s + 999ms)) == "2024-02-29T23:59:59.999Z");
+  CHECK(wire::FormatTimestamp(At(std::chrono::sys_days{std::chrono::year{2024} / 2 / 29}, 23h + 59min + 59s + 999ms)) ==
+        "2024-02-29T23:59:59.999Z");
 }
 
 TEST_CASE("timestamps parse with or without millis, with offsets and as plain dates") {
@@ -499,15 +490,14 @@ TEST_CASE("timestamps parse with or without millis, with offsets and as plain da
   CHECK(wire::ParseTimestamp("2020-02-25T10:39:22.079-0500") == kExampleTime);
   CHECK(wire::ParseTimestamp("2020-02-25T15:39:22.079") == kExampleTime);
   CHECK(wire::ParseTimestamp("2020-02-25T15:39:22.0791234Z") == kExampleTime + 123us);
-  CHECK(wire::ParseTimestamp("2020-02-25") ==
-        SimTime{std::chrono::sys_days{std::chrono::year{2020} / 2 / 25}});
+  CHECK(wire::ParseTimestamp("2020-02-25") == SimTime{std::chrono::sys_days{std::chrono::year{2020} / 2 / 25}});
   CHECK(wire::ParseTimestamp(wire::FormatTimestamp(kExampleTime)) == kExampleTime);
 }
 
 TEST_CASE("garbage timestamps are rejected") {
-  for (const char* text : {"", "yesterday", "2020-02-30", "2020-13-01", "2020-2-25",
-                           "2020-02-25T25:00:00Z", "2020-02-25T15:39Z", "2020-02-25T15:39:22.Z",
-                           "2020-02-25T15:39:22Zjunk", "2020-02-25T15:39:22+2", "20200225"}) {
+  for (const char* text :
+       {"", "yesterday", "2020-02-30", "2020-13-01", "2020-2-25", "2020-02-25T25:00:00Z", "2020-02-25T15:39Z",
+        "2020-02-25T15:39:22.Z", "2020-02-25T15:39:22Zjunk", "2020-02-25T15:39:22+2", "20200225"}) {
     INFO(text);
     CHECK_FALSE(wire::ParseTimestamp(text));
   }
