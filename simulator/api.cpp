@@ -252,7 +252,7 @@ std::string Authenticator::Describe(const HttpRequest& request) const {
     return credentials ? "basic:" + credentials->first : "basic:?";
   }
   if (scheme == "bearer") {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto token = tokens_.find(value);
     return token == tokens_.end() ? "bearer:?" : "bearer:" + token->second.client_id;
   }
@@ -292,7 +292,7 @@ std::string Authenticator::AuthorizeBasic(const HttpRequest& request, const std:
 std::string Authenticator::AuthorizeBearer(const HttpRequest& request, const std::string& value,
                                            const std::string& account_id) {
   if (config_.auth == AuthMode::kBasic) throw Unauthorized(request, "Bearer tokens refused (--auth basic)");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto token = tokens_.find(value);
   if (token == tokens_.end() || clock_.Now() >= token->second.expires_at) {
     throw Unauthorized(request, "unknown or expired token");
@@ -343,7 +343,7 @@ HttpResponse Authenticator::IssueToken(const HttpRequest& request) {
   std::string access_token = ids_.NewUuid();
   access_token.erase(std::remove(access_token.begin(), access_token.end(), '-'), access_token.end());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const SimTime now = clock_.Now();
     std::erase_if(tokens_, [now](const auto& entry) { return now >= entry.second.expires_at; });
     tokens_[access_token] = std::move(token);
@@ -358,7 +358,7 @@ void Authenticator::CheckRateLimit(const std::string& account_id) {
   if (!account || !account->rate_limit) return;
   const RateLimit& limit = *account->rate_limit;
   const SimTime now = clock_.Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Window& window = windows_[account_id];
   if (window.used == 0 || now >= window.start + limit.window) window = {now, 0};
   if (window.used >= limit.requests) {
@@ -368,7 +368,7 @@ void Authenticator::CheckRateLimit(const std::string& account_id) {
 }
 
 void Authenticator::Reset() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   tokens_.clear();
   windows_.clear();
 }
@@ -423,7 +423,7 @@ struct BandwidthApi::Call {
 void BandwidthApi::NoteLeniency(const HttpRequest& request, const std::string& account_id, std::string what) {
   const bool log = config_.log_level == "info" || config_.log_level == "debug";
   if (log) {
-    std::lock_guard lock(leniency_mu_);
+    MutexLock lock(leniency_mu_);
     if (logged_leniencies_.insert(account_id + "\n" + what).second) {
       std::fprintf(stderr, "csr-simulator: account %s: %s (an SDK sends it; Bandwidth may refuse it)\n",
                    EchoToken(account_id).c_str(), what.c_str());

@@ -13,6 +13,8 @@
 #include <system_error>
 #include <thread>
 
+#include "csrsim/mutex.hpp"
+
 namespace csrsim {
 
 namespace {
@@ -96,12 +98,12 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   // Workers start on demand, when a turn is ready and none is waiting for
   // one, up to `count`: start-up spawns no thread, an idle simulator runs few.
   void StartWorkers(int count) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     max_workers_ = static_cast<std::size_t>(std::max(1, count));
   }
 
   void SetDeliveryLog(DeliveryLog* log) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     log_ = log;
   }
 
@@ -118,7 +120,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   }
 
   void Submit(Delivery delivery, std::int64_t key, int next_attempt, int tries) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     PendingDelivery pending;
     pending.global_epoch = global_epoch_;
@@ -143,17 +145,21 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   }
 
   void WaitIdle(const std::optional<std::string>& account_id) {
-    std::unique_lock lock(mu_);
-    idle_.wait(lock, [&] { return account_id ? lanes_.Idle(*account_id) : lanes_.Idle(); });
+    MutexLock lock(mu_);
+    while (!(account_id ? lanes_.Idle(*account_id) : lanes_.Idle())) lock.Wait(idle_);
   }
 
   bool WaitIdleFor(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return idle_.wait_for(lock, timeout, [&] { return lanes_.Idle(); });
+    MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!lanes_.Idle()) {
+      if (!lock.WaitUntil(idle_, deadline)) return lanes_.Idle();
+    }
+    return true;
   }
 
   void Reset(const std::optional<std::string>& account_id) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (account_id) {
       ++account_epochs_[*account_id];
     } else {
@@ -164,25 +170,25 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   }
 
   void SetAuthMode(CallbackAuthMode mode) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auth_mode_ = mode;
   }
 
   void SetRetryPolicy(RetryPolicy policy) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     retry_ = policy;
   }
 
   DispatcherDrops Stop() {
     DispatcherDrops drops;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!stopping_) drops = {lanes_.Clear(), on_clock_};
       stopping_ = true;
     }
     work_.notify_all();
     idle_.notify_all();
-    std::lock_guard join(join_mu_);
+    MutexLock join(join_mu_);
     for (auto& worker : workers_) worker.join();
     workers_.clear();
     return drops;
@@ -191,7 +197,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
  private:
   // Queues a delivery whose delay has passed (a scheduler task).
   void Accept(PendingDelivery pending) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     --on_clock_;
     if (stopping_ || IsStaleLocked(pending)) return;
     AcceptLocked(std::move(pending));
@@ -199,7 +205,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
   // Puts a delivery whose backoff has passed back at the head of its lane.
   void Resume(const std::string& lane, PendingDelivery pending) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     --on_clock_;
     if (stopping_) return;
     if (IsStaleLocked(pending)) {
@@ -211,12 +217,12 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     NotifyIfIdleLocked();
   }
 
-  bool IsStaleLocked(const PendingDelivery& p) {
+  bool IsStaleLocked(const PendingDelivery& p) CSRSIM_REQUIRES(mu_) {
     return p.global_epoch != global_epoch_ || p.account_epoch != account_epochs_[p.delivery.account_id];
   }
 
   // A turn may be ready: wake a waiting worker, or start one more.
-  void WakeLocked() {
+  void WakeLocked() CSRSIM_REQUIRES(mu_) {
     if (!lanes_.CanTake()) return;
     if (waiting_ == 0 && !stopping_ && workers_.size() < max_workers_) {
       try {
@@ -229,11 +235,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   }
 
   // Every turn that ends may leave an account idle (WaitIdle of one account).
-  void NotifyIfIdleLocked() { idle_.notify_all(); }
+  void NotifyIfIdleLocked() CSRSIM_REQUIRES(mu_) { idle_.notify_all(); }
 
   // The accept-stage faults: an out-of-order delivery is held until its lane's
   // next one; a duplicated one is queued twice, the copy named "duplicate".
-  void AcceptLocked(PendingDelivery pending) {
+  void AcceptLocked(PendingDelivery pending) CSRSIM_REQUIRES(mu_) {
     static_assert(StageOf(CallbackFaultKind::kOutOfOrder) == FaultStage::kAccept);
     static_assert(StageOf(CallbackFaultKind::kDuplicate) == FaultStage::kAccept);
     if (pending.delivery.fault.Has(CallbackFaultKind::kOutOfOrder)) {
@@ -265,28 +271,28 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
   void WorkLoop() {
     std::unique_ptr<CallbackSession> session = transport_->OpenSession();
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     for (;;) {
       if (!lanes_.CanTake() && !stopping_) {
-        lock.unlock();
+        lock.Unlock();
         session->Idle();
-        lock.lock();
+        lock.Lock();
       }
       ++waiting_;
-      work_.wait(lock, [this] { return stopping_ || lanes_.CanTake(); });
+      while (!stopping_ && !lanes_.CanTake()) lock.Wait(work_);
       --waiting_;
       if (stopping_) return;
       LaneTurn turn = *lanes_.Take();
       const CallbackAuthMode mode = auth_mode_;
       const RetryPolicy retry = retry_;
-      lock.unlock();
+      lock.Unlock();
 
       std::vector<JournalEntry> recorded;
       TurnResult result = RunTurn(turn.pending, mode, *session, recorded);
       const bool retry_later = result.retryable && turn.pending.tries + 1 < retry.max_attempts;
       ReportTurn(turn.pending, result, recorded, retry_later);
 
-      lock.lock();
+      lock.Lock();
       FinishTurnLocked(turn, retry_later, retry);
       NotifyIfIdleLocked();
     }
@@ -310,7 +316,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
   // With mu_ held: frees the turn's lane, or keeps it busy until a retry
   // comes back off the clock.
-  void FinishTurnLocked(LaneTurn& turn, bool retry_later, const RetryPolicy& retry) {
+  void FinishTurnLocked(LaneTurn& turn, bool retry_later, const RetryPolicy& retry) CSRSIM_REQUIRES(mu_) {
     if (lanes_.EndAttempt(turn.lane)) work_.notify_one();
     if (retry_later && !stopping_) {
       // The lane stays busy until the retry is back at the head of its queue.
@@ -412,22 +418,22 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   const OutcomeHook on_outcome_;
   DeliveryLog* log_ = nullptr;  // set before serving
 
-  std::mutex mu_;
-  std::condition_variable work_;                                   // lanes_ may have a turn to hand out, or stopping_
-  std::condition_variable idle_;                                   // lanes_.Idle() may have become true
-  CallbackLanes lanes_;                                            // guarded by mu_
-  std::size_t on_clock_ = 0;                                       // scheduled delays and retries; guarded by mu_
-  CallbackAuthMode auth_mode_;                                     // guarded by mu_
-  RetryPolicy retry_;                                              // guarded by mu_
-  std::uint64_t global_epoch_ = 0;                                 // bumped by Reset(all); guarded by mu_
-  std::unordered_map<std::string, std::uint64_t> account_epochs_;  // guarded by mu_
-  bool stopping_ = false;                                          // guarded by mu_
+  Mutex mu_;
+  std::condition_variable work_;  // lanes_ may have a turn to hand out, or stopping_
+  std::condition_variable idle_;  // lanes_.Idle() may have become true
+  CallbackLanes lanes_ CSRSIM_GUARDED_BY(mu_);
+  std::size_t on_clock_ CSRSIM_GUARDED_BY(mu_) = 0;  // scheduled delays and retries
+  CallbackAuthMode auth_mode_ CSRSIM_GUARDED_BY(mu_);
+  RetryPolicy retry_ CSRSIM_GUARDED_BY(mu_);
+  std::uint64_t global_epoch_ CSRSIM_GUARDED_BY(mu_) = 0;  // bumped by Reset(all)
+  std::unordered_map<std::string, std::uint64_t> account_epochs_ CSRSIM_GUARDED_BY(mu_);
+  bool stopping_ CSRSIM_GUARDED_BY(mu_) = false;
 
-  std::mutex join_mu_;  // serializes joining in concurrent Stop() calls
+  Mutex join_mu_;  // serializes joining in concurrent Stop() calls
   // Guarded by mu_ while !stopping_ (WakeLocked adds), then by join_mu_ (Stop joins).
   std::vector<std::thread> workers_;
-  std::size_t max_workers_ = 1;  // guarded by mu_
-  std::size_t waiting_ = 0;      // workers waiting for a turn; guarded by mu_
+  std::size_t max_workers_ CSRSIM_GUARDED_BY(mu_) = 1;
+  std::size_t waiting_ CSRSIM_GUARDED_BY(mu_) = 0;  // workers waiting for a turn
 };
 
 }  // namespace

@@ -121,7 +121,7 @@ void WriteInBackground(Write&& write) {
 IdGenerator::IdGenerator(std::optional<std::uint64_t> seed) { Reseed(seed); }
 
 void IdGenerator::Reseed(std::optional<std::uint64_t> seed) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   seed_ = seed;
   rng_.seed(seed ? *seed : std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32));
   draws_ = 0;
@@ -129,17 +129,17 @@ void IdGenerator::Reseed(std::optional<std::uint64_t> seed) {
 }
 
 std::optional<std::uint64_t> IdGenerator::seed() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return seed_;
 }
 
 std::uint64_t IdGenerator::draws() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return draws_;
 }
 
 void IdGenerator::Resume(std::uint64_t draws, std::int64_t next_note_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (seed_ && draws > draws_) {
     rng_.discard(draws - draws_);
     draws_ = draws;
@@ -156,7 +156,7 @@ std::string IdGenerator::NewUuid() {
   std::uint64_t high = 0;
   std::uint64_t low = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     high = Draw();
     low = Draw();
   }
@@ -170,12 +170,12 @@ std::string IdGenerator::NewUuid() {
 }
 
 std::int64_t IdGenerator::NewNoteId() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return next_note_id_++;
 }
 
 std::uint64_t IdGenerator::NewRandom() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return Draw();
 }
 
@@ -185,34 +185,34 @@ std::uint64_t IdGenerator::NewRandom() {
 ScenarioLibrary::ScenarioLibrary(std::shared_ptr<const ScenarioSet> initial) : current_(std::move(initial)) {}
 
 std::shared_ptr<const ScenarioSet> ScenarioLibrary::Current() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return current_;
 }
 
 std::shared_ptr<const ScenarioSet> ScenarioLibrary::Current(const std::string& account_id) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (accounts_.empty()) return current_;
   auto own = accounts_.find(account_id);
   return own == accounts_.end() ? current_ : own->second;
 }
 
 bool ScenarioLibrary::HasAccountSet(const std::string& account_id) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return accounts_.contains(account_id);
 }
 
 void ScenarioLibrary::Replace(std::shared_ptr<const ScenarioSet> next) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   current_ = std::move(next);
 }
 
 void ScenarioLibrary::ReplaceForAccount(const std::string& account_id, std::shared_ptr<const ScenarioSet> set) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   accounts_[account_id] = std::move(set);
 }
 
 bool ScenarioLibrary::RestoreGlobal(const std::optional<std::string>& account_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!account_id) {
     const bool had = !accounts_.empty();
     accounts_.clear();

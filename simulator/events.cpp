@@ -165,7 +165,7 @@ void EventBus::Publish(std::string_view type, std::string_view account, const Ev
 
   auto event = std::make_shared<PublishedEvent>();
   event->account = std::string(account);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (shutdown_) return;
   event->id = next_id_++;
   const std::string id = std::to_string(event->id);
@@ -180,28 +180,33 @@ void EventBus::Publish(std::string_view type, std::string_view account, const Ev
     evicted = std::move(ring_.front());
     ring_.pop_front();
   }
-  std::erase_if(subscribers_, [&](EventSubscription* subscriber) {
+  // (A loop, not std::erase_if: a lambda would be analysed without mu_ held.)
+  auto kept = subscribers_.begin();
+  for (EventSubscription* subscriber : subscribers_) {
+    subscriber->BusLocked();
     // An event it wants leaves the ring before it took it: a whole ring
     // behind, too slow or gone. (Events it filters out may go untaken.)
     if (evicted && subscriber->cursor_ <= evicted->id && subscriber->Wants(*evicted)) {
       subscriber->ended_ = subscriber->dropped_ = true;
       subscriber->ready_.notify_one();
       ++dropped_subscribers_;
-      return true;
+      continue;
     }
     if (subscriber->waiting_ && subscriber->Wants(published)) {
       subscriber->waiting_ = false;
       subscriber->ready_.notify_one();
     }
-    return false;
-  });
+    *kept++ = subscriber;
+  }
+  subscribers_.erase(kept, subscribers_.end());
 }
 
 std::unique_ptr<EventSubscription> EventBus::Subscribe(std::optional<std::string> account,
                                                        std::optional<std::uint64_t> last_id) {
   std::unique_ptr<EventSubscription> subscription(new EventSubscription(*this));
   subscription->account_ = std::move(account);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
+  subscription->BusLocked();
   if (shutdown_) return nullptr;
   subscription->cursor_ = next_id_;
   if (last_id && *last_id < next_id_ - 1) {
@@ -215,34 +220,37 @@ std::unique_ptr<EventSubscription> EventBus::Subscribe(std::optional<std::string
 }
 
 void EventBus::Unsubscribe(EventSubscription* subscription) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::erase(subscribers_, subscription);
   if (--live_ == 0) gone_.notify_all();
 }
 
 void EventBus::Shutdown(std::chrono::milliseconds grace) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   shutdown_ = true;
   for (auto* subscriber : subscribers_) {
+    subscriber->BusLocked();
     subscriber->ended_ = true;
     subscriber->ready_.notify_one();
   }
   subscribers_.clear();
-  gone_.wait_for(lock, grace, [this] { return live_ == 0; });
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (live_ != 0 && lock.WaitUntil(gone_, deadline)) {
+  }
 }
 
 std::uint64_t EventBus::last_id() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return next_id_ - 1;
 }
 
 std::size_t EventBus::subscriber_count() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return subscribers_.size();
 }
 
 std::uint64_t EventBus::dropped_subscribers() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return dropped_subscribers_;
 }
 
@@ -258,10 +266,14 @@ bool EventSubscription::Wants(const PublishedEvent& event) const {
 EventSubscription::Batch EventSubscription::Next(std::chrono::milliseconds timeout) {
   const auto now = std::chrono::steady_clock::now();
   const auto deadline = now + timeout;
-  std::unique_lock lock(bus_.mu_);
+  MutexLock lock(bus_.mu_);
   // Pace the takes, so a busy stream is written in batches.
   const auto earliest = last_take_ + bus_.options_.min_batch_interval;
-  if (now < earliest) ready_.wait_until(lock, std::min(earliest, deadline), [this] { return ended_; });
+  if (now < earliest) {
+    const auto until = std::min(earliest, deadline);
+    while (!ended_ && lock.WaitUntil(ready_, until)) {
+    }
+  }
   Batch batch;
   for (;;) {
     if (!ended_ && !bus_.ring_.empty()) {
@@ -274,7 +286,7 @@ EventSubscription::Batch EventSubscription::Next(std::chrono::milliseconds timeo
     cursor_ = bus_.next_id_;
     if (!batch.events.empty() || ended_ || lost_ != 0) break;
     waiting_ = true;  // Publish wakes us for an event we want
-    const bool timed_out = ready_.wait_until(lock, deadline) == std::cv_status::timeout;
+    const bool timed_out = !lock.WaitUntil(ready_, deadline);
     waiting_ = false;
     if (timed_out && cursor_ == bus_.next_id_) break;
   }

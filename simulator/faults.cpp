@@ -20,11 +20,11 @@ void FaultInjector::Changed(bool from_a_call) const {
 }
 
 template <typename Rule>
-std::string FaultInjector::AddRule(std::vector<Rule>& rules, Rule rule) {
+std::string FaultInjector::AddRule(Rule rule) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     rule.id = "fault-" + std::to_string(next_id_++);
-    rules.push_back(rule);
+    RulesLocked<Rule>().push_back(rule);
     SyncLocked();
     EmitFaultsChanged(events_, rule.account_id);
   }
@@ -32,18 +32,16 @@ std::string FaultInjector::AddRule(std::vector<Rule>& rules, Rule rule) {
   return rule.id;
 }
 
-std::string FaultInjector::AddApiFault(ApiFaultRule rule) { return AddRule(api_rules_, std::move(rule)); }
+std::string FaultInjector::AddApiFault(ApiFaultRule rule) { return AddRule(std::move(rule)); }
 
-std::string FaultInjector::AddCallbackFault(CallbackFaultRule rule) {
-  return AddRule(callback_rules_, std::move(rule));
-}
+std::string FaultInjector::AddCallbackFault(CallbackFaultRule rule) { return AddRule(std::move(rule)); }
 
 void FaultInjector::Restore(std::vector<ApiFaultRule> api_rules, std::vector<CallbackFaultRule> callback_rules) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   api_rules_ = std::move(api_rules);
   callback_rules_ = std::move(callback_rules);
   SyncLocked();
-  auto after = [this](const std::string& id) {
+  auto after = [this](const std::string& id) CSRSIM_REQUIRES(mu_) {
     if (id.rfind("fault-", 0) != 0) return;
     try {
       next_id_ = std::max<std::uint64_t>(next_id_, std::stoull(id.substr(6)) + 1);
@@ -57,7 +55,7 @@ void FaultInjector::Restore(std::vector<ApiFaultRule> api_rules, std::vector<Cal
 bool FaultInjector::Remove(const std::string& id) {
   bool removed = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto before = api_rules_.size() + callback_rules_.size();
     std::erase_if(api_rules_, [&id](const auto& rule) { return rule.id == id; });
     std::erase_if(callback_rules_, [&id](const auto& rule) { return rule.id == id; });
@@ -71,7 +69,7 @@ bool FaultInjector::Remove(const std::string& id) {
 
 void FaultInjector::Clear(const std::optional<std::string>& account_id) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto of_account = [&account_id](const auto& rule) { return !account_id || rule.account_id == account_id; };
     std::erase_if(api_rules_, of_account);
     std::erase_if(callback_rules_, of_account);
@@ -82,12 +80,12 @@ void FaultInjector::Clear(const std::optional<std::string>& account_id) {
 }
 
 std::vector<ApiFaultRule> FaultInjector::ApiFaults() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return api_rules_;
 }
 
 std::vector<CallbackFaultRule> FaultInjector::CallbackFaults() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return callback_rules_;
 }
 
@@ -113,7 +111,7 @@ ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const st
   if (!has_api_rules_.load(std::memory_order_acquire)) return outcome;
   bool consumed = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& rule : api_rules_) {
       if (rule.route && *rule.route != route_key) continue;
       if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
@@ -143,7 +141,7 @@ CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackF
   if (!has_callback_rules_.load(std::memory_order_acquire)) return base;
   bool consumed = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& rule : callback_rules_) {
       if (!Fires(rule.account_id, account_id, rule.remaining, rule.fraction)) continue;
       consumed = consumed || rule.remaining.has_value();

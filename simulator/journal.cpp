@@ -27,7 +27,7 @@ Journal::Journal(std::size_t capacity, std::function<void(const JournalEntry&)> 
 std::uint64_t Journal::Append(JournalEntry entry) {
   std::uint64_t id = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     id = next_id_++;
     entry.id = id;
     if (on_append_) on_append_(entry);  // under mu_, so observers see journal order
@@ -42,7 +42,7 @@ std::uint64_t Journal::Append(JournalEntry entry) {
 }
 
 void Journal::Restore(std::vector<JournalEntry> entries) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& entry : entries) {
     if (!entries_.empty() && entry.id <= entries_.back().id) continue;  // keeps ids rising
     next_id_ = std::max(next_id_, entry.id + 1);
@@ -52,7 +52,7 @@ void Journal::Restore(std::vector<JournalEntry> entries) {
 }
 
 std::vector<JournalEntry> Journal::Query(const JournalFilter& filter) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<JournalEntry> matches;
   for (auto it = FirstAfter(entries_, filter.after_id); it != entries_.end(); ++it) {
     if (filter.Matches(*it)) matches.push_back(*it);
@@ -62,7 +62,7 @@ std::vector<JournalEntry> Journal::Query(const JournalFilter& filter) const {
 
 std::optional<JournalEntry> Journal::WaitFor(const JournalFilter& filter, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   std::uint64_t scanned_up_to = filter.after_id;  // entries up to this id did not match
   for (;;) {
     for (auto it = FirstAfter(entries_, scanned_up_to); it != entries_.end(); ++it) {
@@ -70,7 +70,7 @@ std::optional<JournalEntry> Journal::WaitFor(const JournalFilter& filter, std::c
     }
     scanned_up_to = std::max(scanned_up_to, next_id_ - 1);
     if (shutdown_) return std::nullopt;
-    if (appended_.wait_until(lock, deadline) == std::cv_status::timeout) {
+    if (!lock.WaitUntil(appended_, deadline)) {
       // One last look: an entry may have arrived together with the time-out.
       for (auto it = FirstAfter(entries_, scanned_up_to); it != entries_.end(); ++it) {
         if (filter.Matches(*it)) return *it;
@@ -81,7 +81,7 @@ std::optional<JournalEntry> Journal::WaitFor(const JournalFilter& filter, std::c
 }
 
 void Journal::Clear(const std::optional<std::string>& account_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!account_id) {
     entries_.clear();
     dropped_ = 0;
@@ -92,19 +92,19 @@ void Journal::Clear(const std::optional<std::string>& account_id) {
 
 void Journal::Shutdown() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     shutdown_ = true;
   }
   appended_.notify_all();
 }
 
 std::uint64_t Journal::dropped() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return dropped_;
 }
 
 std::size_t Journal::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return entries_.size();
 }
 

@@ -62,13 +62,13 @@ std::string MetricLabel(std::string_view value) {
 
 void Metrics::ObserveRequest(std::string_view route, int status, Duration latency) {
   request_latency_.Observe(latency);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++requests_[{std::string(route), status}];
 }
 
 void Metrics::ObserveCallback(std::string_view outcome, Duration lateness) {
   callback_lateness_.Observe(std::max(lateness, Duration::zero()));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = callbacks_.find(outcome);
   if (it == callbacks_.end()) it = callbacks_.emplace(std::string(outcome), 0).first;
   ++it->second;
@@ -80,7 +80,7 @@ std::string Metrics::Render() const {
                "Requests to the Bandwidth routes and the OAuth token route, by route key (none: no route "
                "matched) and status (0: connection dropped by a fault).");
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [key, count] : requests_) {
       out += "csrsim_requests_total{route=\"" + MetricLabel(key.first.empty() ? "none" : key.first) + "\",status=\"" +
              std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
@@ -93,7 +93,7 @@ std::string Metrics::Render() const {
                "Callback delivery attempts by outcome: success (2xx), http_error, transport_error, dropped (by a "
                "fault).");
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (std::string_view outcome : {"success", "http_error", "transport_error", "dropped"}) {
       auto it = callbacks_.find(outcome);
       out += "csrsim_callbacks_total{outcome=\"" + std::string(outcome) + "\"} " +

@@ -132,7 +132,7 @@ std::uint64_t RequestJournal::Append(RequestRecord record) {
   std::unique_ptr<RequestRecord> evicted;
   std::uint64_t id = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     id = next_id_++;
     owned->id = id;
     records_.push_back(std::move(owned));
@@ -147,7 +147,7 @@ std::uint64_t RequestJournal::Append(RequestRecord record) {
 }
 
 RequestJournal::Page RequestJournal::Query(const RequestFilter& filter, std::size_t limit) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Page page;
   for (auto it = FirstAfter(records_, filter.since_id); it != records_.end(); ++it) {
     if (!filter.Matches(**it)) continue;
@@ -161,7 +161,7 @@ RequestJournal::Page RequestJournal::Query(const RequestFilter& filter, std::siz
 }
 
 std::size_t RequestJournal::Count(const RequestFilter& filter) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return static_cast<std::size_t>(std::count_if(FirstAfter(records_, filter.since_id), records_.cend(),
                                                 [&filter](const auto& r) { return filter.Matches(*r); }));
 }
@@ -169,11 +169,11 @@ std::size_t RequestJournal::Count(const RequestFilter& filter) const {
 std::vector<RequestRecord> RequestJournal::WaitFor(const RequestFilter& filter, std::size_t count,
                                                    std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   std::vector<RequestRecord> matches;
   std::uint64_t scanned_up_to = filter.since_id;  // records up to this id were looked at
   std::uint64_t clears_seen = clears_;
-  auto scan = [&] {
+  auto scan = [&]() CSRSIM_REQUIRES(mu_) {
     if (clears_seen != clears_) {  // a reset removed records: count again
       matches.clear();
       scanned_up_to = filter.since_id;
@@ -187,7 +187,7 @@ std::vector<RequestRecord> RequestJournal::WaitFor(const RequestFilter& filter, 
   };
   for (;;) {
     if (scan() || shutdown_) return matches;
-    if (appended_.wait_until(lock, deadline) == std::cv_status::timeout) {
+    if (!lock.WaitUntil(appended_, deadline)) {
       scan();  // one last look: a record may have arrived together with the time-out
       return matches;
     }
@@ -196,7 +196,7 @@ std::vector<RequestRecord> RequestJournal::WaitFor(const RequestFilter& filter, 
 
 void RequestJournal::Clear(const std::optional<std::string>& account_id) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++clears_;
     if (!account_id) {
       records_.clear();
@@ -210,19 +210,19 @@ void RequestJournal::Clear(const std::optional<std::string>& account_id) {
 
 void RequestJournal::Shutdown() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     shutdown_ = true;
   }
   appended_.notify_all();
 }
 
 std::uint64_t RequestJournal::dropped() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return dropped_;
 }
 
 std::size_t RequestJournal::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return records_.size();
 }
 

@@ -9,14 +9,14 @@ Scheduler::Scheduler(Clock& clock) : clock_(clock) {}
 Scheduler::~Scheduler() { Stop(); }
 
 void Scheduler::Start() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] { Loop(); });
 }
 
 void Scheduler::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     queue_.clear();
   }
@@ -26,7 +26,7 @@ void Scheduler::Stop() {
 
 void Scheduler::ScheduleAt(const std::string& account, SimTime due, Task task) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     queue_.emplace(Key{due - OffsetLocked(account), next_seq_++}, Entry{account, std::move(task)});
   }
@@ -40,12 +40,12 @@ Duration Scheduler::OffsetLocked(const std::string& account) const {
 }
 
 Duration Scheduler::Offset(const std::string& account) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return OffsetLocked(account);
 }
 
 void Scheduler::RestoreOffset(const std::string& account, Duration offset) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!account.empty()) ShiftLocked(account, offset - OffsetLocked(account));
 }
 
@@ -84,23 +84,23 @@ std::size_t Scheduler::RunDue() {
   for (;;) {
     // Pop and run under run_mu_, so tasks never overlap and never run out of
     // order between the scheduler thread and an advancing thread.
-    std::lock_guard run(run_mu_);
+    MutexLock run(run_mu_);
     Task task;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!PopDue(task)) return ran;
       running_ = true;
     }
     task();
     ++ran;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     running_ = false;
   }
 }
 
 bool Scheduler::Advance(Duration by, const std::function<void()>& settle) {
   if (!clock_.IsManual() || by.count() < 0) return false;
-  std::lock_guard advancing(advance_mu_);  // concurrent advances add up, none is lost
+  MutexLock advancing(advance_mu_);  // concurrent advances add up, none is lost
   if (by > LatestSimTime() - clock_.Now()) return false;
   const SimTime target = clock_.Now() + by;
   // Step the clock through each due time, so a task reads its own due time as
@@ -108,7 +108,7 @@ bool Scheduler::Advance(Duration by, const std::function<void()>& settle) {
   for (;;) {
     SimTime next = target;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!queue_.empty()) next = std::min(target, queue_.begin()->first.first);
     }
     if (const SimTime now = clock_.Now(); next > now) clock_.Advance(next - now);
@@ -121,14 +121,14 @@ bool Scheduler::Advance(Duration by, const std::function<void()>& settle) {
 bool Scheduler::AdvanceAccount(const std::string& account, Duration by, const std::function<void()>& settle) {
   if (account.empty()) return Advance(by, settle);
   if (!clock_.IsManual() || by.count() < 0) return false;
-  std::lock_guard advancing(advance_mu_);
+  MutexLock advancing(advance_mu_);
   const SimTime start = Now(account);
   if (by > LatestSimTime() - start) return false;
   const SimTime target = start + by;
   for (;;) {
     SimTime next = target;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       const Duration offset = OffsetLocked(account);
       // The account's tasks keep their order under a shift: its first one in
       // the queue is its earliest.
@@ -149,7 +149,7 @@ bool Scheduler::AdvanceAccount(const std::string& account, Duration by, const st
 
 void Scheduler::ResetTimeline(const std::optional<std::string>& account) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (account) {
       ShiftLocked(*account, -OffsetLocked(*account));
     } else {
@@ -163,33 +163,33 @@ void Scheduler::ResetTimeline(const std::optional<std::string>& account) {
 }
 
 bool Scheduler::Busy() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return running_ || (!queue_.empty() && queue_.begin()->first.first <= clock_.Now());
 }
 
 std::size_t Scheduler::pending() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return queue_.size();
 }
 
 void Scheduler::Loop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
     if (queue_.empty()) {
-      changed_.wait(lock);
+      lock.Wait(changed_);
       continue;
     }
     SimTime due = queue_.begin()->first.first;
     if (due <= clock_.Now()) {
-      lock.unlock();
+      lock.Unlock();
       RunDue();
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (auto wall = clock_.WallTimeOf(due)) {
-      changed_.wait_until(lock, *wall);
+      lock.WaitUntil(changed_, *wall);
     } else {
-      changed_.wait(lock);  // manual clock: only Advance() or a new task moves us
+      lock.Wait(changed_);  // manual clock: only Advance() or a new task moves us
     }
   }
 }

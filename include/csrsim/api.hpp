@@ -28,6 +28,7 @@
 #include "csrsim/error.hpp"
 #include "csrsim/faults.hpp"
 #include "csrsim/http.hpp"
+#include "csrsim/mutex.hpp"
 
 namespace csrsim {
 
@@ -70,9 +71,9 @@ class Authenticator {
   const Config& config_;
   Clock& clock_;
   IdGenerator& ids_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Token> tokens_;    // guarded by mu_
-  std::unordered_map<std::string, Window> windows_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::unordered_map<std::string, Token> tokens_ CSRSIM_GUARDED_BY(mu_);
+  std::unordered_map<std::string, Window> windows_ CSRSIM_GUARDED_BY(mu_);
 };
 
 // The key of every Bandwidth route, as API fault rules name them: "METHOD
@@ -149,8 +150,8 @@ class BandwidthApi {
   FaultInjector& faults_;
   Router router_;  // paths without prefix: /accounts/*/...
   std::atomic<int> listen_port_{0};
-  std::mutex leniency_mu_;
-  std::set<std::string> logged_leniencies_;  // "account\nwhat", guarded by leniency_mu_
+  Mutex leniency_mu_;
+  std::set<std::string> logged_leniencies_ CSRSIM_GUARDED_BY(leniency_mu_);  // "account\nwhat"
 };
 
 }  // namespace csrsim

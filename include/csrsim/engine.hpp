@@ -31,6 +31,7 @@
 #include "csrsim/events.hpp"
 #include "csrsim/faults.hpp"
 #include "csrsim/model.hpp"
+#include "csrsim/mutex.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/scheduler.hpp"
 #include "csrsim/state_sink.hpp"
@@ -57,13 +58,13 @@ class IdGenerator {
   void Resume(std::uint64_t draws, std::int64_t next_note_id);
 
  private:
-  std::uint64_t Draw();  // requires mu_
+  std::uint64_t Draw() CSRSIM_REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  std::mt19937_64 rng_;                // guarded by mu_
-  std::optional<std::uint64_t> seed_;  // guarded by mu_
-  std::uint64_t draws_ = 0;            // guarded by mu_
-  std::int64_t next_note_id_ = 0;      // guarded by mu_
+  mutable Mutex mu_;
+  std::mt19937_64 rng_ CSRSIM_GUARDED_BY(mu_);
+  std::optional<std::uint64_t> seed_ CSRSIM_GUARDED_BY(mu_);
+  std::uint64_t draws_ CSRSIM_GUARDED_BY(mu_) = 0;
+  std::int64_t next_note_id_ CSRSIM_GUARDED_BY(mu_) = 0;
 };
 
 // The scenarios in force: the global set, which Replace swaps atomically,
@@ -82,9 +83,9 @@ class ScenarioLibrary {
   bool RestoreGlobal(const std::optional<std::string>& account_id);
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const ScenarioSet> current_;                                    // guarded by mu_
-  std::unordered_map<std::string, std::shared_ptr<const ScenarioSet>> accounts_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::shared_ptr<const ScenarioSet> current_ CSRSIM_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::shared_ptr<const ScenarioSet>> accounts_ CSRSIM_GUARDED_BY(mu_);
 };
 
 struct OrderQuery {

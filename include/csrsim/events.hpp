@@ -32,6 +32,7 @@
 
 #include "csrsim/clock.hpp"
 #include "csrsim/model.hpp"
+#include "csrsim/mutex.hpp"
 
 namespace csrsim {
 
@@ -76,40 +77,7 @@ struct EventBusOptions {
   std::chrono::milliseconds min_batch_interval{20};
 };
 
-class EventBus;
-
-// One client's view of the stream. Obtained from EventBus::Subscribe.
-class EventSubscription {
- public:
-  struct Batch {
-    std::vector<std::shared_ptr<const PublishedEvent>> events;  // in id order
-    // Set on the first batch of a resume when events after the client's last
-    // id already left the ring: how many were lost.
-    std::uint64_t lost = 0;
-    bool ended = false;    // shut down or dropped: no more events will come
-    bool dropped = false;  // ended because it fell a whole ring behind
-  };
-  // Waits up to `timeout` (wall time) for events; an empty, not ended batch
-  // means the time ran out (time for a heartbeat).
-  Batch Next(std::chrono::milliseconds timeout);
-  ~EventSubscription();  // unsubscribes
-
- private:
-  friend class EventBus;
-  explicit EventSubscription(EventBus& bus) : bus_(bus) {}
-  // The account filter: events of that account, and events of no account.
-  bool Wants(const PublishedEvent& event) const;
-  EventBus& bus_;
-  std::optional<std::string> account_;  // filter; immutable after Subscribe
-  // All below guarded by the bus mutex.
-  std::uint64_t cursor_ = 0;  // id of the next event to take
-  std::condition_variable ready_;
-  std::uint64_t lost_ = 0;
-  bool waiting_ = false;
-  bool ended_ = false;
-  bool dropped_ = false;
-  std::chrono::steady_clock::time_point last_take_{};
-};
+class EventSubscription;
 
 class EventBus {
  public:
@@ -142,14 +110,49 @@ class EventBus {
 
   Clock& clock_;
   const EventBusOptions options_;
-  mutable std::mutex mu_;
-  std::deque<std::shared_ptr<const PublishedEvent>> ring_;  // guarded by mu_
-  std::vector<EventSubscription*> subscribers_;             // guarded by mu_
-  std::size_t live_ = 0;                                    // guarded by mu_: subscriptions not yet destroyed
+  mutable Mutex mu_;
+  std::deque<std::shared_ptr<const PublishedEvent>> ring_ CSRSIM_GUARDED_BY(mu_);
+  std::vector<EventSubscription*> subscribers_ CSRSIM_GUARDED_BY(mu_);
+  std::size_t live_ CSRSIM_GUARDED_BY(mu_) = 0;  // subscriptions not yet destroyed
   std::condition_variable gone_;
-  std::uint64_t next_id_ = 1;              // guarded by mu_
-  std::uint64_t dropped_subscribers_ = 0;  // guarded by mu_
-  bool shutdown_ = false;                  // guarded by mu_
+  std::uint64_t next_id_ CSRSIM_GUARDED_BY(mu_) = 1;
+  std::uint64_t dropped_subscribers_ CSRSIM_GUARDED_BY(mu_) = 0;
+  bool shutdown_ CSRSIM_GUARDED_BY(mu_) = false;
+};
+
+// One client's view of the stream. Obtained from EventBus::Subscribe.
+class EventSubscription {
+ public:
+  struct Batch {
+    std::vector<std::shared_ptr<const PublishedEvent>> events;  // in id order
+    // Set on the first batch of a resume when events after the client's last
+    // id already left the ring: how many were lost.
+    std::uint64_t lost = 0;
+    bool ended = false;    // shut down or dropped: no more events will come
+    bool dropped = false;  // ended because it fell a whole ring behind
+  };
+  // Waits up to `timeout` (wall time) for events; an empty, not ended batch
+  // means the time ran out (time for a heartbeat).
+  Batch Next(std::chrono::milliseconds timeout);
+  ~EventSubscription();  // unsubscribes
+
+ private:
+  friend class EventBus;
+  explicit EventSubscription(EventBus& bus) : bus_(bus) {}
+  // The account filter: events of that account, and events of no account.
+  bool Wants(const PublishedEvent& event) const;
+  // Tells the lock analysis what an EventBus method holding its mu_ knows:
+  // this subscription's bus is that bus (clang cannot see it through bus_).
+  void BusLocked() const CSRSIM_ASSERT_CAPABILITY(bus_.mu_) {}
+  EventBus& bus_;
+  std::optional<std::string> account_;                    // filter; immutable after Subscribe
+  std::uint64_t cursor_ CSRSIM_GUARDED_BY(bus_.mu_) = 0;  // id of the next event to take
+  std::condition_variable ready_;                         // waited on with bus_.mu_
+  std::uint64_t lost_ CSRSIM_GUARDED_BY(bus_.mu_) = 0;
+  bool waiting_ CSRSIM_GUARDED_BY(bus_.mu_) = false;
+  bool ended_ CSRSIM_GUARDED_BY(bus_.mu_) = false;
+  bool dropped_ CSRSIM_GUARDED_BY(bus_.mu_) = false;
+  std::chrono::steady_clock::time_point last_take_ CSRSIM_GUARDED_BY(bus_.mu_){};
 };
 
 // ---- the events the simulator emits (each a no-op when `bus` is null)

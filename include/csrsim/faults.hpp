@@ -14,10 +14,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "csrsim/events.hpp"
 #include "csrsim/model.hpp"
+#include "csrsim/mutex.hpp"
 
 namespace csrsim {
 
@@ -83,17 +85,25 @@ class FaultInjector {
   void Restore(std::vector<ApiFaultRule> api_rules, std::vector<CallbackFaultRule> callback_rules);
 
  private:
-  void Changed(bool from_a_call) const;  // runs change_hook_; requires mu_ not held
+  void Changed(bool from_a_call) const CSRSIM_EXCLUDES(mu_);  // runs change_hook_
 
   bool Fires(const std::optional<std::string>& rule_account, const std::string& account_id,
-             std::optional<std::int64_t>& remaining, double fraction);  // requires mu_
+             std::optional<std::int64_t>& remaining, double fraction) CSRSIM_REQUIRES(mu_);
 
-  // Keeps the flags below equal to whether each list holds a rule; requires mu_.
-  void SyncLocked();
-  // Gives `rule` the next id and appends it to `rules` (api_rules_ or
-  // callback_rules_); returns the id.
+  // Keeps the flags below equal to whether each list holds a rule.
+  void SyncLocked() CSRSIM_REQUIRES(mu_);
+  // api_rules_ or callback_rules_, by the rule type.
   template <typename Rule>
-  std::string AddRule(std::vector<Rule>& rules, Rule rule);
+  std::vector<Rule>& RulesLocked() CSRSIM_REQUIRES(mu_) {
+    if constexpr (std::is_same_v<Rule, ApiFaultRule>) {
+      return api_rules_;
+    } else {
+      return callback_rules_;
+    }
+  }
+  // Gives `rule` the next id and appends it to its list; returns the id.
+  template <typename Rule>
+  std::string AddRule(Rule rule);
 
   std::function<std::uint64_t()> random_;
   EventBus* events_;
@@ -101,11 +111,11 @@ class FaultInjector {
   // the one lock of all faults while no rule is set (the usual case).
   std::atomic<bool> has_api_rules_{false};
   std::atomic<bool> has_callback_rules_{false};
-  mutable std::mutex mu_;
-  std::vector<ApiFaultRule> api_rules_;            // guarded by mu_
-  std::vector<CallbackFaultRule> callback_rules_;  // guarded by mu_
-  std::uint64_t next_id_ = 1;                      // guarded by mu_
-  std::function<void()> change_hook_;              // set before serving
+  mutable Mutex mu_;
+  std::vector<ApiFaultRule> api_rules_ CSRSIM_GUARDED_BY(mu_);
+  std::vector<CallbackFaultRule> callback_rules_ CSRSIM_GUARDED_BY(mu_);
+  std::uint64_t next_id_ CSRSIM_GUARDED_BY(mu_) = 1;
+  std::function<void()> change_hook_;  // set before serving
 };
 
 }  // namespace csrsim

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "csrsim/model.hpp"
+#include "csrsim/mutex.hpp"
 
 namespace csrsim {
 
@@ -81,12 +82,12 @@ class Journal {
  private:
   const std::size_t capacity_;
   const std::function<void(const JournalEntry&)> on_append_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable appended_;
-  std::deque<JournalEntry> entries_;  // guarded by mu_
-  std::uint64_t next_id_ = 1;         // guarded by mu_
-  std::uint64_t dropped_ = 0;         // guarded by mu_
-  bool shutdown_ = false;             // guarded by mu_
+  std::deque<JournalEntry> entries_ CSRSIM_GUARDED_BY(mu_);
+  std::uint64_t next_id_ CSRSIM_GUARDED_BY(mu_) = 1;
+  std::uint64_t dropped_ CSRSIM_GUARDED_BY(mu_) = 0;
+  bool shutdown_ CSRSIM_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace csrsim

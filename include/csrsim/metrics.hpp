@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "csrsim/model.hpp"
+#include "csrsim/mutex.hpp"
 
 namespace csrsim {
 
@@ -64,9 +65,9 @@ class Metrics {
  private:
   std::atomic<std::int64_t> connections_open_{0};
   std::atomic<std::uint64_t> connections_refused_{0};
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, std::uint64_t> requests_;  // guarded by mu_
-  std::map<std::string, std::uint64_t, std::less<>> callbacks_;    // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::pair<std::string, int>, std::uint64_t> requests_ CSRSIM_GUARDED_BY(mu_);
+  std::map<std::string, std::uint64_t, std::less<>> callbacks_ CSRSIM_GUARDED_BY(mu_);
   Histogram<12> request_latency_{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
   Histogram<10> callback_lateness_{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60}};
 };

@@ -32,6 +32,7 @@
 
 #include "csrsim/http.hpp"
 #include "csrsim/model.hpp"
+#include "csrsim/mutex.hpp"
 
 namespace csrsim {
 
@@ -127,13 +128,13 @@ class RequestJournal {
 
  private:
   const std::size_t capacity_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable appended_;
-  Records records_;            // guarded by mu_, in id order
-  std::uint64_t next_id_ = 1;  // guarded by mu_
-  std::uint64_t dropped_ = 0;  // guarded by mu_
-  std::uint64_t clears_ = 0;   // guarded by mu_: a WaitFor recounts after a Clear
-  bool shutdown_ = false;      // guarded by mu_
+  Records records_ CSRSIM_GUARDED_BY(mu_);  // in id order
+  std::uint64_t next_id_ CSRSIM_GUARDED_BY(mu_) = 1;
+  std::uint64_t dropped_ CSRSIM_GUARDED_BY(mu_) = 0;
+  std::uint64_t clears_ CSRSIM_GUARDED_BY(mu_) = 0;  // a WaitFor recounts after a Clear
+  bool shutdown_ CSRSIM_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace csrsim

@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "csrsim/clock.hpp"
+#include "csrsim/mutex.hpp"
 
 namespace csrsim {
 
@@ -93,21 +94,21 @@ class Scheduler {
   };
 
   void Loop();
-  bool PopDue(Task& task);  // requires mu_ held via lock passed in RunDue
-  // Moves the account's offset by `delta`, and its tasks' keys with it. Requires mu_.
-  void ShiftLocked(const std::string& account, Duration delta);
-  Duration OffsetLocked(const std::string& account) const;  // requires mu_
+  bool PopDue(Task& task) CSRSIM_REQUIRES(mu_);
+  // Moves the account's offset by `delta`, and its tasks' keys with it.
+  void ShiftLocked(const std::string& account, Duration delta) CSRSIM_REQUIRES(mu_);
+  Duration OffsetLocked(const std::string& account) const CSRSIM_REQUIRES(mu_);
 
   Clock& clock_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable changed_;
-  std::map<Key, Entry> queue_;                         // guarded by mu_
-  std::unordered_map<std::string, Duration> offsets_;  // guarded by mu_; absent: zero
-  std::uint64_t next_seq_ = 0;                         // guarded by mu_
-  bool stopping_ = false;                              // guarded by mu_
-  bool running_ = false;                               // guarded by mu_: a popped task has not finished
-  std::mutex run_mu_;                                  // held while a task runs: one task at a time
-  std::mutex advance_mu_;                              // held for a whole Advance()
+  std::map<Key, Entry> queue_ CSRSIM_GUARDED_BY(mu_);
+  std::unordered_map<std::string, Duration> offsets_ CSRSIM_GUARDED_BY(mu_);  // absent: zero
+  std::uint64_t next_seq_ CSRSIM_GUARDED_BY(mu_) = 0;
+  bool stopping_ CSRSIM_GUARDED_BY(mu_) = false;
+  bool running_ CSRSIM_GUARDED_BY(mu_) = false;  // a popped task has not finished
+  Mutex run_mu_;                                 // held while a task runs: one task at a time
+  Mutex advance_mu_;                             // held for a whole Advance()
   std::thread thread_;
 };
 
