@@ -37,9 +37,11 @@ std::string JsonString(std::string_view text) {
   return out + "\"";
 }
 
-HttpResponse OAuthError(int status, std::string_view error, std::string_view description) {
-  return HttpResponse::Json(
-      status, "{\"error\":" + JsonString(error) + ",\"error_description\":" + JsonString(description) + "}");
+// The token endpoint's errors have OAuth 2.0's own JSON shape (RFC 6749 5.2);
+// the status is the kind's (error.hpp).
+HttpResponse OAuthError(ErrorKind kind, std::string_view error, std::string_view description) {
+  return HttpResponse::Json(InfoOf(kind).http_status, "{\"error\":" + JsonString(error) +
+                                                          ",\"error_description\":" + JsonString(description) + "}");
 }
 
 std::int64_t EpochSeconds(SimTime t) {
@@ -176,45 +178,18 @@ std::string DescribeFault(const ApiFaultOutcome& fault) {
 
 HttpResponse ErrorResponse(const Error& error, std::string_view root) {
   const ErrorDetail first = error.details().empty() ? ErrorDetail{} : error.details().front();
+  const int status = error.http_status();
   HttpResponse response;
-  switch (error.kind()) {
-    case ErrorKind::kUnauthorized:
-      response = HttpResponse::Empty(401);
-      response.WithHeader("WWW-Authenticate", "Basic realm=\"Bandwidth\"");
+  switch (InfoOf(error.kind()).xml_body) {
+    case XmlErrorBody::kNone:
+      response = HttpResponse::Empty(status);
       break;
-    case ErrorKind::kForbidden:
-      response = HttpResponse::Xml(403, wire::EncodeResponseStatus(root, first));
+    case XmlErrorBody::kValidation:
+      response = root == kCsrRoot ? HttpResponse::Xml(status, wire::EncodeCsrOrderErrors(error.details()))
+                                  : HttpResponse::Xml(status, wire::EncodeResponseStatus(root, first));
       break;
-    case ErrorKind::kNotFound:
-      response = HttpResponse::Xml(404, wire::EncodeResponseStatus(root, first));
-      break;
-    case ErrorKind::kInvalid:
-      response = root == kCsrRoot ? HttpResponse::Xml(400, wire::EncodeCsrOrderErrors(error.details()))
-                                  : HttpResponse::Xml(400, wire::EncodeResponseStatus(root, first));
-      break;
-    case ErrorKind::kConflict:
-      response = HttpResponse::Xml(409, wire::EncodeResponseStatus(root, first));
-      break;
-    case ErrorKind::kPayloadTooLarge:
-      response = HttpResponse::Xml(413, wire::EncodeResponseStatus(root, first));
-      break;
-    case ErrorKind::kUriTooLong:
-      response = HttpResponse::Xml(414, wire::EncodeResponseStatus(root, first));
-      break;
-    case ErrorKind::kHeadersTooLarge:
-      response = HttpResponse::Xml(431, wire::EncodeResponseStatus(root, first));
-      break;
-    case ErrorKind::kUnavailable:
-      response = HttpResponse::Xml(503, wire::EncodeResponseStatus(root, first));
-      break;
-    case ErrorKind::kRateLimited:
-      response = HttpResponse::Empty(429);
-      break;
-    case ErrorKind::kInjected:
-      response = HttpResponse::Empty(error.http_status());
-      break;
-    case ErrorKind::kInternal:
-      response = HttpResponse::Xml(500, wire::EncodeResponseStatus(root, first));
+    case XmlErrorBody::kResponseStatus:
+      response = HttpResponse::Xml(status, wire::EncodeResponseStatus(root, first));
       break;
   }
   for (const auto& [name, value] : error.headers()) response.WithHeader(name, value);
@@ -318,7 +293,7 @@ HttpResponse Authenticator::IssueToken(const HttpRequest& request) {
     if (auto credentials = BasicCredentialsOf(value)) std::tie(client_id, client_secret) = *credentials;
   }
   if (grant_type != "client_credentials") {
-    return OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials");
+    return OAuthError(ErrorKind::kInvalid, "unsupported_grant_type", "grant_type must be client_credentials");
   }
   Token token;
   token.client_id = client_id;
@@ -336,7 +311,7 @@ HttpResponse Authenticator::IssueToken(const HttpRequest& request) {
     }
   }
   if (!valid) {
-    return OAuthError(401, "invalid_client", "unknown client id or wrong secret")
+    return OAuthError(ErrorKind::kUnauthorized, "invalid_client", "unknown client id or wrong secret")
         .WithHeader("WWW-Authenticate", "Basic realm=\"Bandwidth\"");
   }
   token.expires_at = clock_.Now() + std::chrono::seconds(kTokenLifetimeSeconds);
@@ -384,7 +359,10 @@ BandwidthApi::BandwidthApi(const Config& config, Engine& engine, Authenticator& 
 std::optional<HttpResponse> BandwidthApi::Handle(HttpRequest& request) {
   if (request.trace) request.trace->auth = auth_.Describe(request);
   if (request.path == kTokenPath) {
-    if (request.method != "POST") return HttpResponse::Empty(405).WithHeader("Allow", "POST");
+    if (request.method != "POST") {
+      return ErrorResponse(Error::MethodNotAllowed("the token endpoint takes POST").WithHeader("Allow", "POST"),
+                           kCsrRoot);
+    }
     if (request.trace) request.trace->route = std::string(kTokenRouteKey);
     return auth_.IssueToken(request);
   }
@@ -451,15 +429,11 @@ HttpResponse BandwidthApi::RunRoute(const HttpRequest& request, const RouteSpec&
     if (auto faulted = ApplyFault(request, account_id, spec.key)) return *faulted;
     const std::string user = Admit(request, account_id, spec.csr_feature);
     return body(Call{request, account_id, user});
-  } catch (const Error& error) {
+  } catch (...) {
+    const Error error = CurrentError(request);
     TraceError(request.trace, error);
     return ErrorResponse(error, spec.root);
-  } catch (const std::exception& error) {
-    LogInternalError(request, error.what());
-  } catch (...) {
-    LogInternalError(request, "unknown exception");
   }
-  return ErrorResponse(Error::Internal(), spec.root);
 }
 
 std::optional<HttpResponse> BandwidthApi::ApplyFault(const HttpRequest& request, const std::string& account_id,
@@ -490,7 +464,9 @@ void BandwidthApi::AddRoutes() {
   AddOrderRoutes();
   AddNoteRoutes();
   AddSubscriptionRoutes();
-  router_.set_method_not_allowed([](const HttpRequest&) { return HttpResponse::Empty(405); });
+  router_.set_method_not_allowed([](const HttpRequest& request) {
+    return ErrorResponse(Error::MethodNotAllowed("method " + EchoToken(request.method) + " is not allowed"), kCsrRoot);
+  });
 }
 
 void BandwidthApi::AddOrderRoutes() {

@@ -195,7 +195,9 @@ HttpResponse Simulator::Handle(HttpRequest& request) {
     const SimTime received = parts_->clock->Now();
     RequestTrace trace;
     request.trace = &trace;
-    HttpResponse response = parts_->bandwidth.Handle(request).value_or(HttpResponse::Empty(404));
+    std::optional<HttpResponse> routed = parts_->bandwidth.Handle(request);
+    HttpResponse response =
+        routed ? std::move(*routed) : ErrorResponseForPath(Error::NoRoute("no such path"), request.path);
     request.trace = nullptr;
     const auto latency =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
@@ -208,11 +210,7 @@ HttpResponse Simulator::Handle(HttpRequest& request) {
     return response;
   } catch (...) {
     request.trace = nullptr;
-    LogInternalError(request, "exception outside the routes");
-    if (request.path.rfind("/_sim", 0) == 0) {
-      return HttpResponse::Json(500, R"({"error":"internal error; the simulator logged it"})");
-    }
-    return ErrorResponse(Error::Internal(), "ErrorResponse");
+    return HandleError(request, CurrentError(request));
   }
 }
 

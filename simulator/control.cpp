@@ -53,21 +53,21 @@ HttpResponse JsonResponse(int status, const Json& body) {
   return HttpResponse::Json(status, body.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
-HttpResponse JsonError(int status, std::string message) {
-  return JsonResponse(status, Json{{"error", std::move(message)}});
-}
-
-// The api module's error writer decides the status and headers of an Error;
-// the control API only swaps the body for JSON.
+// The JSON shape of an Error: the status of its kind (error.hpp), its
+// headers and {"error": "<its descriptions>"}. A bug's description stays in
+// the log; the body only says so.
 HttpResponse JsonError(const Error& error) {
-  HttpResponse shaped = ErrorResponse(error, "ControlResponse");
   std::string message;
-  for (const auto& detail : error.details()) {
-    if (!message.empty()) message += "; ";
-    message += detail.description;
+  if (error.kind() == ErrorKind::kInternal) {
+    message = "internal error; the simulator logged it";
+  } else {
+    for (const auto& detail : error.details()) {
+      if (!message.empty()) message += "; ";
+      message += detail.description;
+    }
   }
-  HttpResponse response = JsonError(shaped.status, std::move(message));
-  response.headers = std::move(shaped.headers);
+  HttpResponse response = JsonResponse(error.http_status(), Json{{"error", std::move(message)}});
+  for (const auto& [name, value] : error.headers()) response.WithHeader(name, value);
   return response;
 }
 
@@ -611,7 +611,7 @@ HttpResponse WaitForCallback(Runtime& runtime, const HttpRequest& request) {
   const Duration timeout = WaitTimeout(request);
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(timeout);
   if (auto entry = runtime.journal.WaitFor(filter, wait)) return JsonResponse(200, JournalEntryJson(*entry));
-  return JsonError(408, "no matching callback within " + FormatDuration(timeout));
+  throw Error::Timeout("no matching callback within " + FormatDuration(timeout));
 }
 
 HttpResponse SetCallbackSettings(Runtime& runtime, const HttpRequest& request) {
@@ -727,7 +727,7 @@ HttpResponse ReloadScenarios(Runtime& runtime, const HttpRequest& request) {
       if (named) CheckReloadable(runtime.config, files);  // links inside a root that lead out of it
       loaded = std::make_shared<const ScenarioSet>(LoadScenarioPaths(files));
     } catch (const ScenarioLoadError& error) {
-      return JsonError(400, LoadErrorText(error));
+      throw BadRequest(LoadErrorText(error));
     }
   }
   runtime.scenarios.Replace(loaded);
@@ -875,18 +875,17 @@ std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
   if (request.path != "/_sim" && request.path.rfind("/_sim/", 0) != 0) return std::nullopt;
   const std::string& token = runtime_.config.control_token;
   if (!token.empty() && !IsDashboardPage(request.path) && !HasBearerToken(request, token)) {
-    return JsonError(401, "the control API needs \"Authorization: Bearer <token>\" (the --control-token value)")
-        .WithHeader("WWW-Authenticate", "Bearer realm=\"csr-simulator control API\"");
+    return JsonError(Error::ControlUnauthorized());
   }
   // A callback posts XML, a browser form posts a form: neither can steer the
   // simulator (a subscription pointed at /_sim/reset). A POST needs a JSON
   // Content-Type, unless the control token already vouched for it.
   if (request.method == "POST" && token.empty() && !HasJsonContentType(request)) {
-    return JsonError(415,
-                     "the control API takes JSON: send \"Content-Type: application/json\" (see docs/control-api.md)");
+    return JsonError(Error::UnsupportedMediaType(
+        "the control API takes JSON: send \"Content-Type: application/json\" (see docs/control-api.md)"));
   }
   if (auto response = router_.Dispatch(request)) return response;
-  return JsonError(404, "no control API call " + EchoToken(request.path) + "; see docs/control-api.md");
+  return JsonError(Error::NoRoute("no control API call " + EchoToken(request.path) + "; see docs/control-api.md"));
 }
 
 void ControlApi::AddRoutes() {
@@ -895,21 +894,17 @@ void ControlApi::AddRoutes() {
     router_.Add(std::move(method), pattern, [this, body](const HttpRequest& request) {
       try {
         return body(runtime_, request);
-      } catch (const Error& error) {
-        return JsonError(error);
       } catch (const Json::exception&) {
-        return JsonError(400, "a value in the body has the wrong type or is out of range; see docs/control-api.md");
-      } catch (const std::exception& error) {
-        LogInternalError(request, error.what());
-        return JsonError(500, "internal error; the simulator logged it");
+        return JsonError(
+            BadRequest("a value in the body has the wrong type or is out of range; see docs/control-api.md"));
       } catch (...) {
-        LogInternalError(request, "unknown exception");
-        return JsonError(500, "internal error; the simulator logged it");
+        return JsonError(CurrentError(request));
       }
     });
   };
   router_.set_method_not_allowed([](const HttpRequest& request) {
-    return JsonError(405, "method " + EchoToken(request.method) + " is not allowed on " + EchoToken(request.path));
+    return JsonError(Error::MethodNotAllowed("method " + EchoToken(request.method) + " is not allowed on " +
+                                             EchoToken(request.path)));
   });
 
   route("GET", "/_sim/health", Health);

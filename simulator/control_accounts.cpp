@@ -35,7 +35,7 @@ HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request) {
   try {
     loaded = std::make_shared<const ScenarioSet>(LoadScenarioText(request.body, kBodyLabel));
   } catch (const ScenarioLoadError& error) {
-    return JsonError(400, error.what());
+    throw BadRequest(error.what());
   }
   if (runtime.state) runtime.state->SaveAccountScenarios(account_id, request.body);  // durable before applied
   runtime.scenarios.ReplaceForAccount(account_id, std::move(loaded));

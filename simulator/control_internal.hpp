@@ -25,8 +25,8 @@ using Json = nlohmann::json;
 
 // ---- answers (control.cpp)
 HttpResponse JsonResponse(int status, const Json& body);
-HttpResponse JsonError(int status, std::string message);
-Error BadRequest(std::string message);  // a 400 with the message
+HttpResponse JsonError(const Error& error);  // the JSON shape of an Error: {"error": ...}
+Error BadRequest(std::string message);       // a 400 with the message
 std::string Quoted(std::string_view text);
 
 // ---- reading requests (control.cpp)

@@ -107,7 +107,7 @@ HttpResponse WaitForRequests(Runtime& runtime, const HttpRequest& request) {
   if (records.size() >= count) return JsonResponse(200, body);
   body["error"] = std::to_string(records.size()) + " of " + std::to_string(count) + " matching requests within " +
                   FormatDuration(timeout);
-  return JsonResponse(408, body);
+  return JsonResponse(InfoOf(ErrorKind::kTimeout).http_status, body);  // an Error's status, with what arrived
 }
 
 }  // namespace csrsim::control_internal

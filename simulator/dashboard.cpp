@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "csrsim/control.hpp"
 #include "csrsim/error.hpp"
 #include "csrsim/events.hpp"
 
@@ -35,7 +36,7 @@ std::string StreamNotice(std::string_view type, const EventFields& fields) {
 HttpResponse StreamEvents(Runtime& runtime, const HttpRequest& request, std::optional<std::string> account) {
   const auto last_id = LastEventIdOf(request);
   std::shared_ptr<EventSubscription> subscription = runtime.events.Subscribe(std::move(account), last_id);
-  if (!subscription) return HttpResponse::Json(503, R"({"error":"the simulator is stopping"})");
+  if (!subscription) return ControlErrorResponse(Error::Stopping());
   const std::uint64_t current = runtime.events.last_id();
 
   HttpResponse response;

@@ -12,7 +12,11 @@ std::string Summary(const std::vector<ErrorDetail>& details) {
 Error::Error(ErrorKind kind, std::vector<ErrorDetail> details, int http_status)
     : std::runtime_error(Summary(details)), kind_(kind), details_(std::move(details)), http_status_(http_status) {}
 
-Error Error::Unauthorized() { return Error(ErrorKind::kUnauthorized, {}); }
+Error Error::Unauthorized() {
+  Error error(ErrorKind::kUnauthorized, {});
+  error.WithHeader("WWW-Authenticate", "Basic realm=\"Bandwidth\"");
+  return error;
+}
 
 Error Error::AccessDenied() { return Error(ErrorKind::kForbidden, {{1001, "Access Denied"}}); }
 
@@ -63,6 +67,8 @@ Error Error::OutOfMemory() {
   return Error(ErrorKind::kUnavailable, {{1016, "The simulator is out of memory; nothing was changed"}});
 }
 
+Error Error::Stopping() { return Error(ErrorKind::kUnavailable, {{0, "the simulator is stopping"}}); }
+
 Error Error::StateWriteFailed(const std::string& cause) {
   return Error(ErrorKind::kUnavailable,
                {{1018, "The state file could not be written (" + cause + "); the change was not saved"}});
@@ -81,6 +87,25 @@ Error Error::RateLimited(std::int64_t reset_epoch_seconds) {
 Error Error::Internal() {
   return Error(ErrorKind::kInternal, {{1000, "Internal error; the simulator logged the cause"}});
 }
+
+Error Error::NoRoute(std::string description) { return Error(ErrorKind::kNoRoute, {{0, std::move(description)}}); }
+
+Error Error::MethodNotAllowed(std::string description) {
+  return Error(ErrorKind::kMethodNotAllowed, {{0, std::move(description)}});
+}
+
+Error Error::ControlUnauthorized() {
+  Error error(ErrorKind::kUnauthorized,
+              {{0, "the control API needs \"Authorization: Bearer <token>\" (the --control-token value)"}});
+  error.WithHeader("WWW-Authenticate", "Bearer realm=\"csr-simulator control API\"");
+  return error;
+}
+
+Error Error::UnsupportedMediaType(std::string description) {
+  return Error(ErrorKind::kUnsupportedMediaType, {{0, std::move(description)}});
+}
+
+Error Error::Timeout(std::string description) { return Error(ErrorKind::kTimeout, {{0, std::move(description)}}); }
 
 Error Error::Injected(int http_status, SimTime now) {
   if (http_status == 429) {

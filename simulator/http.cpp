@@ -2,8 +2,10 @@
 
 #include <cctype>
 #include <cstdio>
+#include <new>
 
 #include "csrsim/encoding.hpp"
+#include "csrsim/error.hpp"
 
 namespace csrsim {
 
@@ -32,6 +34,22 @@ std::optional<std::string> HttpRequest::Query(const std::string& name) const {
 void LogInternalError(const HttpRequest& request, std::string_view what) {
   std::fprintf(stderr, "csr-simulator: internal error on %s %s: %s\n", EchoToken(request.method).c_str(),
                EchoToken(request.path, 200).c_str(), EchoToken(what, 200).c_str());
+}
+
+Error CurrentError(const HttpRequest& request, bool log) {
+  try {
+    throw;
+  } catch (const Error& error) {
+    return error;
+  } catch (const std::bad_alloc&) {
+    if (log) LogInternalError(request, "out of memory");
+    return Error::OutOfMemory();
+  } catch (const std::exception& error) {
+    if (log) LogInternalError(request, error.what());
+  } catch (...) {
+    if (log) LogInternalError(request, "unknown exception");
+  }
+  return Error::Internal();
 }
 
 HttpResponse HttpResponse::Xml(int status, std::string body) {

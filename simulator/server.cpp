@@ -497,17 +497,9 @@ HttpResponse HttpServer::Impl::Call(HttpRequest& request) {
   // that nothing escapes into httplib. The cause goes to the log only.
   try {
     return handler(request);
-  } catch (const std::bad_alloc&) {
-    if (options.log_errors) LogInternalError(request, "out of memory");
-    return Shape(request, Error::OutOfMemory());
-  } catch (const Error& error) {
-    return Shape(request, error);
-  } catch (const std::exception& error) {
-    if (options.log_errors) LogInternalError(request, error.what());
   } catch (...) {
-    if (options.log_errors) LogInternalError(request, "unknown exception");
+    return Shape(request, CurrentError(request, options.log_errors));
   }
-  return Shape(request, Error::Internal());
 }
 
 bool HttpServer::Impl::Send(Connection& connection, HttpResponse& response, bool head_only, bool keep_alive) {

@@ -3,8 +3,8 @@
 // One linear pipeline per request: strip the path prefix → injected faults →
 // authenticate → authorize the account (and its CSR feature, rate limit) →
 // route → decode → validate → engine → encode. Every failure is a thrown
-// csrsim::Error, turned into HTTP by ErrorResponse(), the only place that maps
-// errors to statuses and bodies.
+// csrsim::Error, turned into HTTP by ErrorResponse(), the Bandwidth-shaped
+// error writer (the status of each kind comes from error.hpp's table).
 //
 // Accepted prefixes: "", /api, /api/v1, /api/v2, /v1.0, /api/v1.0 in front of
 // /accounts/{accountId}/...; Location headers echo the prefix the client used.
@@ -93,9 +93,10 @@ inline constexpr std::string_view kBandwidthRouteKeys[] = {"POST /csrs",
                                                            "PUT /subscriptions/*",
                                                            "DELETE /subscriptions/*"};
 
-// The one error writer. `root` is the response root of the route family:
-// "CsrResponse", "NoteResponse", "SubscriptionsResponse". On CSR routes,
-// validation errors use <CsrOrderResponse><Errors>.
+// The Bandwidth (XML) shape of an Error: the status and body of its kind
+// (kErrorKinds, error.hpp) and its headers. `root` is the response root of the
+// route family: "CsrResponse", "NoteResponse", "SubscriptionsResponse". On CSR
+// routes, validation errors use <CsrOrderResponse><Errors>.
 HttpResponse ErrorResponse(const Error& error, std::string_view root);
 // The same, for an error found before routing (the server's framing errors,
 // capacity limits): the root is chosen from the path's route family.

@@ -17,9 +17,10 @@
 namespace csrsim {
 
 class Error;
-// An Error as the control API answers it: the status and headers the api
-// module's error writer decides, with a JSON {"error": ...} body. Used by the
-// server for errors found before routing (framing, capacity) on /_sim paths.
+// The JSON shape of an Error, as the control API answers it: the status of its
+// kind (kErrorKinds, error.hpp), its headers and {"error": "<descriptions>"}.
+// Also used by the server for errors found before routing (framing, capacity)
+// on /_sim paths.
 HttpResponse ControlErrorResponse(const Error& error);
 
 class ControlApi {

@@ -17,6 +17,7 @@
 namespace csrsim {
 
 struct RequestTrace;  // request_journal.hpp
+class Error;          // error.hpp
 
 struct CaseInsensitiveLess {
   bool operator()(const std::string& a, const std::string& b) const;
@@ -70,6 +71,14 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 // 500 with a body from the module that caught it; exception text never goes
 // into a response.
 void LogInternalError(const HttpRequest& request, std::string_view what);
+
+// The one catch-all, called inside a `catch (...)` around a handler: the
+// exception in flight as an Error. An Error stays itself; std::bad_alloc is
+// Error::OutOfMemory() (503); anything else is a bug, logged with
+// LogInternalError and answered as Error::Internal() (500). Both API shapes
+// answer the result (ErrorResponse in api.hpp, ControlErrorResponse in
+// control.hpp). `log` false logs nothing (--log-level off).
+Error CurrentError(const HttpRequest& request, bool log = true);
 
 // An ordered list of (method, path pattern, handler). A pattern is a path whose
 // segments are literals or "*" (any one non-empty segment), e.g.
