@@ -4,6 +4,7 @@
 #include <atomic>
 #include <stdexcept>
 
+#include "csrsim/admin.hpp"
 #include "csrsim/api.hpp"
 #include "csrsim/callbacks.hpp"
 #include "csrsim/clock.hpp"
@@ -12,7 +13,6 @@
 #include "csrsim/faults.hpp"
 #include "csrsim/metrics.hpp"
 #include "csrsim/request_journal.hpp"
-#include "csrsim/runtime.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/scheduler.hpp"
 #include "csrsim/server.hpp"
@@ -78,13 +78,24 @@ struct Simulator::Parts {
         engine(store, *clock, scheduler, dispatcher, scenarios, ids, faults, &events),
         auth(config, *clock, ids),
         requests(config.request_journal_capacity),
-        runtime{config,     *clock,     scheduler,      store,
-                journal,    dispatcher, scenarios,      ids,
-                faults,     engine,     auth,           events,
-                requests,   metrics,    CSRSIM_VERSION, [this] { return started.load(); },
-                state.get()},
+        admin({.config = config,
+               .clock = *clock,
+               .scheduler = scheduler,
+               .store = store,
+               .journal = journal,
+               .dispatcher = dispatcher,
+               .scenarios = scenarios,
+               .faults = faults,
+               .engine = engine,
+               .auth = auth,
+               .events = events,
+               .requests = requests,
+               .metrics = metrics,
+               .version = CSRSIM_VERSION,
+               .ready = [this] { return started.load(); },
+               .state = state.get()}),
         bandwidth(config, engine, auth, faults),
-        control(runtime) {
+        control(admin) {
     engine.SetLimits({.max_orders = config.max_orders,
                       .max_notes_per_order = config.max_notes_per_order,
                       .max_subscriptions_per_account = config.max_subscriptions_per_account});
@@ -113,7 +124,7 @@ struct Simulator::Parts {
   Engine engine;
   Authenticator auth;
   RequestJournal requests;
-  Runtime runtime;
+  SimulatorAdmin admin;
   BandwidthApi bandwidth;
   ControlApi control;
   std::atomic<bool> started{false};

@@ -209,12 +209,6 @@ Json TimeJson(SimTime t) { return wire::FormatTimestamp(t); }
 
 Json OptionalJson(const std::optional<std::string>& value) { return value ? Json(*value) : Json(nullptr); }
 
-Json ClockJson(const Clock& clock) {
-  SimTime now = clock.Now();
-  auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  return {{"now", TimeJson(now)}, {"mode", clock.Describe()}, {"epoch_ms", epoch_ms}};
-}
-
 Json ErrorsJson(const std::vector<ErrorDetail>& errors) {
   Json list = Json::array();
   for (const auto& error : errors) list.push_back({{"code", error.code}, {"description", error.description}});
@@ -231,24 +225,8 @@ Json CsrDataJson(const CsrData& data) {
           {"WorkingTelephoneNumbersOnAccount", data.working_telephone_numbers_on_account}};
 }
 
-// What OrderJson shows of one order, copied under the order's mutex: the order
-// without its notes, the notes as a snapshot (a pointer each, store.hpp) and
-// the scenario progress. The JSON is built after the lock is released.
-struct OrderSnapshot {
-  Order order;
-  NoteList notes;
-  ScenarioProgress progress;
-};
-
-// Requires slot.mu held.
-OrderSnapshot SnapshotOf(OrderSlot& slot) { return {OrderWithoutNotes(slot), slot.order.notes, slot.progress}; }
-
-OrderSnapshot SnapshotOf(const std::shared_ptr<OrderSlot>& slot) {
-  std::lock_guard lock(slot->mu);
-  return SnapshotOf(*slot);
-}
-
-Json OrderJson(const OrderSnapshot& snapshot) {
+// An order as the control API shows it, from its snapshot (admin.hpp).
+Json OrderJson(const OrderView& snapshot) {
   const Order& order = snapshot.order;
   const ScenarioProgress& progress = snapshot.progress;
   Json fields = Json::object();
@@ -285,8 +263,6 @@ Json OrderJson(const OrderSnapshot& snapshot) {
           {"waitingForUpdate", progress.waiting_for_update},
           {"remainingSteps", step_count - std::min(progress.next_step, step_count)}};
 }
-
-Json OrderJson(const std::shared_ptr<OrderSlot>& slot) { return OrderJson(SnapshotOf(slot)); }
 
 Json JournalEntryJson(const JournalEntry& entry) {
   const Json headers = HeadersJson(entry.request_headers);
@@ -405,33 +381,34 @@ Json CallbackFaultJson(const CallbackFaultRule& rule) {
   return json;
 }
 
-Json FaultsJson(const FaultInjector& faults) {
+Json FaultsJson(const SimulatorAdmin& admin) {
   Json list = Json::array();
-  for (const auto& rule : faults.ApiFaults()) list.push_back(ApiFaultJson(rule));
-  for (const auto& rule : faults.CallbackFaults()) list.push_back(CallbackFaultJson(rule));
+  for (const auto& rule : admin.ApiFaults()) list.push_back(ApiFaultJson(rule));
+  for (const auto& rule : admin.CallbackFaults()) list.push_back(CallbackFaultJson(rule));
   return {{"faults", list}};
 }
 
 // ---------------------------------------------------------------------------
 // Route bodies
 
-HttpResponse Health(Runtime& runtime, const HttpRequest& request) {
+HttpResponse Health(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {});
-  if (!runtime.ready()) return JsonResponse(503, Json{{"status", "starting"}});
+  if (!admin.Ready()) return JsonResponse(503, Json{{"status", "starting"}});
+  const HealthView health = admin.Health();
   return JsonResponse(200, Json{{"status", "ok"},
-                                {"version", runtime.version},
-                                {"scenarios", runtime.scenarios.Current()->scenarios().size()},
-                                {"clock", runtime.clock.Describe()},
-                                {"now", TimeJson(runtime.clock.Now())},
-                                {"orders", runtime.store.OrderCount()},
-                                {"accounts", runtime.store.AccountCount()},
-                                {"eventStreams", runtime.events.subscriber_count()},
-                                {"droppedEventStreams", runtime.events.dropped_subscribers()}});
+                                {"version", health.version},
+                                {"scenarios", health.scenarios},
+                                {"clock", health.clock},
+                                {"now", TimeJson(health.now)},
+                                {"orders", health.orders},
+                                {"accounts", health.accounts},
+                                {"eventStreams", health.event_streams},
+                                {"droppedEventStreams", health.dropped_event_streams}});
 }
 
 // The account comes as ?account= or as {"account": "..."} (as in an advance);
 // both at once must agree. Unknown keys and a malformed body are 400s.
-HttpResponse Reset(Runtime& runtime, const HttpRequest& request) {
+HttpResponse Reset(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account"});
   auto account = AccountQuery(request);
   const Json body = JsonObjectBody(request, {"account"});
@@ -439,38 +416,37 @@ HttpResponse Reset(Runtime& runtime, const HttpRequest& request) {
     if (account && *account != *in_body) throw BadRequest("'account' differs between the query and the body");
     account = std::move(in_body);
   }
-  ResetState(runtime, account);
+  admin.Reset(account);
   return JsonResponse(200, Json{{"reset", account.value_or("all")}});
 }
 
 // The clock, or one account's timeline: its time and offset.
-Json ClockJson(Runtime& runtime, const std::optional<std::string>& account) {
-  Json json = ClockJson(runtime.clock);
+Json ClockJson(const SimulatorAdmin& admin, const std::optional<std::string>& account) {
+  const ClockView clock = admin.Clock(account);
+  const auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now.time_since_epoch()).count();
+  Json json = {{"now", TimeJson(clock.now)}, {"mode", clock.mode}, {"epoch_ms", epoch_ms}};
   if (!account) return json;
-  const SimTime now = runtime.scheduler.Now(*account);
-  json["now"] = TimeJson(now);
-  json["epoch_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   json["account"] = *account;
-  json["offset"] = FormatDuration(runtime.scheduler.Offset(*account));
+  json["offset"] = FormatDuration(clock.offset);
   return json;
 }
 
-HttpResponse GetClock(Runtime& runtime, const HttpRequest& request) {
+HttpResponse GetClock(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account"});
-  return JsonResponse(200, ClockJson(runtime, AccountQuery(request)));
+  return JsonResponse(200, ClockJson(admin, AccountQuery(request)));
 }
 
-HttpResponse AdvanceClockBy(Runtime& runtime, const HttpRequest& request) {
+HttpResponse AdvanceClockBy(SimulatorAdmin& admin, const HttpRequest& request) {
   Json body = JsonObjectBody(request, {"by", "account"});
   Duration by = ParseDurationOf("by", RequiredString(body, "by"));
   const auto account = AccountField(body);
-  if (!runtime.clock.IsManual()) {
+  if (!admin.ManualClock()) {
     throw Error::Conflict(0, "the clock is not manual; start with --clock manual");
   }
-  if (!AdvanceClock(runtime, by, account)) {
+  if (!admin.AdvanceClock(by, account)) {
     throw Error::Invalid(0, "the clock cannot move past " + wire::FormatTimestamp(LatestSimTime()));
   }
-  return JsonResponse(200, ClockJson(runtime, account));
+  return JsonResponse(200, ClockJson(admin, account));
 }
 
 // A whole-number query parameter within [min, max]; `fallback` when absent.
@@ -488,50 +464,31 @@ std::uint64_t WholeQuery(const HttpRequest& request, const std::string& name, st
 }
 
 // One page of orders in creation order: at most `limit`, then `next`, the
-// cursor to pass as `cursor` for the following page (null on the last). Reads
-// the store a chunk at a time, so neither the answer nor the work in hand
-// grows with the number of orders.
-HttpResponse ListOrders(Runtime& runtime, const HttpRequest& request) {
+// cursor to pass as `cursor` for the following page (null on the last). The
+// facade reads the store a chunk at a time (admin.hpp), so neither the answer
+// nor the work in hand grows with the number of orders.
+HttpResponse ListOrders(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account", "status", "limit", "cursor"});
   auto account = AccountQuery(request);
   std::optional<OrderStatus> status;
   if (auto text = request.Query("status")) status = ParseStatus(*text);
   const std::size_t limit = WholeQuery(request, "limit", 1, kMaxOrdersPage, kDefaultOrdersPage);
-  std::uint64_t position = WholeQuery(request, "cursor", 0, UINT64_MAX, 0);
+  const std::uint64_t cursor = WholeQuery(request, "cursor", 0, UINT64_MAX, 0);
+  const OrderViewPage page = admin.Orders(account, status, cursor, limit);
   Json orders = Json::array();
-  std::uint64_t last_listed = 0;
-  Json next = nullptr;
-  for (bool more = true; more && next.is_null();) {
-    auto chunk = runtime.store.OrdersAfter(account, position, limit + 1);
-    more = !chunk.empty();
-    for (const auto& slot : chunk) {
-      position = slot->sequence;
-      std::optional<OrderSnapshot> snapshot;
-      {
-        std::lock_guard lock(slot->mu);
-        if (status && slot->order.status != *status) continue;
-        if (orders.size() == limit) {  // one more exists: this page ends here
-          next = std::to_string(last_listed);
-          break;
-        }
-        snapshot = SnapshotOf(*slot);
-      }
-      orders.push_back(OrderJson(*snapshot));
-      last_listed = slot->sequence;
-    }
-  }
+  for (const OrderView& order : page.orders) orders.push_back(OrderJson(order));
+  const Json next = page.next ? Json(std::to_string(*page.next)) : Json(nullptr);
   return JsonResponse(200, Json{{"orders", orders}, {"next", next}});
 }
 
-std::shared_ptr<OrderSlot> FindOrder(Runtime& runtime, const std::string& order_id) {
-  auto slot = runtime.store.FindOrderAnyAccount(order_id);
-  if (!slot) throw Error::NotFound(0, "no order " + Quoted(order_id));
-  return slot;
-}
+Error NoSuchOrder(const std::string& order_id) { return Error::NotFound(0, "no order " + Quoted(order_id)); }
 
-HttpResponse GetOrder(Runtime& runtime, const HttpRequest& request) {
+HttpResponse GetOrder(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {});
-  return JsonResponse(200, OrderJson(FindOrder(runtime, request.path_params.at(0))));
+  const std::string& order_id = request.path_params.at(0);
+  auto order = admin.FindOrder(order_id);
+  if (!order) throw NoSuchOrder(order_id);
+  return JsonResponse(200, OrderJson(*order));
 }
 
 // A forced transition's message and error descriptions: stored with the order,
@@ -568,17 +525,16 @@ std::vector<ErrorDetail> ErrorDetailsField(const Json& body) {
 }
 
 // Returns once the transition's callbacks were attempted, like an advance.
-HttpResponse ForceTransition(Runtime& runtime, const HttpRequest& request) {
+HttpResponse ForceTransition(SimulatorAdmin& admin, const HttpRequest& request) {
   const std::string& order_id = request.path_params.at(0);
   Json body = JsonObjectBody(request, {"status", "message", "errors"});
   OrderStatus status = ParseStatus(RequiredString(body, "status"));
   auto message = StringField(body, "message");
   if (message) CheckTextLength("message", *message);
   auto errors = ErrorDetailsField(body);
-  auto slot = FindOrder(runtime, order_id);
-  runtime.engine.ForceTransition(order_id, status, std::move(message), std::move(errors));
-  runtime.dispatcher.WaitIdle();
-  return JsonResponse(200, OrderJson(slot));
+  auto order = admin.ForceTransition(order_id, status, std::move(message), std::move(errors));
+  if (!order) throw NoSuchOrder(order_id);
+  return JsonResponse(200, OrderJson(*order));
 }
 
 JournalFilter JournalFilterOf(const HttpRequest& request) {
@@ -596,25 +552,25 @@ JournalFilter JournalFilterOf(const HttpRequest& request) {
   return filter;
 }
 
-HttpResponse ListCallbacks(Runtime& runtime, const HttpRequest& request) {
+HttpResponse ListCallbacks(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account", "orderId", "subscriptionId", "status", "after"});
   Json entries = Json::array();
-  for (const auto& entry : runtime.journal.Query(JournalFilterOf(request))) {
+  for (const auto& entry : admin.Callbacks(JournalFilterOf(request))) {
     entries.push_back(JournalEntryJson(entry));
   }
-  return JsonResponse(200, Json{{"entries", entries}, {"dropped", runtime.journal.dropped()}});
+  return JsonResponse(200, Json{{"entries", entries}, {"dropped", admin.CallbacksDropped()}});
 }
 
-HttpResponse WaitForCallback(Runtime& runtime, const HttpRequest& request) {
+HttpResponse WaitForCallback(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account", "orderId", "subscriptionId", "status", "after", "timeout"});
   JournalFilter filter = JournalFilterOf(request);
   const Duration timeout = WaitTimeout(request);
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(timeout);
-  if (auto entry = runtime.journal.WaitFor(filter, wait)) return JsonResponse(200, JournalEntryJson(*entry));
+  if (auto entry = admin.WaitForCallback(filter, wait)) return JsonResponse(200, JournalEntryJson(*entry));
   throw Error::Timeout("no matching callback within " + FormatDuration(timeout));
 }
 
-HttpResponse SetCallbackSettings(Runtime& runtime, const HttpRequest& request) {
+HttpResponse SetCallbackSettings(SimulatorAdmin& admin, const HttpRequest& request) {
   Json body = JsonObjectBody(request, {"auth", "attempts", "backoff", "multiplier"});
   Json applied = Json::object();
   std::optional<CallbackAuthMode> mode;
@@ -645,15 +601,13 @@ HttpResponse SetCallbackSettings(Runtime& runtime, const HttpRequest& request) {
   } else if (body.contains("backoff") || body.contains("multiplier")) {
     throw BadRequest("'backoff' and 'multiplier' need 'attempts'");
   }
-  if (runtime.state && (mode || retry)) runtime.state->SaveCallbackSettings(mode, retry);  // durable before applied
-  if (mode) runtime.dispatcher.SetAuthMode(*mode);
-  if (retry) runtime.dispatcher.SetRetryPolicy(*retry);
+  admin.SetCallbackSettings(mode, retry);
   return JsonResponse(200, applied);
 }
 
-HttpResponse ListScenarios(Runtime& runtime, const HttpRequest& request) {
+HttpResponse ListScenarios(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {});
-  return JsonResponse(200, ScenariosJson(*runtime.scenarios.Current()));
+  return JsonResponse(200, ScenariosJson(*admin.Scenarios()));
 }
 
 // `path` as the process sees it, symbolic links resolved ("" when that fails).
@@ -695,9 +649,9 @@ std::string LoadErrorText(const ScenarioLoadError& error) {
   return text + ": " + error.message();
 }
 
-std::vector<std::string> ReloadPaths(const Runtime& runtime, const Json& body) {
+std::vector<std::string> ReloadPaths(const Config& config, const Json& body) {
   const Json* given = FindKey(body, "paths");
-  if (!given) return runtime.config.scenario_paths;
+  if (!given) return config.scenario_paths;
   if (!given->is_array() || given->empty() ||
       !std::all_of(given->begin(), given->end(), [](const Json& path) { return path.is_string(); })) {
     throw BadRequest("'paths' must be a non-empty list of file or directory paths");
@@ -706,7 +660,7 @@ std::vector<std::string> ReloadPaths(const Runtime& runtime, const Json& body) {
 }
 
 // Loads every file first; only a complete, valid set replaces the scenarios in force.
-HttpResponse ReloadScenarios(Runtime& runtime, const HttpRequest& request) {
+HttpResponse ReloadScenarios(SimulatorAdmin& admin, const HttpRequest& request) {
   Json body = JsonObjectBody(request, {"paths", "default"});
   std::shared_ptr<const ScenarioSet> loaded;
   if (const Json* bundled = FindKey(body, "default")) {
@@ -714,24 +668,23 @@ HttpResponse ReloadScenarios(Runtime& runtime, const HttpRequest& request) {
     if (body.contains("paths")) throw BadRequest("give 'paths' or 'default', not both");
     loaded = std::make_shared<const ScenarioSet>(LoadBundledScenarios());
   } else {
-    std::vector<std::string> paths = ReloadPaths(runtime, body);
+    std::vector<std::string> paths = ReloadPaths(admin.config(), body);
     if (paths.empty()) {
       throw Error::Conflict(0,
                             "nothing to reload: the simulator runs its bundled scenarios; start it with "
                             "--scenarios PATH or pass {\"paths\": [...]}");
     }
     const bool named = body.contains("paths");
-    if (named) CheckReloadable(runtime.config, paths);  // before anything is read, or even looked up
+    if (named) CheckReloadable(admin.config(), paths);  // before anything is read, or even looked up
     try {
       std::vector<std::string> files = ScenarioFilesOf(paths);
-      if (named) CheckReloadable(runtime.config, files);  // links inside a root that lead out of it
+      if (named) CheckReloadable(admin.config(), files);  // links inside a root that lead out of it
       loaded = std::make_shared<const ScenarioSet>(LoadScenarioPaths(files));
     } catch (const ScenarioLoadError& error) {
       throw BadRequest(LoadErrorText(error));
     }
   }
-  runtime.scenarios.Replace(loaded);
-  EmitScenariosReloaded(&runtime.events, loaded->scenarios().size());
+  admin.ReplaceScenarios(loaded);
   return JsonResponse(200, ScenariosJson(*loaded));
 }
 
@@ -744,7 +697,7 @@ std::optional<double> FractionField(const Json& body) {
   return value->get<double>();
 }
 
-Json AddApiFault(FaultInjector& faults, const Json& body) {
+Json AddApiFault(SimulatorAdmin& admin, const Json& body) {
   CheckKeys(body, {"target", "account", "route", "action", "status", "latencyMs", "count", "fraction"});
   ApiFaultRule rule;
   rule.account_id = AccountField(body);
@@ -775,11 +728,11 @@ Json AddApiFault(FaultInjector& faults, const Json& body) {
   }
   rule.remaining = IntegerField(body, "count", 1, 1'000'000);
   rule.fraction = FractionField(body).value_or(1.0);
-  rule.id = faults.AddApiFault(rule);
+  rule.id = admin.AddApiFault(rule);
   return ApiFaultJson(rule);
 }
 
-Json AddCallbackFault(FaultInjector& faults, const Json& body) {
+Json AddCallbackFault(SimulatorAdmin& admin, const Json& body) {
   Json other_keys = body;  // the duration of a kind that takes one has the kind's name as key
   for (const auto& row : kCallbackFaultKinds) {
     if (row.takes_duration) other_keys.erase(std::string(row.name));
@@ -807,40 +760,40 @@ Json AddCallbackFault(FaultInjector& faults, const Json& body) {
   }
   rule.remaining = IntegerField(body, "count", 1, 1'000'000);
   rule.fraction = FractionField(body).value_or(1.0);
-  rule.id = faults.AddCallbackFault(rule);
+  rule.id = admin.AddCallbackFault(rule);
   return CallbackFaultJson(rule);
 }
 
-HttpResponse AddFault(Runtime& runtime, const HttpRequest& request) {
+HttpResponse AddFault(SimulatorAdmin& admin, const HttpRequest& request) {
   Json body = JsonObjectBody(request);
   std::string target = RequiredString(body, "target");
-  if (target == "api") return JsonResponse(201, AddApiFault(runtime.faults, body));
-  if (target == "callback") return JsonResponse(201, AddCallbackFault(runtime.faults, body));
+  if (target == "api") return JsonResponse(201, AddApiFault(admin, body));
+  if (target == "callback") return JsonResponse(201, AddCallbackFault(admin, body));
   throw BadRequest("unknown 'target' " + Quoted(target) + "; expected api or callback");
 }
 
-HttpResponse ListFaults(Runtime& runtime, const HttpRequest& request) {
+HttpResponse ListFaults(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {});
-  return JsonResponse(200, FaultsJson(runtime.faults));
+  return JsonResponse(200, FaultsJson(admin));
 }
 
-HttpResponse ClearFaults(Runtime& runtime, const HttpRequest& request) {
+HttpResponse ClearFaults(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account"});
   auto account = AccountQuery(request);
-  runtime.faults.Clear(account);
+  admin.ClearFaults(account);
   return JsonResponse(200, Json{{"cleared", account.value_or("all")}});
 }
 
-HttpResponse RemoveFault(Runtime& runtime, const HttpRequest& request) {
+HttpResponse RemoveFault(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {});
   const std::string& id = request.path_params.at(0);
-  if (!runtime.faults.Remove(id)) throw Error::NotFound(0, "no fault " + Quoted(id));
+  if (!admin.RemoveFault(id)) throw Error::NotFound(0, "no fault " + Quoted(id));
   return JsonResponse(200, Json{{"deleted", id}});
 }
 
-HttpResponse Events(Runtime& runtime, const HttpRequest& request) {
+HttpResponse Events(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account", "lastEventId"});
-  return StreamEvents(runtime, request, AccountQuery(request));
+  return StreamEvents(admin, request, AccountQuery(request));
 }
 
 // "Authorization: Bearer <token>"; the scheme is case-insensitive (RFC 7235).
@@ -867,13 +820,13 @@ bool HasJsonContentType(const HttpRequest& request) {
 
 }  // namespace
 
-ControlApi::ControlApi(Runtime& runtime) : runtime_(runtime) { AddRoutes(); }
+ControlApi::ControlApi(SimulatorAdmin& admin) : admin_(admin) { AddRoutes(); }
 
 HttpResponse ControlErrorResponse(const Error& error) { return JsonError(error); }
 
 std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
   if (request.path != "/_sim" && request.path.rfind("/_sim/", 0) != 0) return std::nullopt;
-  const std::string& token = runtime_.config.control_token;
+  const std::string& token = admin_.config().control_token;
   if (!token.empty() && !IsDashboardPage(request.path) && !HasBearerToken(request, token)) {
     return JsonError(Error::ControlUnauthorized());
   }
@@ -890,10 +843,10 @@ std::optional<HttpResponse> ControlApi::Handle(HttpRequest& request) {
 
 void ControlApi::AddRoutes() {
   auto route = [this](std::string method, std::string_view pattern,
-                      HttpResponse (*body)(Runtime&, const HttpRequest&)) {
+                      HttpResponse (*body)(SimulatorAdmin&, const HttpRequest&)) {
     router_.Add(std::move(method), pattern, [this, body](const HttpRequest& request) {
       try {
-        return body(runtime_, request);
+        return body(admin_, request);
       } catch (const Json::exception&) {
         return JsonError(
             BadRequest("a value in the body has the wrong type or is out of range; see docs/control-api.md"));

@@ -10,23 +10,23 @@ namespace {
 
 constexpr std::string_view kBodyLabel = "PUT body";  // names the body in file:line:col errors
 
-Json AccountScenariosJson(Runtime& runtime, const std::string& account_id) {
-  Json json = ScenariosJson(*runtime.scenarios.Current(account_id));
+Json AccountScenariosJson(const SimulatorAdmin& admin, const std::string& account_id) {
+  Json json = ScenariosJson(*admin.Scenarios(account_id));
   json["account"] = account_id;
-  json["own"] = runtime.scenarios.HasAccountSet(account_id);
+  json["own"] = admin.HasAccountScenarios(account_id);
   return json;
 }
 
 }  // namespace
 
-HttpResponse GetAccountScenarios(Runtime& runtime, const HttpRequest& request) {
+HttpResponse GetAccountScenarios(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {});
-  return JsonResponse(200, AccountScenariosJson(runtime, request.path_params.at(0)));
+  return JsonResponse(200, AccountScenariosJson(admin, request.path_params.at(0)));
 }
 
 // The body is a scenario file (YAML, or the same as JSON), validated like one:
 // all or nothing, errors as "PUT body:line:col: message".
-HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request) {
+HttpResponse PutAccountScenarios(SimulatorAdmin& admin, const HttpRequest& request) {
   const std::string& account_id = request.path_params.at(0);
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw BadRequest("the body must be a scenario file (YAML or JSON), see docs/scenarios.md");
@@ -37,17 +37,15 @@ HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request) {
   } catch (const ScenarioLoadError& error) {
     throw BadRequest(error.what());
   }
-  if (runtime.state) runtime.state->SaveAccountScenarios(account_id, request.body);  // durable before applied
-  runtime.scenarios.ReplaceForAccount(account_id, std::move(loaded));
-  return JsonResponse(200, AccountScenariosJson(runtime, account_id));
+  admin.SetAccountScenarios(account_id, std::move(loaded), request.body);  // durable before applied
+  return JsonResponse(200, AccountScenariosJson(admin, account_id));
 }
 
-HttpResponse DeleteAccountScenarios(Runtime& runtime, const HttpRequest& request) {
+HttpResponse DeleteAccountScenarios(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {});
   const std::string& account_id = request.path_params.at(0);
-  if (runtime.state) runtime.state->SaveAccountScenarios(account_id, std::nullopt);
-  runtime.scenarios.RestoreGlobal(account_id);
-  return JsonResponse(200, AccountScenariosJson(runtime, account_id));
+  admin.RestoreAccountScenarios(account_id);
+  return JsonResponse(200, AccountScenariosJson(admin, account_id));
 }
 
 }  // namespace csrsim::control_internal

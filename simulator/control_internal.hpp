@@ -4,7 +4,7 @@
 // Internal to the control module; not a public header.
 //
 // Thread-safety: the helpers are stateless; route bodies are safe from many
-// threads like every part they use (runtime.hpp).
+// threads like the facade they steer (admin.hpp).
 #pragma once
 
 #include <initializer_list>
@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include "csrsim/admin.hpp"
 #include "csrsim/error.hpp"
 #include "csrsim/http.hpp"
-#include "csrsim/runtime.hpp"
 
 namespace csrsim::control_internal {
 
@@ -47,16 +47,16 @@ Json ScenariosJson(const ScenarioSet& set);                                     
 Json HeadersJson(const std::vector<std::pair<std::string, std::string>>& headers);  // folded repeats
 
 // ---- per-account scenario sets (control_accounts.cpp)
-HttpResponse GetAccountScenarios(Runtime& runtime, const HttpRequest& request);
-HttpResponse PutAccountScenarios(Runtime& runtime, const HttpRequest& request);
-HttpResponse DeleteAccountScenarios(Runtime& runtime, const HttpRequest& request);
+HttpResponse GetAccountScenarios(SimulatorAdmin& admin, const HttpRequest& request);
+HttpResponse PutAccountScenarios(SimulatorAdmin& admin, const HttpRequest& request);
+HttpResponse DeleteAccountScenarios(SimulatorAdmin& admin, const HttpRequest& request);
 
 // ---- GET /_sim/metrics (control_metrics.cpp)
-HttpResponse GetMetrics(Runtime& runtime, const HttpRequest& request);
+HttpResponse GetMetrics(SimulatorAdmin& admin, const HttpRequest& request);
 
 // ---- the request journal (control_requests.cpp)
-HttpResponse ListRequests(Runtime& runtime, const HttpRequest& request);
-HttpResponse CountRequests(Runtime& runtime, const HttpRequest& request);
-HttpResponse WaitForRequests(Runtime& runtime, const HttpRequest& request);
+HttpResponse ListRequests(SimulatorAdmin& admin, const HttpRequest& request);
+HttpResponse CountRequests(SimulatorAdmin& admin, const HttpRequest& request);
+HttpResponse WaitForRequests(SimulatorAdmin& admin, const HttpRequest& request);
 
 }  // namespace csrsim::control_internal

@@ -16,25 +16,21 @@ void Gauge(std::string& out, std::string_view name, std::string_view help, std::
 
 }  // namespace
 
-HttpResponse GetMetrics(Runtime& runtime, const HttpRequest& request) {
+HttpResponse GetMetrics(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {});
-  std::string out = runtime.metrics.Render();
+  std::string out = admin.RenderMetricCounters();
 
-  std::array<std::uint64_t, std::size(kOrderStatusNames)> orders{};
-  for (const auto& slot : runtime.store.Orders(std::nullopt)) {
-    std::lock_guard lock(slot->mu);
-    ++orders[static_cast<std::size_t>(slot->order.status)];
-  }
+  const auto orders = admin.OrderCountsByStatus();
   MetricHeader(out, "csrsim_orders", "gauge", "Orders held now, by status.");
   for (std::size_t i = 0; i < orders.size(); ++i) {
     out += "csrsim_orders{status=\"" + std::string(kOrderStatusNames[i]) + "\"} " + std::to_string(orders[i]) + "\n";
   }
   Gauge(out, "csrsim_request_journal_dropped",
-        "Requests evicted from the full request journal since the last full reset.", runtime.requests.dropped());
+        "Requests evicted from the full request journal since the last full reset.", admin.RequestsDropped());
   Gauge(out, "csrsim_callback_journal_dropped",
         "Delivery attempts evicted from the full callback journal since the last full reset.",
-        runtime.journal.dropped());
-  Gauge(out, "csrsim_event_streams_open", "Open GET /_sim/events streams.", runtime.events.subscriber_count());
+        admin.CallbacksDropped());
+  Gauge(out, "csrsim_event_streams_open", "Open GET /_sim/events streams.", admin.Health().event_streams);
 
   HttpResponse response;
   response.body = std::move(out);

@@ -80,29 +80,29 @@ Json RequestsJson(const std::vector<RequestRecord>& records) {
 
 }  // namespace
 
-HttpResponse ListRequests(Runtime& runtime, const HttpRequest& request) {
+HttpResponse ListRequests(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account", "method", "route", "status", "since", "limit"});
   const RequestFilter filter = RequestFilterOf(request);
   const auto limit = NumberQuery(request, "limit", 1, kMaxLimit).value_or(kDefaultLimit);
-  auto page = runtime.requests.Query(filter, static_cast<std::size_t>(limit));
+  auto page = admin.Requests(filter, static_cast<std::size_t>(limit));
   return JsonResponse(200, Json{{"requests", RequestsJson(page.records)},
                                 {"next", page.next ? Json(*page.next) : Json(nullptr)},
-                                {"dropped", runtime.requests.dropped()},
-                                {"capacity", runtime.requests.capacity()}});
+                                {"dropped", admin.RequestsDropped()},
+                                {"capacity", admin.RequestCapacity()}});
 }
 
-HttpResponse CountRequests(Runtime& runtime, const HttpRequest& request) {
+HttpResponse CountRequests(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account", "method", "route", "status", "since"});
-  return JsonResponse(200, Json{{"count", runtime.requests.Count(RequestFilterOf(request))}});
+  return JsonResponse(200, Json{{"count", admin.CountRequests(RequestFilterOf(request))}});
 }
 
 // Long-polls until `count` (default 1) requests match; 408 with what arrived.
-HttpResponse WaitForRequests(Runtime& runtime, const HttpRequest& request) {
+HttpResponse WaitForRequests(SimulatorAdmin& admin, const HttpRequest& request) {
   CheckQuery(request, {"account", "method", "route", "status", "since", "count", "timeout"});
   const RequestFilter filter = RequestFilterOf(request);
   const auto count = static_cast<std::size_t>(NumberQuery(request, "count", 1, kMaxLimit).value_or(1));
   const Duration timeout = WaitTimeout(request);
-  auto records = runtime.requests.WaitFor(filter, count, std::chrono::ceil<std::chrono::milliseconds>(timeout));
+  auto records = admin.WaitForRequests(filter, count, std::chrono::ceil<std::chrono::milliseconds>(timeout));
   Json body = {{"count", records.size()}, {"requests", RequestsJson(records)}};
   if (records.size() >= count) return JsonResponse(200, body);
   body["error"] = std::to_string(records.size()) + " of " + std::to_string(count) + " matching requests within " +

@@ -33,11 +33,11 @@ std::string StreamNotice(std::string_view type, const EventFields& fields) {
 
 }  // namespace
 
-HttpResponse StreamEvents(Runtime& runtime, const HttpRequest& request, std::optional<std::string> account) {
+HttpResponse StreamEvents(SimulatorAdmin& admin, const HttpRequest& request, std::optional<std::string> account) {
   const auto last_id = LastEventIdOf(request);
-  std::shared_ptr<EventSubscription> subscription = runtime.events.Subscribe(std::move(account), last_id);
+  std::shared_ptr<EventSubscription> subscription = admin.SubscribeEvents(std::move(account), last_id);
   if (!subscription) return ControlErrorResponse(Error::Stopping());
-  const std::uint64_t current = runtime.events.last_id();
+  const std::uint64_t current = admin.LastEventId();
 
   HttpResponse response;
   response.status = 200;
@@ -70,7 +70,7 @@ HttpResponse StreamEvents(Runtime& runtime, const HttpRequest& request, std::opt
   return response;
 }
 
-HttpResponse DashboardPage(Runtime&, const HttpRequest&) {
+HttpResponse DashboardPage(SimulatorAdmin&, const HttpRequest&) {
   HttpResponse response;
   response.status = 200;
   response.content_type = "text/html; charset=utf-8";

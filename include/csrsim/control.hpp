@@ -11,8 +11,8 @@
 
 #include <optional>
 
+#include "csrsim/admin.hpp"
 #include "csrsim/http.hpp"
-#include "csrsim/runtime.hpp"
 
 namespace csrsim {
 
@@ -25,14 +25,14 @@ HttpResponse ControlErrorResponse(const Error& error);
 
 class ControlApi {
  public:
-  explicit ControlApi(Runtime& runtime);
+  explicit ControlApi(SimulatorAdmin& admin);
   // nullopt when the path is not under /_sim.
   std::optional<HttpResponse> Handle(HttpRequest& request);
 
  private:
   void AddRoutes();
 
-  Runtime& runtime_;
+  SimulatorAdmin& admin_;
   Router router_;
 };
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "csrsim/admin.hpp"
 #include "csrsim/http.hpp"
-#include "csrsim/runtime.hpp"
 
 namespace csrsim {
 
@@ -28,10 +28,10 @@ inline constexpr std::chrono::seconds kEventHeartbeat{15};
 // GET /_sim/events[?account=ID][&lastEventId=N]: `account` is the checked
 // filter; the Last-Event-ID header takes precedence over the lastEventId query
 // parameter. Throws Error::Invalid on a malformed id.
-HttpResponse StreamEvents(Runtime& runtime, const HttpRequest& request, std::optional<std::string> account);
+HttpResponse StreamEvents(SimulatorAdmin& admin, const HttpRequest& request, std::optional<std::string> account);
 // GET /_sim/ui: the dashboard page. Needs no control token: the page holds no
 // data; it asks for the token before it calls anything.
-HttpResponse DashboardPage(Runtime& runtime, const HttpRequest& request);
+HttpResponse DashboardPage(SimulatorAdmin& admin, const HttpRequest& request);
 bool IsDashboardPage(std::string_view path);
 
 }  // namespace csrsim
