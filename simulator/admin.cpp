@@ -16,9 +16,7 @@ namespace csrsim {
 namespace {
 
 // Requires slot.mu held.
-OrderView ViewOf(OrderSlot& slot) {
-  return {slot.sequence, OrderWithoutNotes(slot), slot.order.notes, slot.progress};
-}
+OrderView ViewOf(OrderSlot& slot) { return {slot.sequence, OrderWithoutNotes(slot), slot.order.notes, slot.progress}; }
 
 OrderView ViewOf(const std::shared_ptr<OrderSlot>& slot) {
   std::lock_guard lock(slot->mu);
@@ -94,7 +92,7 @@ bool SimulatorAdmin::AdvanceClock(Duration by, const std::optional<std::string>&
 // Reads the store a chunk at a time, so neither the page nor the work in hand
 // grows with the number of orders; each order is locked only to be copied.
 OrderViewPage SimulatorAdmin::Orders(const std::optional<std::string>& account_id, std::optional<OrderStatus> status,
-                                 std::uint64_t after, std::size_t limit) const {
+                                     std::uint64_t after, std::size_t limit) const {
   OrderViewPage page;
   std::uint64_t position = after;
   for (bool more = true; more && !page.next;) {

@@ -73,9 +73,9 @@ struct HealthView {
 
 // The clock, or one account's timeline.
 struct ClockView {
-  SimTime now;                   // on the account's timeline when given
-  std::string mode;              // Clock::Describe()
-  Duration offset{};             // the account's offset (zero for the global clock)
+  SimTime now;        // on the account's timeline when given
+  std::string mode;   // Clock::Describe()
+  Duration offset{};  // the account's offset (zero for the global clock)
 };
 
 class SimulatorAdmin {
@@ -129,7 +129,7 @@ class SimulatorAdmin {
   // At most `limit` orders created after the one with sequence `after` (0:
   // from the first), of one account or all, with `status` when given.
   OrderViewPage Orders(const std::optional<std::string>& account_id, std::optional<OrderStatus> status,
-                   std::uint64_t after, std::size_t limit) const;
+                       std::uint64_t after, std::size_t limit) const;
   std::optional<OrderView> FindOrder(const std::string& order_id) const;  // any account
   // Forces the order into `status` (engine.hpp) and settles like an advance:
   // returns the order as it is then, once the transition's callbacks were

@@ -472,6 +472,24 @@ TEST_CASE("callback settings turn on retries that follow the simulated clock") {
   CHECK(sim.Control("POST", "/_sim/callbacks/settings", R"({"auth":"challenge"})") == Json{{"auth", "challenge"}});
 }
 
+// One settle rule (admin.hpp): a forced transition settles like an advance, so
+// retries due at the same instant (no back-off) are attempted before the call
+// returns instead of being left to the scheduler's own thread.
+TEST_CASE("a forced transition returns after its callbacks and their same-instant retries were attempted") {
+  CallbackReceiver receiver;
+  receiver.SetStatus(500);
+  TestSimulator sim;
+  sim.Subscribe(receiver.Url());
+  sim.Control("POST", "/_sim/callbacks/settings", R"({"attempts":3,"backoff":"0s","multiplier":1})");
+  std::string id = sim.CreateOrder("9195550000");
+  sim.Control("POST", "/_sim/orders/" + id + "/transition", R"({"status":"COMPLETE"})");
+  Json entries = sim.Control("GET", "/_sim/callbacks?orderId=" + id)["entries"];
+  REQUIRE(entries.size() == 3);
+  CHECK(Statuses(entries) == std::vector<std::string>{"COMPLETE", "COMPLETE", "COMPLETE"});
+  CHECK(entries[2]["attempt"] == 3);
+  CHECK(entries[2]["responseStatus"] == 500);
+}
+
 TEST_CASE("with a control token, /_sim needs that Bearer token and nothing else opens it") {
   Config config = ManualConfig();
   config.control_token = "s3cret";
