@@ -271,19 +271,55 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   auto slot = store_.AddOrder(std::move(order), std::move(progress), limits_.max_orders);
   if (!slot) throw OrderLimitReached(limits_.max_orders);
   std::unique_lock lock(slot->mu);
-  ScheduleNextStep(slot, now);
+  Effects effects;
+  ScheduleNextStep(slot, now, effects);
   try {
     Persist(*slot);
   } catch (...) {
     // Not in the file, so not created: the client gets the error and the
-    // order is not there to find either (README.md, Durable state).
-    ++slot->progress.generation;  // its scheduled step does nothing
+    // order is not there to find either (README.md, Durable state); its
+    // first step was never scheduled.
     lock.unlock();
     store_.RemoveOrder(slot);
     throw;
   }
+  for (const auto& effect : effects) effect();
   EmitOrderCreated(events_, slot->order);
   return slot->order;
+}
+
+void Engine::CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change) {
+  Effects effects;
+  if (!sink_) {  // nothing can refuse the change: no copy to undo it with
+    change(effects);
+  } else {
+    // The undo copy costs a pointer per note (NoteList) and shares the CSR data.
+    Order order_before = slot.order;
+    ScenarioProgress progress_before = slot.progress;
+    try {
+      change(effects);
+      Persist(slot);
+    } catch (...) {
+      PutBack(slot, std::move(order_before));
+      slot.progress = std::move(progress_before);
+      throw;
+    }
+  }
+  for (const auto& effect : effects) effect();
+}
+
+void Engine::CommitSubscriptions(const std::string& account_id,
+                                 const std::function<void(std::vector<Subscription>&)>& change) {
+  store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+    if (!sink_) {
+      change(subscriptions);
+      return;
+    }
+    std::vector<Subscription> next = subscriptions;
+    change(next);
+    Persist(account_id, next);
+    subscriptions = std::move(next);
+  });
 }
 
 std::shared_ptr<OrderSlot> Engine::FindSlot(const std::string& account_id, const std::string& order_id) const {
@@ -306,17 +342,24 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
                           const wire::CsrRequest& request) {
   auto slot = FindSlot(account_id, order_id);
   std::lock_guard lock(slot->mu);
-  Order& order = slot->order;
-  ScenarioProgress& progress = slot->progress;
-  if (IsTerminal(order.status)) {
-    throw Error::Invalid(kOrderNotUpdatable, "CSR order " + order.id + " is " + std::string(ToString(order.status)) +
+  if (IsTerminal(slot->order.status)) {
+    throw Error::Invalid(kOrderNotUpdatable, "CSR order " + slot->order.id + " is " +
+                                                 std::string(ToString(slot->order.status)) +
                                                  " and can no longer be updated");
   }
   if (request.status && !request.requested_cancel) {
     throw Error::Invalid(kStatusNotSettable, "Status '" + EchoToken(*request.status) +
                                                  "' cannot be set; only REQUESTED_CANCEL is accepted");
   }
-  const SimTime now = Now(account_id);
+  CommitChange(*slot, [&](Effects& effects) { ApplyUpdate(slot, user, request, effects); });
+  return OrderWithoutNotes(*slot);
+}
+
+void Engine::ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::string& user,
+                         const wire::CsrRequest& request, Effects& effects) {
+  Order& order = slot->order;
+  ScenarioProgress& progress = slot->progress;
+  const SimTime now = Now(order.account_id);
   order.fields.MergeFrom(request.fields);
   order.last_modified_by = user;
   order.last_modified = now;
@@ -326,33 +369,26 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
     progress.waiting_for_update = false;
     progress.due.reset();
     Transition(*slot, OrderStatus::kCancelled, DefaultMessage(OrderStatus::kCancelled, {}), "cancel", {},
-               NotifiesByDefault(OrderStatus::kCancelled));
-    Persist(*slot);
-    return OrderWithoutNotes(*slot);
+               NotifiesByDefault(OrderStatus::kCancelled), effects);
+    return;
   }
-  if (!progress.waiting_for_update) {
-    Persist(*slot);
-    return OrderWithoutNotes(*slot);
-  }
+  if (!progress.waiting_for_update) return;
 
   const Step& step = progress.variant->steps[progress.next_step];
   bool satisfied = std::all_of(step.requires_fields.begin(), step.requires_fields.end(),
                                [&order](CsrField field) { return order.fields.Has(field); });
-  if (satisfied) {
-    progress.waiting_for_update = false;
-    if (step.after && step.after->count() > 0) {
-      ScheduleStepAt(slot, now + *step.after);
-    } else {
-      ++progress.next_step;
-      ApplyStep(*slot, step, "update");
-      ScheduleNextStep(slot, now);
-    }
+  if (!satisfied) return;
+  progress.waiting_for_update = false;
+  if (step.after && step.after->count() > 0) {
+    ScheduleStepAt(slot, now + *step.after, effects);
+  } else {
+    ++progress.next_step;
+    ApplyStep(*slot, step, "update", effects);
+    ScheduleNextStep(slot, now, effects);
   }
-  Persist(*slot);
-  return OrderWithoutNotes(*slot);
 }
 
-void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base) {
+void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects) {
   ScenarioProgress& progress = slot->progress;
   if (IsTerminal(slot->order.status) || progress.next_step >= progress.variant->steps.size()) return;
   const Step& step = progress.variant->steps[progress.next_step];
@@ -360,15 +396,16 @@ void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime ba
     progress.waiting_for_update = true;
     return;
   }
-  ScheduleStepAt(slot, base + step.after.value_or(Duration::zero()));
+  ScheduleStepAt(slot, base + step.after.value_or(Duration::zero()), effects);
 }
 
-void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due) {
+void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) {
   slot->progress.due = due;
-  scheduler_.ScheduleAt(slot->order.account_id, due,
-                        [this, weak = std::weak_ptr(slot), generation = slot->progress.generation, due] {
-                          RunScheduledStep(weak, generation, due);
-                        });
+  effects.emplace_back([this, slot, generation = slot->progress.generation, due] {
+    scheduler_.ScheduleAt(slot->order.account_id, due, [this, weak = std::weak_ptr(slot), generation, due] {
+      RunScheduledStep(weak, generation, due);
+    });
+  });
 }
 
 void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due) {
@@ -382,10 +419,12 @@ void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_
   }
   const std::size_t index = progress.next_step++;
   progress.due.reset();
-  ApplyStep(*slot, progress.variant->steps[index], "step " + std::to_string(index + 1));
+  Effects effects;
+  ApplyStep(*slot, progress.variant->steps[index], "step " + std::to_string(index + 1), effects);
   // `after` counts from when this step was due, not from when the thread got to it.
-  ScheduleNextStep(slot, due);
+  ScheduleNextStep(slot, due, effects);
   WriteInBackground([&] { Persist(*slot); });
+  for (const auto& effect : effects) effect();  // the step stays done even when its write failed
 }
 
 void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
@@ -393,7 +432,11 @@ void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
   if (order.csr_data && *order.csr_data == *EmptyCsrData()) order.csr_data = EmptyCsrData();
   auto slot = store_.AddOrder(std::move(order), std::move(progress));
   std::lock_guard lock(slot->mu);
-  if (slot->progress.due && !IsTerminal(slot->order.status)) ScheduleStepAt(slot, *slot->progress.due);
+  if (slot->progress.due && !IsTerminal(slot->order.status)) {
+    Effects effects;
+    ScheduleStepAt(slot, *slot->progress.due, effects);
+    for (const auto& effect : effects) effect();
+  }
 }
 
 void Engine::Persist(const OrderSlot& slot) {
@@ -404,7 +447,7 @@ void Engine::Persist(const std::string& account_id, const std::vector<Subscripti
   if (sink_) sink_->SaveSubscriptions(account_id, subscriptions);
 }
 
-void Engine::ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause) {
+void Engine::ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects) {
   Order& order = slot.order;
   order.errors = step.errors;  // errors belong to the status that carries them
   if (step.status == OrderStatus::kFailed && order.errors.empty()) order.errors = {kCsrNotAvailable};
@@ -422,19 +465,20 @@ void Engine::ApplyStep(OrderSlot& slot, const Step& step, const std::string& cau
       break;
   }
   SharedText message = step.message ? SharedText(*step.message) : DefaultMessage(step.status, order.errors);
-  Transition(slot, step.status, message, SharedText(cause), step.callback_fault, step.notify);
+  Transition(slot, step.status, message, SharedText(cause), step.callback_fault, step.notify, effects);
 }
 
 void Engine::Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause,
-                        const CallbackFault& fault, bool notify) {
+                        const CallbackFault& fault, bool notify, Effects& effects) {
   Order& order = slot.order;
   const SimTime now = Now(order.account_id);
   order.status = status;
   order.message = message;
   order.last_modified = now;
   order.history.push_back({status, now, message, cause});
-  EmitTransition(events_, order);
-  if (notify) Notify(order, std::nullopt, fault);
+  // Run right after the change's commit, under the same lock: the order is as this change left it.
+  effects.emplace_back([this, &order] { EmitTransition(events_, order); });
+  if (notify) Notify(order, std::nullopt, fault, effects);
 }
 
 Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, std::optional<std::string> message,
@@ -442,11 +486,6 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, s
   auto slot = store_.FindOrderAnyAccount(order_id);
   if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
   std::lock_guard lock(slot->mu);
-  ScenarioProgress& progress = slot->progress;
-  ++progress.generation;  // a forced transition ends the scenario's own progress
-  progress.waiting_for_update = false;
-  progress.next_step = progress.variant->steps.size();
-  progress.due.reset();
   Step step;
   step.status = status;
   step.message = std::move(message);
@@ -454,8 +493,14 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, s
   const bool has_data = slot->order.csr_data && slot->order.csr_data != EmptyCsrData();
   step.csr_source = status == OrderStatus::kComplete && !has_data ? CsrSource::kGenerated : CsrSource::kNone;
   step.notify = NotifiesByDefault(status);
-  ApplyStep(*slot, step, "forced");
-  Persist(*slot);
+  CommitChange(*slot, [&](Effects& effects) {
+    ScenarioProgress& progress = slot->progress;
+    ++progress.generation;  // a forced transition ends the scenario's own progress
+    progress.waiting_for_update = false;
+    progress.next_step = progress.variant->steps.size();
+    progress.due.reset();
+    ApplyStep(*slot, step, "forced", effects);
+  });
   return OrderWithoutNotes(*slot);
 }
 
@@ -494,10 +539,11 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
                               " notes (--max-notes-per-order); no note was added");
   }
   Note note{ids_.NewNoteId(), std::move(user_id), std::move(description), Now(account_id)};
-  slot->order.notes.push_back(note);
-  EmitNoteAdded(events_, slot->order, note);
-  Notify(slot->order, note.description, {});
-  Persist(*slot);
+  CommitChange(*slot, [&](Effects& effects) {
+    slot->order.notes.push_back(note);
+    effects.emplace_back([&] { EmitNoteAdded(events_, slot->order, note); });
+    Notify(slot->order, note.description, {}, effects);
+  });
   return note;
 }
 
@@ -512,14 +558,15 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
   if (user_id) note.user_id = std::move(*user_id);
   if (description) note.description = std::move(*description);
   note.last_modified = Now(account_id);
-  notes.Replace(static_cast<std::size_t>(std::distance(notes.begin(), found)), std::move(note));
-  Persist(*slot);
+  const auto index = static_cast<std::size_t>(std::distance(notes.begin(), found));
+  CommitChange(*slot, [&](Effects&) { slot->order.notes.Replace(index, std::move(note)); });
 }
 
 // ---------------------------------------------------------------------------
 // Engine: notifications
 
-void Engine::Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault) {
+void Engine::Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
+                    Effects& effects) {
   const SimTime now = Now(order.account_id);
   const std::string* customer_order_id = order.fields.Get(CsrField::kCustomerOrderId);
   for (const auto& subscription : store_.Subscriptions(order.account_id)) {
@@ -543,8 +590,11 @@ void Engine::Notify(const Order& order, const std::optional<std::string>& note_t
     delivery.credentials = subscription.spec.callback->basic;
     delivery.body = wire::EncodeNotification(content);
     delivery.scheduled_at = now;
-    delivery.fault = faults_.OnCallback(order.account_id, fault);
-    dispatcher_.Submit(std::move(delivery));
+    // Fault rules count the callbacks they hit: only one that is sent is counted.
+    effects.emplace_back([this, delivery = std::move(delivery), fault]() mutable {
+      delivery.fault = faults_.OnCallback(delivery.account_id, fault);
+      dispatcher_.Submit(std::move(delivery));
+    });
   }
 }
 
@@ -567,7 +617,7 @@ Subscription Engine::CreateSubscription(const std::string& account_id, Subscript
   subscription.account_id = account_id;
   subscription.expires_at = ExpiryOf(spec, Now(account_id));
   subscription.spec = std::move(spec);
-  store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+  CommitSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     if (subscriptions.size() >= limits_.max_subscriptions_per_account) {
       throw Error::LimitReached("account " + account_id + " holds " +
                                 std::to_string(limits_.max_subscriptions_per_account) +
@@ -575,7 +625,6 @@ Subscription Engine::CreateSubscription(const std::string& account_id, Subscript
     }
     CheckNoDuplicate(subscriptions, subscription.spec, subscription.id);
     subscriptions.push_back(subscription);
-    Persist(account_id, subscriptions);
   });
   EmitSubscription(events_, "created", account_id, subscription.id, &subscription.spec);
   return subscription;
@@ -600,7 +649,7 @@ std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_i
 void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id, SubscriptionSpec spec) {
   const SimTime expires_at = ExpiryOf(spec, Now(account_id));
   Subscription changed;
-  store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+  CommitSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     Subscription* subscription = FindById(subscriptions, id);
     if (!subscription) throw SubscriptionNotFound(account_id, id);
     CheckNoDuplicate(subscriptions, spec, id);
@@ -608,17 +657,15 @@ void Engine::ReplaceSubscription(const std::string& account_id, const std::strin
     subscription->expires_at = expires_at;
     subscription->last_status = "READY";
     changed = *subscription;
-    Persist(account_id, subscriptions);
   });
   EmitSubscription(events_, "changed", account_id, id, &changed.spec);
 }
 
 void Engine::DeleteSubscription(const std::string& account_id, const std::string& id) {
-  store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
+  CommitSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     Subscription* subscription = FindById(subscriptions, id);
     if (!subscription) throw SubscriptionNotFound(account_id, id);
     subscriptions.erase(subscriptions.begin() + (subscription - subscriptions.data()));
-    Persist(account_id, subscriptions);
   });
   EmitSubscription(events_, "deleted", account_id, id, nullptr);
 }

@@ -786,6 +786,9 @@ struct StateStore::Impl {
   std::unique_ptr<Statement> insert_subscription;
   std::unique_ptr<Statement> set_meta;
   std::unique_ptr<Statement> save_id_stream;
+  // Test-only (CSRSIM_TEST_STATE_FAIL_WHILE): while a file of this name
+  // exists, every transaction fails as on a full disk. Empty: never.
+  std::string fail_while;
   // Step lists already in the file, by the variant they were written from;
   // the set is held so that the Variant's address cannot be reused.
   std::map<const Variant*, std::pair<std::shared_ptr<const ScenarioSet>, std::int64_t>> step_lists;
@@ -981,6 +984,11 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
   if (const char* pages = std::getenv("CSRSIM_TEST_STATE_MAX_PAGES"); pages && *pages) {
     impl_->Exec(("PRAGMA max_page_count = " + std::to_string(std::strtoll(pages, nullptr, 10))).c_str());
   }
+  // Test-only too: writes fail while the named file exists, so a test can
+  // refuse exactly the call it chooses (client-tests/state_disk_full_test.cpp).
+  if (const char* trigger = std::getenv("CSRSIM_TEST_STATE_FAIL_WHILE"); trigger && *trigger) {
+    impl_->fail_while = trigger;
+  }
   impl_->insert_order =
       std::make_unique<Statement>(db, "INSERT INTO orders(id, account, steps, record) VALUES(?1, ?2, ?3, ?4)");
   impl_->update_order =
@@ -1098,6 +1106,9 @@ void StateStore::Commit(const std::function<void()>& write) {
       try {
         impl.Exec("BEGIN IMMEDIATE");
         try {
+          if (!impl.fail_while.empty() && ::access(impl.fail_while.c_str(), F_OK) == 0) {
+            throw StateFileError("state file: database or disk is full (CSRSIM_TEST_STATE_FAIL_WHILE)");
+          }
           for (const auto* each : leading->writes) (*each)();
           if (stream) {
             impl.save_id_stream->Bind(1, static_cast<std::int64_t>(stream->first))

@@ -14,6 +14,21 @@ Order OrderWithoutNotes(OrderSlot& slot) {
   return slot.order;  // copied before put_back runs
 }
 
+void PutBack(OrderSlot& slot, Order before) {
+  Order& order = slot.order;  // every field of Order but id and account_id
+  order.last_modified_by = std::move(before.last_modified_by);
+  order.created = before.created;
+  order.last_modified = before.last_modified;
+  order.status = before.status;
+  order.message = before.message;
+  order.fields = std::move(before.fields);
+  order.csr_data = std::move(before.csr_data);
+  order.errors = std::move(before.errors);
+  order.notes = std::move(before.notes);
+  order.scenario_name = before.scenario_name;
+  order.history = std::move(before.history);
+}
+
 // Order::id and Order::account_id never change after AddOrder, so the index
 // reads them without the slot's mutex.
 

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -170,15 +171,34 @@ class Engine {
   void RestoreOrder(Order order, ScenarioProgress progress);
 
  private:
+  // What a change does beyond the order or subscriptions it changes —
+  // callbacks, events, the scheduler — collected while it is applied and run
+  // (under the order's mutex, in order) only once the change is in the state
+  // file: a change the file refuses leaves no trace (README.md, Durable state).
+  using Effects = std::vector<std::function<void()>>;
+
   std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
-  // All below require slot.mu held.
-  void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause);
+  // Requires slot.mu held. Runs `change` on the order and writes the order to
+  // the state sink, then runs the change's effects. When `change` or the write
+  // throws, the order and its progress are put back as they were (all or
+  // nothing) and the error is rethrown.
+  void CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change);
+  // Runs `change` on the account's subscriptions and writes them to the sink;
+  // they change in memory only once the write succeeded.
+  void CommitSubscriptions(const std::string& account_id,
+                           const std::function<void(std::vector<Subscription>&)>& change);
+  // All below require slot.mu held; they change the order and add what else
+  // happens to `effects`.
+  void ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::string& user, const wire::CsrRequest& request,
+                   Effects& effects);
+  void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects);
   void Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause, const CallbackFault& fault,
-                  bool notify);
-  void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base);
-  void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due);
+                  bool notify, Effects& effects);
+  void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects);
+  void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects);
   void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
-  void Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault);
+  void Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
+              Effects& effects);
   void Persist(const OrderSlot& slot);  // requires slot.mu held; no-op without a sink
   void Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions);
 

@@ -55,6 +55,12 @@ struct OrderSlot {
 // the order list read orders this way; notes are read as a NoteList snapshot.
 Order OrderWithoutNotes(OrderSlot& slot);
 
+// Requires slot.mu held. Makes the slot's order `before` again — a copy taken
+// before a change the state file refused — except its id and account_id:
+// they never change, and the store's index views the slot's own id string.
+// (A new field of Order must be put back here too.)
+void PutBack(OrderSlot& slot, Order before);
+
 class Store {
  public:
   // Adds an order; its id must be new. nullptr (and nothing added) when the
