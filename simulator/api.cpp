@@ -54,9 +54,7 @@ std::pair<std::string, std::string> AuthorizationParts(const HttpRequest& reques
   if (!header) return {};
   auto space = header->find(' ');
   if (space == std::string::npos) return {};
-  std::string scheme = header->substr(0, space);
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string scheme = AsciiLowerCopy(std::string_view(*header).substr(0, space));
   std::string value = header->substr(space + 1);
   value.erase(0, value.find_first_not_of(' '));
   return {scheme, value};

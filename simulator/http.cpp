@@ -1,6 +1,5 @@
 #include "csrsim/http.hpp"
 
-#include <cctype>
 #include <cstdio>
 #include <new>
 
@@ -12,8 +11,8 @@ namespace csrsim {
 bool CaseInsensitiveLess::operator()(const std::string& a, const std::string& b) const {
   std::size_t n = std::min(a.size(), b.size());
   for (std::size_t i = 0; i < n; ++i) {
-    int ca = std::tolower(static_cast<unsigned char>(a[i]));
-    int cb = std::tolower(static_cast<unsigned char>(b[i]));
+    const auto ca = static_cast<unsigned char>(AsciiLower(a[i]));
+    const auto cb = static_cast<unsigned char>(AsciiLower(b[i]));
     if (ca != cb) return ca < cb;
   }
   return a.size() < b.size();

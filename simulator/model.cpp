@@ -6,6 +6,8 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "csrsim/encoding.hpp"
+
 namespace csrsim {
 
 namespace {
@@ -60,9 +62,7 @@ std::string_view WireName(CsrField field) { return kFieldNames[static_cast<std::
 
 bool WireNamesMatch(std::string_view name, std::string_view expected) {
   name = TrimRight(name);
-  return name.size() == expected.size() && std::equal(name.begin(), name.end(), expected.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-         });
+  return EqualsIgnoreCase(name, expected);
 }
 
 std::optional<CsrField> CsrFieldByName(std::string_view name) {

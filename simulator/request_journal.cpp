@@ -11,12 +11,6 @@ namespace {
 
 constexpr std::string_view kMask = "***";
 
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // Keeps the first kRequestBodyCap bytes; true when something was cut.
 bool CapInto(std::string& out, std::string_view text) {
   out.assign(text.substr(0, kRequestBodyCap));
@@ -80,7 +74,7 @@ RequestRecord BeginRequestRecord(const HttpRequest& request) {
   record.path = RawPath(request);
   record.headers.reserve(request.headers.size());
   for (const auto& [name, value] : request.headers) {
-    if (EqualsIgnoringCase(name, "Authorization")) {
+    if (EqualsIgnoreCase(name, "Authorization")) {
       record.headers.emplace_back(name, value.substr(0, value.find(' ')) + " " + std::string(kMask));
     } else {
       record.headers.emplace_back(name, value);

@@ -7,17 +7,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "csrsim/encoding.hpp"
+
 namespace csrsim {
 
 namespace {
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-std::string LowerCopy(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(), Lower);
-  return lower;
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -46,7 +40,7 @@ bool SplitAuthority(std::string_view authority, std::string& host, std::string_v
   if (!authority.empty() && authority.front() == '[') {
     std::size_t close = authority.find(']');
     if (close == std::string_view::npos) return false;
-    host = LowerCopy(authority.substr(1, close - 1));
+    host = AsciiLowerCopy(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     if (after.empty()) return IsIpv6Literal(host);
     if (after.front() != ':') return false;
@@ -55,7 +49,7 @@ bool SplitAuthority(std::string_view authority, std::string& host, std::string_v
     return IsIpv6Literal(host);
   }
   std::size_t colon = authority.find(':');
-  host = LowerCopy(authority.substr(0, colon));
+  host = AsciiLowerCopy(authority.substr(0, colon));
   if (colon != std::string_view::npos) {
     has_port = true;
     port = authority.substr(colon + 1);
@@ -77,7 +71,7 @@ std::optional<HttpUrl> ParseHttpUrl(std::string_view url) {
   std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::nullopt;
   HttpUrl parsed;
-  const std::string scheme = LowerCopy(url.substr(0, scheme_end));
+  const std::string scheme = AsciiLowerCopy(url.substr(0, scheme_end));
   if (scheme == "https") {
     parsed.https = true;
   } else if (scheme != "http") {
@@ -105,7 +99,7 @@ std::optional<HttpUrl> ParseHttpUrl(std::string_view url) {
 }
 
 bool IsLoopbackHost(std::string_view host) {
-  std::string name = LowerCopy(host);
+  std::string name = AsciiLowerCopy(host);
   if (!name.empty() && name.back() == '.') name.pop_back();
   constexpr std::string_view kLocalhost = "localhost";
   if (name == kLocalhost) return true;

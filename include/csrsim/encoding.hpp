@@ -10,6 +10,13 @@
 
 namespace csrsim {
 
+// ASCII case folding, for the case-insensitive parts of HTTP and URLs
+// (header names, schemes, hosts, tokens): bytes outside A-Z are kept.
+char AsciiLower(char c);
+std::string AsciiLowerCopy(std::string_view text);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix);
+
 std::string Base64Encode(std::string_view bytes);
 // Standard alphabet with padding; whitespace is not allowed. nullopt if invalid.
 std::optional<std::string> Base64Decode(std::string_view text);

@@ -256,3 +256,13 @@ TEST_CASE("form bodies decode percent escapes and plus signs") {
   CHECK(fields[2].second == "x y");
   CHECK(fields[3] == std::pair<std::string, std::string>{"flag", ""});
 }
+
+TEST_CASE("ASCII case folding: only A-Z fold; other bytes, UTF-8 included, compare as they are") {
+  CHECK(AsciiLowerCopy("HTTP://Example.COM:80/Path") == "http://example.com:80/path");
+  CHECK(AsciiLowerCopy("\xC3\x84@[`{") == "\xC3\x84@[`{");  // bytes beside A-Z and non-ASCII kept
+  CHECK(EqualsIgnoreCase("Keep-Alive", "keep-ALIVE"));
+  CHECK_FALSE(EqualsIgnoreCase("keep-alive", "keep-alive "));
+  CHECK_FALSE(EqualsIgnoreCase("@", "`"));  // 0x40 and 0x60 differ by the case bit, but are not letters
+  CHECK(StartsWithIgnoreCase("BEARER abc", "bearer "));
+  CHECK_FALSE(StartsWithIgnoreCase("Bear", "bearer "));
+}
