@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -800,10 +799,7 @@ HttpResponse Events(SimulatorAdmin& admin, const HttpRequest& request) {
 bool HasBearerToken(const HttpRequest& request, const std::string& token) {
   auto header = request.Header("Authorization");
   constexpr std::string_view kScheme = "bearer ";
-  if (!header || header->size() < kScheme.size()) return false;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>((*header)[i])) != kScheme[i]) return false;
-  }
+  if (!header || !StartsWithIgnoreCase(*header, kScheme)) return false;
   return std::string_view(*header).substr(kScheme.size()) == token;
 }
 
@@ -811,11 +807,9 @@ bool HasBearerToken(const HttpRequest& request, const std::string& token) {
 bool HasJsonContentType(const HttpRequest& request) {
   auto type = request.Header("Content-Type");
   if (!type) return false;
-  std::string media = type->substr(0, type->find(';'));
-  media.erase(media.find_last_not_of(" \t") + 1);
-  std::transform(media.begin(), media.end(), media.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return media == "application/json";
+  std::string_view media = std::string_view(*type).substr(0, type->find(';'));
+  media = media.substr(0, media.find_last_not_of(" \t") + 1);
+  return EqualsIgnoreCase(media, "application/json");
 }
 
 }  // namespace

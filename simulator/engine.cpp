@@ -104,13 +104,19 @@ Error OrderLimitReached(std::size_t max_orders) {
 // A change no request waits for (a scheduled step, a callback outcome) has
 // no caller to fail: a state file write error is logged, the change stays in
 // memory, and the order's next successful write carries it to the file.
-template <typename Write>
-void WriteInBackground(Write&& write) {
+// (A std::function: the lock analysis checks `write` where it is written.)
+void WriteInBackground(const std::function<void()>& write) {
   try {
     write();
   } catch (const std::exception& error) {
     std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
   }
+}
+
+bool Matches(const OrderQuery& query, const Order& order) {
+  if (query.status && order.status != *query.status) return false;
+  if (query.modified_from && order.last_modified < *query.modified_from) return false;
+  return !query.modified_to || order.last_modified <= *query.modified_to;
 }
 
 }  // namespace
@@ -270,7 +276,7 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
 
   auto slot = store_.AddOrder(std::move(order), std::move(progress), limits_.max_orders);
   if (!slot) throw OrderLimitReached(limits_.max_orders);
-  std::unique_lock lock(slot->mu);
+  MutexLock lock(slot->mu);
   Effects effects;
   ScheduleNextStep(slot, now, effects);
   try {
@@ -279,7 +285,7 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
     // Not in the file, so not created: the client gets the error and the
     // order is not there to find either (README.md, Durable state); its
     // first step was never scheduled.
-    lock.unlock();
+    lock.Unlock();
     store_.RemoveOrder(slot);
     throw;
   }
@@ -334,14 +340,14 @@ void Engine::RequireOrder(const std::string& account_id, const std::string& orde
 
 Order Engine::GetOrder(const std::string& account_id, const std::string& order_id) const {
   auto slot = FindSlot(account_id, order_id);
-  std::lock_guard lock(slot->mu);
+  MutexLock lock(slot->mu);
   return OrderWithoutNotes(*slot);
 }
 
 Order Engine::UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
                           const wire::CsrRequest& request) {
   auto slot = FindSlot(account_id, order_id);
-  std::lock_guard lock(slot->mu);
+  MutexLock lock(slot->mu);
   if (IsTerminal(slot->order.status)) {
     throw Error::Invalid(kOrderNotUpdatable, "CSR order " + slot->order.id + " is " +
                                                  std::string(ToString(slot->order.status)) +
@@ -351,7 +357,7 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
     throw Error::Invalid(kStatusNotSettable, "Status '" + EchoToken(*request.status) +
                                                  "' cannot be set; only REQUESTED_CANCEL is accepted");
   }
-  CommitChange(*slot, [&](Effects& effects) { ApplyUpdate(slot, user, request, effects); });
+  CommitChange(*slot, [&](Effects& effects) CSRSIM_REQUIRES(slot->mu) { ApplyUpdate(slot, user, request, effects); });
   return OrderWithoutNotes(*slot);
 }
 
@@ -375,9 +381,9 @@ void Engine::ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::stri
   if (!progress.waiting_for_update) return;
 
   const Step& step = progress.variant->steps[progress.next_step];
-  bool satisfied = std::all_of(step.requires_fields.begin(), step.requires_fields.end(),
-                               [&order](CsrField field) { return order.fields.Has(field); });
-  if (!satisfied) return;
+  for (CsrField field : step.requires_fields) {
+    if (!order.fields.Has(field)) return;
+  }
   progress.waiting_for_update = false;
   if (step.after && step.after->count() > 0) {
     ScheduleStepAt(slot, now + *step.after, effects);
@@ -402,7 +408,7 @@ void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime ba
 void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) {
   slot->progress.due = due;
   effects.emplace_back([this, slot, generation = slot->progress.generation, due] {
-    scheduler_.ScheduleAt(slot->order.account_id, due, [this, weak = std::weak_ptr(slot), generation, due] {
+    scheduler_.ScheduleAt(slot->account_id(), due, [this, weak = std::weak_ptr(slot), generation, due] {
       RunScheduledStep(weak, generation, due);
     });
   });
@@ -411,7 +417,7 @@ void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due,
 void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due) {
   auto slot = weak.lock();
   if (!slot) return;  // the order was reset away
-  std::lock_guard lock(slot->mu);
+  MutexLock lock(slot->mu);
   ScenarioProgress& progress = slot->progress;
   if (progress.generation != generation || IsTerminal(slot->order.status) ||
       progress.next_step >= progress.variant->steps.size()) {
@@ -423,7 +429,7 @@ void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_
   ApplyStep(*slot, progress.variant->steps[index], "step " + std::to_string(index + 1), effects);
   // `after` counts from when this step was due, not from when the thread got to it.
   ScheduleNextStep(slot, due, effects);
-  WriteInBackground([&] { Persist(*slot); });
+  WriteInBackground([&]() CSRSIM_REQUIRES(slot->mu) { Persist(*slot); });
   for (const auto& effect : effects) effect();  // the step stays done even when its write failed
 }
 
@@ -431,7 +437,7 @@ void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
   // A FAILED order's data-less CsrData is the shared empty one (ForceTransition tells them apart).
   if (order.csr_data && *order.csr_data == *EmptyCsrData()) order.csr_data = EmptyCsrData();
   auto slot = store_.AddOrder(std::move(order), std::move(progress));
-  std::lock_guard lock(slot->mu);
+  MutexLock lock(slot->mu);
   if (slot->progress.due && !IsTerminal(slot->order.status)) {
     Effects effects;
     ScheduleStepAt(slot, *slot->progress.due, effects);
@@ -477,7 +483,7 @@ void Engine::Transition(OrderSlot& slot, OrderStatus status, SharedText message,
   order.last_modified = now;
   order.history.push_back({status, now, message, cause});
   // Run right after the change's commit, under the same lock: the order is as this change left it.
-  effects.emplace_back([this, &order] { EmitTransition(events_, order); });
+  effects.emplace_back([this, &slot]() CSRSIM_REQUIRES(slot.mu) { EmitTransition(events_, slot.order); });
   if (notify) Notify(order, std::nullopt, fault, effects);
 }
 
@@ -485,7 +491,7 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, s
                               std::vector<ErrorDetail> errors) {
   auto slot = store_.FindOrderAnyAccount(order_id);
   if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
-  std::lock_guard lock(slot->mu);
+  MutexLock lock(slot->mu);
   Step step;
   step.status = status;
   step.message = std::move(message);
@@ -493,7 +499,7 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, s
   const bool has_data = slot->order.csr_data && slot->order.csr_data != EmptyCsrData();
   step.csr_source = status == OrderStatus::kComplete && !has_data ? CsrSource::kGenerated : CsrSource::kNone;
   step.notify = NotifiesByDefault(status);
-  CommitChange(*slot, [&](Effects& effects) {
+  CommitChange(*slot, [&](Effects& effects) CSRSIM_REQUIRES(slot->mu) {
     ScenarioProgress& progress = slot->progress;
     ++progress.generation;  // a forced transition ends the scenario's own progress
     progress.waiting_for_update = false;
@@ -509,11 +515,8 @@ OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& qu
   const std::size_t size = std::max<std::size_t>(query.size, 1);
   const std::size_t skip = (std::max<std::size_t>(query.page, 1) - 1) * size;
   for (const auto& slot : store_.Orders(account_id)) {
-    std::lock_guard lock(slot->mu);
-    const Order& order = slot->order;
-    if (query.status && order.status != *query.status) continue;
-    if (query.modified_from && order.last_modified < *query.modified_from) continue;
-    if (query.modified_to && order.last_modified > *query.modified_to) continue;
+    MutexLock lock(slot->mu);
+    if (!Matches(query, slot->order)) continue;
     if (page.total_count >= skip && page.orders.size() < size) page.orders.push_back(OrderWithoutNotes(*slot));
     ++page.total_count;
   }
@@ -526,22 +529,22 @@ OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& qu
 
 NoteList Engine::GetNotes(const std::string& account_id, const std::string& order_id) const {
   auto slot = FindSlot(account_id, order_id);
-  std::lock_guard lock(slot->mu);
+  MutexLock lock(slot->mu);
   return slot->order.notes;  // one pointer per note; the text is encoded after the lock
 }
 
 Note Engine::AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
                      std::string description) {
   auto slot = FindSlot(account_id, order_id);
-  std::lock_guard lock(slot->mu);
+  MutexLock lock(slot->mu);
   if (slot->order.notes.size() >= limits_.max_notes_per_order) {
     throw Error::LimitReached("CSR order " + order_id + " holds " + std::to_string(limits_.max_notes_per_order) +
                               " notes (--max-notes-per-order); no note was added");
   }
   Note note{ids_.NewNoteId(), std::move(user_id), std::move(description), Now(account_id)};
-  CommitChange(*slot, [&](Effects& effects) {
+  CommitChange(*slot, [&](Effects& effects) CSRSIM_REQUIRES(slot->mu) {
     slot->order.notes.push_back(note);
-    effects.emplace_back([&] { EmitNoteAdded(events_, slot->order, note); });
+    effects.emplace_back([&]() CSRSIM_REQUIRES(slot->mu) { EmitNoteAdded(events_, slot->order, note); });
     Notify(slot->order, note.description, {}, effects);
   });
   return note;
@@ -550,7 +553,7 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
 void Engine::UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
                         std::optional<std::string> user_id, std::optional<std::string> description) {
   auto slot = FindSlot(account_id, order_id);
-  std::lock_guard lock(slot->mu);
+  MutexLock lock(slot->mu);
   NoteList& notes = slot->order.notes;
   auto found = std::find_if(notes.begin(), notes.end(), [note_id](const Note& n) { return n.id == note_id; });
   if (found == notes.end()) throw Error::NoteNotFound();
@@ -559,7 +562,7 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
   if (description) note.description = std::move(*description);
   note.last_modified = Now(account_id);
   const auto index = static_cast<std::size_t>(std::distance(notes.begin(), found));
-  CommitChange(*slot, [&](Effects&) { slot->order.notes.Replace(index, std::move(note)); });
+  CommitChange(*slot, [&](Effects&) CSRSIM_REQUIRES(slot->mu) { slot->order.notes.Replace(index, std::move(note)); });
 }
 
 // ---------------------------------------------------------------------------

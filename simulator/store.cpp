@@ -29,54 +29,49 @@ void PutBack(OrderSlot& slot, Order before) {
   order.history = std::move(before.history);
 }
 
-// Order::id and Order::account_id never change after AddOrder, so the index
-// reads them without the slot's mutex.
-
 std::shared_ptr<OrderSlot> Store::AddOrder(Order order, ScenarioProgress progress, std::size_t max_orders) {
-  auto slot = std::make_shared<OrderSlot>();
-  slot->order = std::move(order);
-  slot->progress = std::move(progress);
-  std::unique_lock lock(mu_);
+  auto slot = std::make_shared<OrderSlot>(std::move(order), std::move(progress));
+  WriterLock lock(mu_);
   if (orders_by_id_.size() >= max_orders) return nullptr;
   slot->sequence = next_sequence_++;
-  orders_by_id_.emplace(std::string_view(slot->order.id), slot);
-  accounts_[slot->order.account_id].orders.push_back(slot);
+  orders_by_id_.emplace(std::string_view(slot->id()), slot);
+  accounts_[slot->account_id()].orders.push_back(slot);
   all_orders_.push_back(slot);
   return slot;
 }
 
 void Store::RemoveOrder(const std::shared_ptr<OrderSlot>& slot) {
-  std::unique_lock lock(mu_);
-  auto it = orders_by_id_.find(std::string_view(slot->order.id));
+  WriterLock lock(mu_);
+  auto it = orders_by_id_.find(std::string_view(slot->id()));
   if (it == orders_by_id_.end() || it->second != slot) return;
   orders_by_id_.erase(it);
   std::erase(all_orders_, slot);
-  auto account = accounts_.find(slot->order.account_id);
+  auto account = accounts_.find(slot->account_id());
   if (account == accounts_.end()) return;
   std::erase(account->second.orders, slot);
   if (account->second.orders.empty() && account->second.subscriptions.empty()) accounts_.erase(account);
 }
 
 void Store::Reserve(std::size_t orders) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   orders_by_id_.reserve(orders_by_id_.size() + orders);
   all_orders_.reserve(all_orders_.size() + orders);
 }
 
 std::shared_ptr<OrderSlot> Store::FindOrder(std::string_view account_id, std::string_view order_id) const {
   auto slot = FindOrderAnyAccount(order_id);
-  if (!slot || slot->order.account_id != account_id) return nullptr;
+  if (!slot || slot->account_id() != account_id) return nullptr;
   return slot;
 }
 
 std::shared_ptr<OrderSlot> Store::FindOrderAnyAccount(std::string_view order_id) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto it = orders_by_id_.find(order_id);
   return it == orders_by_id_.end() ? nullptr : it->second;
 }
 
 std::vector<std::shared_ptr<OrderSlot>> Store::Orders(const std::optional<std::string>& account_id) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   if (account_id) {
     auto it = accounts_.find(*account_id);
     return it == accounts_.end() ? std::vector<std::shared_ptr<OrderSlot>>{} : it->second.orders;
@@ -86,7 +81,7 @@ std::vector<std::shared_ptr<OrderSlot>> Store::Orders(const std::optional<std::s
 
 std::vector<std::shared_ptr<OrderSlot>> Store::OrdersAfter(const std::optional<std::string>& account_id,
                                                            std::uint64_t after, std::size_t max) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   const std::vector<std::shared_ptr<OrderSlot>>* orders = &all_orders_;
   if (account_id) {
     auto it = accounts_.find(*account_id);
@@ -102,17 +97,17 @@ std::vector<std::shared_ptr<OrderSlot>> Store::OrdersAfter(const std::optional<s
 }
 
 std::size_t Store::OrderCount() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return orders_by_id_.size();
 }
 
 std::size_t Store::AccountCount() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return accounts_.size();
 }
 
 std::optional<Subscription> Store::FindSubscription(std::string_view account_id, std::string_view id) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto it = accounts_.find(std::string(account_id));
   if (it == accounts_.end()) return std::nullopt;
   for (const auto& subscription : it->second.subscriptions) {
@@ -122,14 +117,14 @@ std::optional<Subscription> Store::FindSubscription(std::string_view account_id,
 }
 
 std::vector<Subscription> Store::Subscriptions(std::string_view account_id) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto it = accounts_.find(std::string(account_id));
   return it == accounts_.end() ? std::vector<Subscription>{} : it->second.subscriptions;
 }
 
 void Store::EditSubscriptions(std::string_view account_id,
                               const std::function<void(std::vector<Subscription>&)>& edit) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   auto it = accounts_.find(std::string(account_id));
   if (it == accounts_.end()) {
     // A call that fails (or changes nothing) on an unknown account must not
@@ -144,7 +139,7 @@ void Store::EditSubscriptions(std::string_view account_id,
 }
 
 void Store::Reset(const std::optional<std::string>& account_id) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   if (!account_id) {
     accounts_.clear();
     orders_by_id_.clear();
@@ -153,9 +148,9 @@ void Store::Reset(const std::optional<std::string>& account_id) {
   }
   auto it = accounts_.find(*account_id);
   if (it == accounts_.end()) return;
-  for (const auto& slot : it->second.orders) orders_by_id_.erase(std::string_view(slot->order.id));
+  for (const auto& slot : it->second.orders) orders_by_id_.erase(std::string_view(slot->id()));
   if (!it->second.orders.empty()) {
-    std::erase_if(all_orders_, [&](const auto& slot) { return slot->order.account_id == *account_id; });
+    std::erase_if(all_orders_, [&](const auto& slot) { return slot->account_id() == *account_id; });
   }
   accounts_.erase(it);
 }

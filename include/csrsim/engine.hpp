@@ -178,28 +178,29 @@ class Engine {
   using Effects = std::vector<std::function<void()>>;
 
   std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
-  // Requires slot.mu held. Runs `change` on the order and writes the order to
+  // Runs `change` on the order and writes the order to
   // the state sink, then runs the change's effects. When `change` or the write
   // throws, the order and its progress are put back as they were (all or
   // nothing) and the error is rethrown.
-  void CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change);
+  void CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change) CSRSIM_REQUIRES(slot.mu);
   // Runs `change` on the account's subscriptions and writes them to the sink;
   // they change in memory only once the write succeeded.
   void CommitSubscriptions(const std::string& account_id,
                            const std::function<void(std::vector<Subscription>&)>& change);
-  // All below require slot.mu held; they change the order and add what else
-  // happens to `effects`.
+  // These change the order under its mutex and add what else happens to `effects`.
   void ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::string& user, const wire::CsrRequest& request,
-                   Effects& effects);
-  void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects);
+                   Effects& effects) CSRSIM_REQUIRES(slot->mu);
+  void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects)
+      CSRSIM_REQUIRES(slot.mu);
   void Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause, const CallbackFault& fault,
-                  bool notify, Effects& effects);
-  void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects);
-  void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects);
+                  bool notify, Effects& effects) CSRSIM_REQUIRES(slot.mu);
+  void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects)
+      CSRSIM_REQUIRES(slot->mu);
+  void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) CSRSIM_REQUIRES(slot->mu);
   void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
   void Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
               Effects& effects);
-  void Persist(const OrderSlot& slot);  // requires slot.mu held; no-op without a sink
+  void Persist(const OrderSlot& slot) CSRSIM_REQUIRES(slot.mu);  // no-op without a sink
   void Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions);
 
   Store& store_;

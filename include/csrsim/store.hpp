@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "csrsim/model.hpp"
+#include "csrsim/mutex.hpp"
 #include "csrsim/scenario.hpp"
 
 namespace csrsim {
@@ -43,23 +44,29 @@ struct ScenarioProgress {
 };
 
 struct OrderSlot {
+  OrderSlot(Order o, ScenarioProgress p) : order(std::move(o)), progress(std::move(p)) {}
+  // The order's id and account never change once the slot exists, so these
+  // read them without `mu` (the store's index, account checks).
+  const std::string& id() const CSRSIM_NO_THREAD_SAFETY_ANALYSIS { return order.id; }
+  const std::string& account_id() const CSRSIM_NO_THREAD_SAFETY_ANALYSIS { return order.account_id; }
+
   std::uint64_t sequence = 0;  // creation order across accounts, from 1; set by AddOrder, then constant
-  mutable std::mutex mu;
-  Order order;                // guarded by mu
-  ScenarioProgress progress;  // guarded by mu
+  mutable Mutex mu;
+  Order order CSRSIM_GUARDED_BY(mu);
+  ScenarioProgress progress CSRSIM_GUARDED_BY(mu);
 };
 
-// Requires slot.mu held. A copy of the order without its notes (empty
+// A copy of the order without its notes (empty
 // `notes`), for readers that do not show them: the notes are moved aside and
 // back, so the copy costs nothing per note. GET of an order, its PUT answer and
 // the order list read orders this way; notes are read as a NoteList snapshot.
-Order OrderWithoutNotes(OrderSlot& slot);
+Order OrderWithoutNotes(OrderSlot& slot) CSRSIM_REQUIRES(slot.mu);
 
-// Requires slot.mu held. Makes the slot's order `before` again — a copy taken
+// Makes the slot's order `before` again — a copy taken
 // before a change the state file refused — except its id and account_id:
 // they never change, and the store's index views the slot's own id string.
 // (A new field of Order must be put back here too.)
-void PutBack(OrderSlot& slot, Order before);
+void PutBack(OrderSlot& slot, Order before) CSRSIM_REQUIRES(slot.mu);
 
 class Store {
  public:
@@ -103,12 +110,12 @@ class Store {
     std::vector<Subscription> subscriptions;         // creation order
   };
 
-  mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, AccountData> accounts_;  // guarded by mu_
-  std::vector<std::shared_ptr<OrderSlot>> all_orders_;     // creation order; guarded by mu_
-  std::uint64_t next_sequence_ = 1;                        // guarded by mu_
+  mutable SharedMutex mu_;
+  std::unordered_map<std::string, AccountData> accounts_ CSRSIM_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<OrderSlot>> all_orders_ CSRSIM_GUARDED_BY(mu_);  // creation order
+  std::uint64_t next_sequence_ CSRSIM_GUARDED_BY(mu_) = 1;
   // Keyed by a view of the slot's own (immutable) id: no second copy per order.
-  std::unordered_map<std::string_view, std::shared_ptr<OrderSlot>> orders_by_id_;  // guarded by mu_
+  std::unordered_map<std::string_view, std::shared_ptr<OrderSlot>> orders_by_id_ CSRSIM_GUARDED_BY(mu_);
 };
 
 }  // namespace csrsim
