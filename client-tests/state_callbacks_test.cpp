@@ -107,3 +107,52 @@ TEST_CASE("a callback in flight at a crash is sent again after the restart; the 
   SimulatorProcess after_reset(StateArgs(file));
   CHECK(Journal(after_reset).empty());
 }
+
+TEST_CASE("a callback's retries go on after a restart where they stood: same budget, same times") {
+  const int signal = GENERATE(9, 15);  // a crash, a graceful stop
+  INFO("stopped with signal " << signal);
+  const std::string file = MakeTempDir() + "/state.db";
+  CallbackReceiver receiver;
+  receiver.SetStatus(500);  // every attempt fails
+  std::string order;
+  {
+    SimulatorProcess sim(StateArgs(file));
+    auto settings = sim.Client("")->Post("/_sim/callbacks/settings", R"({"attempts":4,"backoff":"1s","multiplier":2})",
+                                         "application/json");
+    REQUIRE(settings);
+    REQUIRE(settings->status == 200);
+    Subscribe(sim, receiver.Url());
+    order = CreateOrder(sim);
+    REQUIRE(AdvanceClock(sim, "3s"));  // attempt 1 at 3 s fails; its retry is due at 4 s
+    REQUIRE(AdvanceClock(sim, "1s"));  // attempt 2 at 4 s fails; its retry is due at 6 s
+    REQUIRE(receiver.Requests().size() == 2);
+    REQUIRE(sim.Stop(signal) == (signal == 9 ? 128 + 9 : 0));
+  }
+  SimulatorProcess sim(StateArgs(file));
+  // Not sent at start-up: the retry waits for its time on the restored clock
+  // (an advance returns only once every callback due was attempted).
+  REQUIRE(AdvanceClock(sim, "1s"));  // 5 s
+  CHECK(receiver.Requests().size() == 2);
+  REQUIRE(AdvanceClock(sim, "1s"));  // 6 s: attempt 3 fails; the last retry is due at 10 s
+  CHECK(receiver.Requests().size() == 3);
+  REQUIRE(AdvanceClock(sim, "3s"));  // 9 s
+  CHECK(receiver.Requests().size() == 3);
+  REQUIRE(AdvanceClock(sim, "1s"));  // 10 s: attempt 4, the last of the budget
+  REQUIRE(AdvanceClock(sim, "1h"));  // nothing follows: the budget was not reset
+  CHECK(receiver.Requests().size() == 4);
+  const Json entries = Journal(sim);
+  REQUIRE(entries.size() == 4);
+  const char* sent[] = {"2026-01-01T00:00:03.000Z", "2026-01-01T00:00:04.000Z", "2026-01-01T00:00:06.000Z",
+                        "2026-01-01T00:00:10.000Z"};
+  for (int i = 0; i < 4; ++i) {
+    INFO("attempt " << i + 1);
+    CHECK(entries[i]["orderId"] == order);
+    CHECK(entries[i]["attempt"] == i + 1);
+    CHECK(entries[i]["sentAt"] == sent[i]);
+    CHECK(entries[i]["responseStatus"] == 500);
+  }
+  REQUIRE(sim.Stop() == 0);
+  auto dump = RunBinary({"state", "dump", file});
+  REQUIRE(dump.exit_code == 0);
+  CHECK(Json::parse(dump.out)["deliveries"].empty());  // the delivery is done
+}

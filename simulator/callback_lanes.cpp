@@ -69,6 +69,14 @@ std::vector<PendingDelivery> CallbackLanes::TakeHeld(const Delivery& delivery) {
   return held;
 }
 
+std::string CallbackLanes::Reserve(const Delivery& delivery) {
+  std::string key;
+  Lane& lane = LaneOf(delivery, key);
+  Unready(key, lane);
+  lane.busy = true;
+  return key;
+}
+
 void CallbackLanes::MarkReady(const std::string& key, Lane& lane) {
   if (lane.ready || lane.queue.empty()) return;
   lane.ready = true;

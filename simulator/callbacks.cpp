@@ -119,7 +119,8 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     Submit(std::move(delivery), key, 1, 0);
   }
 
-  void Submit(Delivery delivery, std::int64_t key, int next_attempt, int tries) {
+  void Submit(Delivery delivery, std::int64_t key, int next_attempt, int tries,
+              std::optional<SimTime> retry_at = std::nullopt) {
     MutexLock lock(mu_);
     if (stopping_) return;
     PendingDelivery pending;
@@ -129,6 +130,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     pending.next_attempt = next_attempt;
     pending.tries = tries;
     pending.delivery = std::move(delivery);
+    if (retry_at) {  // a retry that was waiting when the last run stopped waits again, its lane held
+      const std::string lane = lanes_.Reserve(pending.delivery);
+      ScheduleRetryLocked(lane, *retry_at, std::move(pending));
+      return;
+    }
     if (pending.delivery.fault.Has(CallbackFaultKind::kDelay)) {
       static_assert(StageOf(CallbackFaultKind::kDelay) == FaultStage::kSubmit);
       const Duration delay = pending.delivery.fault.DurationOf(CallbackFaultKind::kDelay);
@@ -289,22 +295,26 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
       std::vector<JournalEntry> recorded;
       TurnResult result = RunTurn(turn.pending, mode, *session, recorded);
-      const bool retry_later = result.retryable && turn.pending.tries + 1 < retry.max_attempts;
-      ReportTurn(turn.pending, result, recorded, retry_later);
+      std::optional<SimTime> retry_at;
+      if (result.retryable && turn.pending.tries + 1 < retry.max_attempts) {
+        retry_at = scheduler_.Now(turn.pending.delivery.account_id) + Backoff(retry, turn.pending.tries);
+      }
+      ReportTurn(turn.pending, result, recorded, retry_at);
 
       lock.Lock();
-      FinishTurnLocked(turn, retry_later, retry);
+      FinishTurnLocked(turn, retry_at);
       NotifyIfIdleLocked();
     }
   }
 
   // Tells the state file and the outcome hook how a turn went (no lock held).
   void ReportTurn(const PendingDelivery& pending, const TurnResult& result, const std::vector<JournalEntry>& recorded,
-                  bool retry_later) {
+                  std::optional<SimTime> retry_at) {
+    const bool retry_later = retry_at.has_value();
     if (log_) {
       try {
-        log_->DeliveryTurnEnded(pending.durable_key, recorded, !retry_later, pending.next_attempt,
-                                pending.tries + (retry_later ? 1 : 0));
+        log_->DeliveryTurnEnded(pending.durable_key, recorded, pending.next_attempt,
+                                pending.tries + (retry_later ? 1 : 0), retry_at);
       } catch (const std::exception& error) {
         std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
       }
@@ -316,22 +326,25 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
   // With mu_ held: frees the turn's lane, or keeps it busy until a retry
   // comes back off the clock.
-  void FinishTurnLocked(LaneTurn& turn, bool retry_later, const RetryPolicy& retry) CSRSIM_REQUIRES(mu_) {
+  void FinishTurnLocked(LaneTurn& turn, std::optional<SimTime> retry_at) CSRSIM_REQUIRES(mu_) {
     if (lanes_.EndAttempt(turn.lane)) work_.notify_one();
-    if (retry_later && !stopping_) {
-      // The lane stays busy until the retry is back at the head of its queue.
-      const Duration backoff = Backoff(retry, turn.pending.tries);
+    if (retry_at && !stopping_) {
       ++turn.pending.tries;
-      ++on_clock_;
-      const std::string account = turn.pending.delivery.account_id;
-      scheduler_.ScheduleAfter(account, backoff,
-                               [weak = weak_from_this(), lane = turn.lane, p = std::move(turn.pending)]() mutable {
-                                 if (auto core = weak.lock()) core->Resume(lane, std::move(p));
-                               });
+      ScheduleRetryLocked(turn.lane, *retry_at, std::move(turn.pending));
     } else {
       lanes_.Release(turn.lane);
       if (lanes_.CanTake()) work_.notify_one();
     }
+  }
+
+  // The lane stays busy until the retry, due at `due`, is back at the head of its queue.
+  void ScheduleRetryLocked(const std::string& lane, SimTime due, PendingDelivery pending) CSRSIM_REQUIRES(mu_) {
+    ++on_clock_;
+    const std::string account = pending.delivery.account_id;  // `pending` moves into the task
+    // ScheduleAt only takes the scheduler's own lock, never ours.
+    scheduler_.ScheduleAt(account, due, [weak = weak_from_this(), lane, p = std::move(pending)]() mutable {
+      if (auto core = weak.lock()) core->Resume(lane, std::move(p));
+    });
   }
 
   // One turn of a delivery: one POST, or two in the challenge flow. Applies
@@ -464,8 +477,9 @@ void CallbackDispatcher::SetAuthMode(CallbackAuthMode mode) { impl_->core->SetAu
 
 void CallbackDispatcher::SetDeliveryLog(DeliveryLog* log) { impl_->core->SetDeliveryLog(log); }
 
-void CallbackDispatcher::Resubmit(Delivery delivery, std::int64_t key, int next_attempt, int tries) {
-  impl_->core->Submit(std::move(delivery), key, next_attempt, tries);
+void CallbackDispatcher::Resubmit(Delivery delivery, std::int64_t key, int next_attempt, int tries,
+                                  std::optional<SimTime> retry_at) {
+  impl_->core->Submit(std::move(delivery), key, next_attempt, tries, retry_at);
 }
 
 void CallbackDispatcher::SetRetryPolicy(RetryPolicy policy) { impl_->core->SetRetryPolicy(policy); }

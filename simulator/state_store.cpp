@@ -70,6 +70,7 @@ class Statement {
     return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
   }
   std::int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   // The column's bytes, valid until the next Step.
   std::pair<const void*, std::size_t> Blob(int column) const {
     const void* data = sqlite3_column_blob(stmt_, column);
@@ -715,7 +716,7 @@ CREATE TABLE offsets(account TEXT PRIMARY KEY, micros INTEGER NOT NULL);
 CREATE TABLE id_streams(seed INTEGER PRIMARY KEY, draws INTEGER NOT NULL);
 CREATE TABLE journal(id INTEGER PRIMARY KEY, account TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE deliveries(id INTEGER PRIMARY KEY, account TEXT NOT NULL, next_attempt INTEGER NOT NULL,
-                        tries INTEGER NOT NULL, doc TEXT NOT NULL);
+                        tries INTEGER NOT NULL, doc TEXT NOT NULL, retry_at INTEGER);
 )sql";
 
 // Schema 1 → 2: orders' JSON documents (`doc`) become binary records
@@ -768,9 +769,14 @@ void MigrateFrom3(sqlite3* db) {
       .Run();
 }
 
+// Schema 4 → 5: when a delivery's retry is due (micros of simulated time on
+// its account's timeline; NULL: not waiting, sent at once at start-up, as
+// every delivery of a version 4 file is), so a restart keeps its back-off.
+void MigrateFrom4(sqlite3* db) { Statement(db, "ALTER TABLE deliveries ADD COLUMN retry_at INTEGER").Run(); }
+
 // kMigrations[v - 1] turns a file of version v into one of version v + 1.
 using Migration = void (*)(sqlite3*);
-constexpr Migration kMigrations[] = {MigrateFrom1, MigrateFrom2, MigrateFrom3};
+constexpr Migration kMigrations[] = {MigrateFrom1, MigrateFrom2, MigrateFrom3, MigrateFrom4};
 static_assert(std::size(kMigrations) == kStateSchemaVersion - 1, "one migration per version step");
 
 }  // namespace
@@ -1203,8 +1209,8 @@ std::int64_t StateStore::DeliverySubmitted(const Delivery& delivery) {
   return key;
 }
 
-void StateStore::DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, bool done,
-                                   int next_attempt, int tries) {
+void StateStore::DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, int next_attempt,
+                                   int tries, std::optional<SimTime> retry_at) {
   std::vector<std::string> docs;
   docs.reserve(entries.size());
   for (const auto& entry : entries) docs.push_back(JournalEntryDoc(entry).dump());
@@ -1221,13 +1227,14 @@ void StateStore::DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEn
     }
     if (last > capacity) Statement(impl_->db, "DELETE FROM journal WHERE id <= ?1").Bind(1, last - capacity).Run();
     if (key == 0) return;
-    if (done) {
+    if (!retry_at) {
       Statement(impl_->db, "DELETE FROM deliveries WHERE id = ?1").Bind(1, key).Run();
     } else {
-      Statement(impl_->db, "UPDATE deliveries SET next_attempt = ?2, tries = ?3 WHERE id = ?1")
+      Statement(impl_->db, "UPDATE deliveries SET next_attempt = ?2, tries = ?3, retry_at = ?4 WHERE id = ?1")
           .Bind(1, key)
           .Bind(2, static_cast<std::int64_t>(next_attempt))
           .Bind(3, static_cast<std::int64_t>(tries))
+          .Bind(4, Micros(*retry_at))
           .Run();
     }
   });
@@ -1241,6 +1248,7 @@ void StateStore::RestoreCallbacks(Journal& journal, CallbackDispatcher& dispatch
     std::int64_t key;
     int next_attempt;
     int tries;
+    std::optional<SimTime> retry_at;
   };
   std::vector<Pending> pending;
   {
@@ -1251,17 +1259,21 @@ void StateStore::RestoreCallbacks(Journal& journal, CallbackDispatcher& dispatch
                      "ORDER BY id");
       rows.Bind(1, static_cast<std::int64_t>(journal.capacity()));
       while (rows.Step()) entries.push_back(JournalEntryOf(json::parse(rows.Text(0))));
-      Statement deliveries(impl_->db, "SELECT id, next_attempt, tries, doc FROM deliveries ORDER BY id");
+      Statement deliveries(impl_->db, "SELECT id, next_attempt, tries, doc, retry_at FROM deliveries ORDER BY id");
       while (deliveries.Step()) {
+        std::optional<SimTime> retry_at;
+        if (!deliveries.IsNull(4)) retry_at = AtMicros(deliveries.Int(4));
         pending.push_back({DeliveryOf(json::parse(deliveries.Text(3))), deliveries.Int(0),
-                           static_cast<int>(deliveries.Int(1)), static_cast<int>(deliveries.Int(2))});
+                           static_cast<int>(deliveries.Int(1)), static_cast<int>(deliveries.Int(2)), retry_at});
       }
     } catch (const json::exception& error) {
       throw StateFileError("--state: '" + path_ + "' holds a damaged callback record: " + error.what());
     }
   }
   journal.Restore(std::move(entries));
-  for (auto& each : pending) dispatcher.Resubmit(std::move(each.delivery), each.key, each.next_attempt, each.tries);
+  for (auto& each : pending) {
+    dispatcher.Resubmit(std::move(each.delivery), each.key, each.next_attempt, each.tries, each.retry_at);
+  }
 }
 
 void StateStore::SaveFaults(const FaultInjector& faults) {
@@ -1406,12 +1418,13 @@ std::string StateStore::DumpJson() {
   Statement journal_rows(db, "SELECT doc FROM journal ORDER BY id");
   while (journal_rows.Step()) journal.push_back(json::parse(journal_rows.Text(0)));
   json deliveries = json::array();
-  Statement delivery_rows(db, "SELECT id, next_attempt, tries, doc FROM deliveries ORDER BY id");
+  Statement delivery_rows(db, "SELECT id, next_attempt, tries, doc, retry_at FROM deliveries ORDER BY id");
   while (delivery_rows.Step()) {
     json doc = json::parse(delivery_rows.Text(3));
     doc["key"] = delivery_rows.Int(0);
     doc["next_attempt"] = delivery_rows.Int(1);
     doc["tries"] = delivery_rows.Int(2);
+    doc["retry_at"] = delivery_rows.IsNull(4) ? json(nullptr) : json(delivery_rows.Int(4));
     deliveries.push_back(std::move(doc));
   }
   out["journal"] = std::move(journal);

@@ -88,6 +88,9 @@ class CallbackLanes {
   bool EndAttempt(const std::string& lane);
   // The lane's turn is over: ready again when more is queued, forgotten when empty.
   void Release(const std::string& lane);
+  // Marks `delivery`'s lane busy without a turn (nothing in flight), as while
+  // a retry waits; returns the lane's key for Resume.
+  std::string Reserve(const Delivery& delivery);
   // Puts a delivery back at the head of its (busy) lane, then Release(). False,
   // and nothing queued, when the lane is gone.
   bool Resume(const std::string& lane, PendingDelivery pending);

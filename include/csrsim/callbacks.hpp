@@ -84,11 +84,12 @@ class DeliveryLog {
   // A submitted delivery; returns its key (> 0).
   virtual std::int64_t DeliverySubmitted(const Delivery& delivery) = 0;
   // A turn of the delivery `key` (0: one not kept, e.g. a duplicate) ended
-  // with these journal entries (ids assigned). `done`: no retry follows, the
-  // delivery is removed; else it stays with its next attempt number and the
-  // failed rounds so far.
-  virtual void DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, bool done,
-                                 int next_attempt, int tries) = 0;
+  // with these journal entries (ids assigned). `retry_at` nullopt: no retry
+  // follows, the delivery is removed; else it stays with its next attempt
+  // number, the failed rounds so far and when its retry is due (simulated
+  // time on the account's timeline).
+  virtual void DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, int next_attempt,
+                                 int tries, std::optional<SimTime> retry_at) = 0;
 };
 
 // What Stop() dropped.
@@ -118,8 +119,11 @@ class CallbackDispatcher {
   // Set once, before serving (and before Resubmit); nullptr: nothing kept.
   void SetDeliveryLog(DeliveryLog* log);
   // Sends again a delivery read back from the DeliveryLog after a restart:
-  // as submitted, with its key, attempt number and failed rounds.
-  void Resubmit(Delivery delivery, std::int64_t key, int next_attempt, int tries);
+  // as submitted, with its key, attempt number and failed rounds. One whose
+  // retry was waiting (`retry_at`) waits again until then, holding back the
+  // later deliveries of its order and subscription as it did.
+  void Resubmit(Delivery delivery, std::int64_t key, int next_attempt, int tries,
+                std::optional<SimTime> retry_at = std::nullopt);
   void SetRetryPolicy(RetryPolicy policy);
   // Finishes attempts in flight, drops the rest, joins the workers. Idempotent:
   // a second call reports nothing dropped.

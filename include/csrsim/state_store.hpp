@@ -38,7 +38,7 @@ struct sqlite3;
 
 namespace csrsim {
 
-inline constexpr int kStateSchemaVersion = 4;
+inline constexpr int kStateSchemaVersion = 5;
 
 // A state file that cannot be used; what() is one line naming the file.
 class StateFileError : public std::runtime_error {
@@ -94,8 +94,8 @@ class StateStore final : public StateSink, public DeliveryLog {
 
   // DeliveryLog
   std::int64_t DeliverySubmitted(const Delivery& delivery) override;
-  void DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, bool done, int next_attempt,
-                         int tries) override;
+  void DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, int next_attempt, int tries,
+                         std::optional<SimTime> retry_at) override;
 
  private:
   // Runs `write` inside a transaction and returns once it is committed.

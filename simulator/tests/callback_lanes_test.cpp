@@ -120,3 +120,21 @@ TEST_CASE("lanes: holds stay aside until taken back; Drop and Clear count what t
   CHECK(lanes.Clear() == 2);
   CHECK(lanes.Idle());
 }
+
+TEST_CASE("lanes: a reserved lane holds its later deliveries until the resumed one went first") {
+  CallbackLanes lanes({4, 4, 8});
+  const PendingDelivery waiting = Pending("a", "o1", "http://h/cb", "retry");
+  const std::string lane = lanes.Reserve(waiting.delivery);  // as a retry waiting after a restart
+  lanes.Enqueue(One(Pending("a", "o1", "http://h/cb", "later")));
+  CHECK_FALSE(lanes.Take());
+  CHECK(lanes.Idle());  // nothing ready or in flight: an advance does not wait for it
+  REQUIRE(lanes.Resume(lane, waiting));
+  auto first = lanes.Take();
+  REQUIRE(first);
+  CHECK(first->pending.delivery.body == "retry");
+  lanes.EndAttempt(first->lane);
+  lanes.Release(first->lane);
+  auto second = lanes.Take();
+  REQUIRE(second);
+  CHECK(second->pending.delivery.body == "later");
+}
