@@ -212,7 +212,7 @@ TEST_CASE("state dump prints the file's orders, steps and subscriptions as JSON"
   auto dump = RunBinary({"state", "dump", file});
   REQUIRE(dump.exit_code == 0);
   const auto state = nlohmann::json::parse(dump.out);
-  CHECK(state["schema_version"] == 5);
+  CHECK(state["schema_version"] == 6);
   CHECK(state["clock"] == 1767225602000000);  // 2026-01-01T00:00:02Z in microseconds
   REQUIRE(state["orders"].size() == 2);
   CHECK(state["orders"][0]["id"] == guide);

@@ -294,7 +294,8 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   return slot->order;
 }
 
-void Engine::CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change) {
+void Engine::CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change,
+                          std::optional<std::size_t> edited_note) {
   Effects effects;
   if (!sink_) {  // nothing can refuse the change: no copy to undo it with
     change(effects);
@@ -304,7 +305,7 @@ void Engine::CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& 
     ScenarioProgress progress_before = slot.progress;
     try {
       change(effects);
-      Persist(slot);
+      Persist(slot, edited_note);
     } catch (...) {
       PutBack(slot, std::move(order_before));
       slot.progress = std::move(progress_before);
@@ -445,8 +446,8 @@ void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
   }
 }
 
-void Engine::Persist(const OrderSlot& slot) {
-  if (sink_) sink_->SaveOrder(slot.order, slot.progress);
+void Engine::Persist(const OrderSlot& slot, std::optional<std::size_t> edited_note) {
+  if (sink_) sink_->SaveOrder(slot.order, slot.progress, edited_note);
 }
 
 void Engine::Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions) {
@@ -562,7 +563,8 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
   if (description) note.description = std::move(*description);
   note.last_modified = Now(account_id);
   const auto index = static_cast<std::size_t>(std::distance(notes.begin(), found));
-  CommitChange(*slot, [&](Effects&) CSRSIM_REQUIRES(slot->mu) { slot->order.notes.Replace(index, std::move(note)); });
+  CommitChange(
+      *slot, [&](Effects&) CSRSIM_REQUIRES(slot->mu) { slot->order.notes.Replace(index, std::move(note)); }, index);
 }
 
 // ---------------------------------------------------------------------------

@@ -397,7 +397,37 @@ CsrData ReadCsrData(RecordReader& in) {
   return data;
 }
 
-std::string OrderRecord(const Order& order, const ScenarioProgress& progress) {
+// `with_notes` false: the record lists no notes (schema 6 keeps them in
+// their own table, NoteRecord); true: the schema 2–5 record.
+void WriteNote(RecordWriter& out, const Note& note) {
+  out.Signed(note.id);
+  out.Text(note.user_id);
+  out.Text(note.description);
+  out.Time(note.last_modified);
+}
+Note ReadNote(RecordReader& in) {
+  Note note;
+  note.id = in.Signed();
+  note.user_id = in.Text();
+  note.description = in.Text();
+  note.last_modified = in.Time();
+  return note;
+}
+
+// A row of `notes` (schema 6): one note, as an order record of schema 2–5 lists it.
+std::string NoteRecord(const Note& note) {
+  RecordWriter out;
+  WriteNote(out, note);
+  return std::move(out.bytes());
+}
+Note ReadNoteRecord(const void* data, std::size_t size) {
+  RecordReader in(data, size);
+  Note note = ReadNote(in);
+  if (!in.AtEnd()) RecordReader::Damaged();
+  return note;
+}
+
+std::string OrderRecord(const Order& order, const ScenarioProgress& progress, bool with_notes) {
   RecordWriter out;
   out.bytes().reserve(256);
   out.Text(order.id);
@@ -419,13 +449,8 @@ std::string OrderRecord(const Order& order, const ScenarioProgress& progress) {
     out.Signed(error.code);
     out.Text(error.description);
   }
-  out.Unsigned(order.notes.size());
-  for (const auto& note : order.notes) {
-    out.Signed(note.id);
-    out.Text(note.user_id);
-    out.Text(note.description);
-    out.Time(note.last_modified);
-  }
+  out.Unsigned(with_notes ? order.notes.size() : 0);
+  for (std::size_t i = 0; with_notes && i < order.notes.size(); ++i) WriteNote(out, order.notes[i]);
   out.Text(order.scenario_name.str());
   out.Unsigned(order.history.size());
   for (const auto& entry : order.history) {
@@ -464,14 +489,7 @@ void ReadOrderRecord(const void* data, std::size_t size, Order& order, ScenarioP
   }
   const std::size_t note_count = in.Count();
   order.notes.reserve(note_count);
-  for (std::size_t i = 0; i < note_count; ++i) {
-    Note note;
-    note.id = in.Signed();
-    note.user_id = in.Text();
-    note.description = in.Text();
-    note.last_modified = in.Time();
-    order.notes.push_back(std::move(note));
-  }
+  for (std::size_t i = 0; i < note_count; ++i) order.notes.push_back(ReadNote(in));
   order.scenario_name = SharedText(in.TextView());
   order.history.resize(in.Count());
   for (auto& entry : order.history) {
@@ -717,6 +735,8 @@ CREATE TABLE id_streams(seed INTEGER PRIMARY KEY, draws INTEGER NOT NULL);
 CREATE TABLE journal(id INTEGER PRIMARY KEY, account TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE deliveries(id INTEGER PRIMARY KEY, account TEXT NOT NULL, next_attempt INTEGER NOT NULL,
                         tries INTEGER NOT NULL, doc TEXT NOT NULL, retry_at INTEGER);
+CREATE TABLE notes(order_row INTEGER NOT NULL, position INTEGER NOT NULL, record BLOB NOT NULL,
+                   PRIMARY KEY(order_row, position)) WITHOUT ROWID;
 )sql";
 
 // Schema 1 → 2: orders' JSON documents (`doc`) become binary records
@@ -739,7 +759,7 @@ void MigrateFrom1(sqlite3* db) {
     insert.Bind(1, rows.Text(0))
         .Bind(2, rows.Text(1))
         .Bind(3, rows.Int(2))
-        .BindBlob(4, OrderRecord(OrderOf(doc), progress))
+        .BindBlob(4, OrderRecord(OrderOf(doc), progress, /*with_notes=*/true))
         .Run();
   }
   Statement(db, "DROP TABLE orders").Run();
@@ -774,9 +794,61 @@ void MigrateFrom3(sqlite3* db) {
 // every delivery of a version 4 file is), so a restart keeps its back-off.
 void MigrateFrom4(sqlite3* db) { Statement(db, "ALTER TABLE deliveries ADD COLUMN retry_at INTEGER").Run(); }
 
+// Schema 5 → 6: an order's notes move out of its record into `notes`, a row
+// per note by the order's row and the note's position (NoteRecord), so adding
+// a note writes that note instead of the whole order with every note.
+void MigrateFrom5(sqlite3* db) {
+  Statement(db,
+            "CREATE TABLE notes(order_row INTEGER NOT NULL, position INTEGER NOT NULL, record BLOB NOT NULL, "
+            "PRIMARY KEY(order_row, position)) WITHOUT ROWID")
+      .Run();
+  Statement rows(db, "SELECT rowid, record FROM orders ORDER BY rowid");
+  Statement insert(db, "INSERT INTO notes(order_row, position, record) VALUES(?1, ?2, ?3)");
+  Statement update(db, "UPDATE orders SET record = ?2 WHERE rowid = ?1");
+  while (rows.Step()) {  // an update keeps the row's rowid, so the scan sees each row once
+    Order order;
+    ScenarioProgress progress;
+    const auto [data, size] = rows.Blob(1);
+    ReadOrderRecord(data, size, order, progress);
+    if (order.notes.empty()) continue;
+    for (std::size_t i = 0; i < order.notes.size(); ++i) {
+      insert.Bind(1, rows.Int(0)).Bind(2, static_cast<std::int64_t>(i)).BindBlob(3, NoteRecord(order.notes[i])).Run();
+    }
+    update.Bind(1, rows.Int(0)).BindBlob(2, OrderRecord(order, progress, /*with_notes=*/false)).Run();
+  }
+}
+
+// Every note of every order, in order: by the order's row, then position.
+template <typename Each>
+void ForEachNote(sqlite3* db, Each&& each) {
+  Statement rows(db, "SELECT order_row, record FROM notes ORDER BY order_row, position");
+  while (rows.Step()) {
+    const auto [data, size] = rows.Blob(1);
+    each(rows.Int(0), ReadNoteRecord(data, size));
+  }
+}
+
+// Gives the orders (read in rowid order, state_row set) their notes and
+// sets how many are in the file; returns the note id after the highest.
+std::int64_t AttachNotes(sqlite3* db, std::vector<std::pair<Order, ScenarioProgress>>& orders) {
+  std::int64_t next_note_id = 0;
+  auto order = orders.begin();
+  ForEachNote(db, [&](std::int64_t row, Note note) {
+    next_note_id = std::max(next_note_id, note.id + 1);
+    if (order == orders.end() || order->second.state_row != row) {
+      order = std::lower_bound(orders.begin(), orders.end(), row,
+                               [](const auto& each, std::int64_t value) { return each.second.state_row < value; });
+      if (order == orders.end() || order->second.state_row != row) return;  // no such order: not restored
+    }
+    order->first.notes.push_back(std::move(note));
+    order->second.state_notes = order->first.notes.size();
+  });
+  return next_note_id;
+}
+
 // kMigrations[v - 1] turns a file of version v into one of version v + 1.
 using Migration = void (*)(sqlite3*);
-constexpr Migration kMigrations[] = {MigrateFrom1, MigrateFrom2, MigrateFrom3, MigrateFrom4};
+constexpr Migration kMigrations[] = {MigrateFrom1, MigrateFrom2, MigrateFrom3, MigrateFrom4, MigrateFrom5};
 static_assert(std::size(kMigrations) == kStateSchemaVersion - 1, "one migration per version step");
 
 }  // namespace
@@ -792,6 +864,8 @@ struct StateStore::Impl {
   std::unique_ptr<Statement> insert_subscription;
   std::unique_ptr<Statement> set_meta;
   std::unique_ptr<Statement> save_id_stream;
+  std::unique_ptr<Statement> insert_note;
+  std::unique_ptr<Statement> delete_notes;
   // Test-only (CSRSIM_TEST_STATE_FAIL_WHILE): while a file of this name
   // exists, every transaction fails as on a full disk. Empty: never.
   std::string fail_while;
@@ -819,6 +893,8 @@ struct StateStore::Impl {
     insert_subscription.reset();
     set_meta.reset();
     save_id_stream.reset();
+    insert_note.reset();
+    delete_notes.reset();
     sqlite3_close(db);
   }
 
@@ -1005,6 +1081,9 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
       std::make_unique<Statement>(db, "INSERT INTO subscriptions(account, position, doc) VALUES(?1, ?2, ?3)");
   impl_->set_meta = std::make_unique<Statement>(
       db, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  impl_->insert_note =
+      std::make_unique<Statement>(db, "INSERT OR REPLACE INTO notes(order_row, position, record) VALUES(?1, ?2, ?3)");
+  impl_->delete_notes = std::make_unique<Statement>(db, "DELETE FROM notes WHERE order_row = ?1");
   impl_->save_id_stream =
       std::make_unique<Statement>(db,
                                   "INSERT INTO id_streams(seed, draws) VALUES(?1, ?2) "
@@ -1056,9 +1135,9 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
         progress.variant = &set->second->scenarios().front().variants.front();
         const auto [data, size] = order_rows.Blob(1);
         ReadOrderRecord(data, size, order, progress);
-        for (const auto& note : order.notes) next_note_id = std::max(next_note_id, note.id + 1);
         progress.state_row = order_rows.Int(2);
       }
+      next_note_id = AttachNotes(db, orders);
       Statement subscription_rows(db, "SELECT account, doc FROM subscriptions ORDER BY account, position");
       while (subscription_rows.Step()) {
         subscriptions.emplace_back(subscription_rows.Text(0), SubscriptionOf(json::parse(subscription_rows.Text(1))));
@@ -1146,20 +1225,39 @@ void StateStore::Commit(const std::function<void()>& write) {
   if (batch->error) std::rethrow_exception(batch->error);
 }
 
-void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress) {
-  const std::string record = OrderRecord(order, progress);
+void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress,
+                           std::optional<std::size_t> edited_note) {
+  const std::string record = OrderRecord(order, progress, /*with_notes=*/false);
+  // The notes the order's row does not hold yet, and the one edited.
+  const std::size_t first_new = progress.state_row != 0 ? std::min(progress.state_notes, order.notes.size()) : 0;
+  std::vector<std::pair<std::size_t, std::string>> notes;
+  if (edited_note && *edited_note < first_new) notes.emplace_back(*edited_note, NoteRecord(order.notes[*edited_note]));
+  for (std::size_t i = first_new; i < order.notes.size(); ++i) notes.emplace_back(i, NoteRecord(order.notes[i]));
+  std::int64_t row = progress.state_row;
   Commit([&] {
     const std::int64_t steps = impl_->StepListId(progress, order.scenario_name.str());
     // The row this order was last written to, if that write was committed
     // (a rolled-back insert leaves a row number that is gone, or reused by
     // another order: hence the id in the WHERE clause).
-    if (progress.state_row != 0) {
-      impl_->update_order->Bind(1, progress.state_row).Bind(2, steps).BindBlob(3, record).Bind(4, order.id).Run();
-      if (sqlite3_changes(impl_->db) == 1) return;
+    bool updated = false;
+    if (row != 0) {
+      impl_->update_order->Bind(1, row).Bind(2, steps).BindBlob(3, record).Bind(4, order.id).Run();
+      updated = sqlite3_changes(impl_->db) == 1;
     }
-    impl_->insert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).BindBlob(4, record).Run();
-    progress.state_row = sqlite3_last_insert_rowid(impl_->db);  // the caller waits, holding the order's mutex
+    if (!updated) {
+      impl_->insert_order->Bind(1, order.id).Bind(2, order.account_id).Bind(3, steps).BindBlob(4, record).Run();
+      row = sqlite3_last_insert_rowid(impl_->db);
+      impl_->delete_notes->Bind(1, row).Run();
+      notes.clear();  // a new row: all of them
+      for (std::size_t i = 0; i < order.notes.size(); ++i) notes.emplace_back(i, NoteRecord(order.notes[i]));
+    }
+    for (const auto& [position, note] : notes) {
+      impl_->insert_note->Bind(1, row).Bind(2, static_cast<std::int64_t>(position)).BindBlob(3, note).Run();
+    }
   });
+  // Committed (Commit threw otherwise); the caller holds the order's mutex.
+  progress.state_row = row;
+  progress.state_notes = order.notes.size();
 }
 
 void StateStore::SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) {
@@ -1182,11 +1280,14 @@ void StateStore::Reset(const std::optional<std::string>& account_id) {
   Commit([&] {
     if (!account_id) {
       impl_->Exec(
-          "DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM step_lists; "
+          "DELETE FROM orders; DELETE FROM notes; DELETE FROM subscriptions; DELETE FROM step_lists; "
           "DELETE FROM account_scenarios; DELETE FROM offsets; DELETE FROM journal; DELETE FROM deliveries");
       impl_->step_lists.clear();
       return;
     }
+    Statement(impl_->db, "DELETE FROM notes WHERE order_row IN (SELECT rowid FROM orders WHERE account = ?1)")
+        .Bind(1, *account_id)
+        .Run();
     Statement(impl_->db, "DELETE FROM orders WHERE account = ?1").Bind(1, *account_id).Run();
     impl_->delete_subscriptions->Bind(1, *account_id).Run();
     Statement(impl_->db, "DELETE FROM account_scenarios WHERE account = ?1").Bind(1, *account_id).Run();
@@ -1380,12 +1481,15 @@ std::string StateStore::DumpJson() {
   Statement steps(db, "SELECT id, doc FROM step_lists ORDER BY id");
   while (steps.Step()) lists[std::to_string(steps.Int(0))] = json::parse(steps.Text(1));
   json orders = json::array();
-  Statement order_rows(db, "SELECT steps, record FROM orders ORDER BY rowid");
+  std::map<std::int64_t, NoteList> notes;  // by order row
+  ForEachNote(db, [&](std::int64_t row, Note note) { notes[row].push_back(std::move(note)); });
+  Statement order_rows(db, "SELECT steps, record, rowid FROM orders ORDER BY rowid");
   while (order_rows.Step()) {
     Order order;
     ScenarioProgress progress;
     const auto [data, size] = order_rows.Blob(1);
     ReadOrderRecord(data, size, order, progress);
+    if (auto it = notes.find(order_rows.Int(2)); it != notes.end()) order.notes = std::move(it->second);
     json doc = OrderDoc(order, progress);
     doc["step_list"] = order_rows.Int(0);
     orders.push_back(std::move(doc));

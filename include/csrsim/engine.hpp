@@ -182,7 +182,9 @@ class Engine {
   // the state sink, then runs the change's effects. When `change` or the write
   // throws, the order and its progress are put back as they were (all or
   // nothing) and the error is rethrown.
-  void CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change) CSRSIM_REQUIRES(slot.mu);
+  // `edited_note`: the index of the one note the change edits (SaveOrder).
+  void CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change,
+                    std::optional<std::size_t> edited_note = std::nullopt) CSRSIM_REQUIRES(slot.mu);
   // Runs `change` on the account's subscriptions and writes them to the sink;
   // they change in memory only once the write succeeded.
   void CommitSubscriptions(const std::string& account_id,
@@ -200,7 +202,8 @@ class Engine {
   void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
   void Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
               Effects& effects);
-  void Persist(const OrderSlot& slot) CSRSIM_REQUIRES(slot.mu);  // no-op without a sink
+  // No-op without a sink.
+  void Persist(const OrderSlot& slot, std::optional<std::size_t> edited_note = std::nullopt) CSRSIM_REQUIRES(slot.mu);
   void Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions);
 
   Store& store_;

@@ -27,8 +27,11 @@ namespace csrsim {
 class StateSink {
  public:
   virtual ~StateSink() = default;
-  // The order as it now is, with where it stands in its scenario.
-  virtual void SaveOrder(const Order& order, const ScenarioProgress& progress) = 0;
+  // The order as it now is, with where it stands in its scenario. Notes are
+  // only ever added or edited: a sink may write just the notes added since
+  // its last write of the order, plus `edited_note` (an index) when one changed.
+  virtual void SaveOrder(const Order& order, const ScenarioProgress& progress,
+                         std::optional<std::size_t> edited_note = std::nullopt) = 0;
   // All of one account's subscriptions, in creation order.
   virtual void SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) = 0;
   // The manual clock's time after an advance.

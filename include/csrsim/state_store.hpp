@@ -38,7 +38,7 @@ struct sqlite3;
 
 namespace csrsim {
 
-inline constexpr int kStateSchemaVersion = 5;
+inline constexpr int kStateSchemaVersion = 6;
 
 // A state file that cannot be used; what() is one line naming the file.
 class StateFileError : public std::runtime_error {
@@ -83,7 +83,8 @@ class StateStore final : public StateSink, public DeliveryLog {
   std::string DumpJson();
 
   // StateSink
-  void SaveOrder(const Order& order, const ScenarioProgress& progress) override;
+  void SaveOrder(const Order& order, const ScenarioProgress& progress,
+                 std::optional<std::size_t> edited_note = std::nullopt) override;
   void SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) override;
   void SaveClock(SimTime now) override;
   void Reset(const std::optional<std::string>& account_id) override;

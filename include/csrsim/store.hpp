@@ -41,6 +41,9 @@ struct ScenarioProgress {
   // write. Written by the state sink through the const reference SaveOrder
   // gets, while the caller holds the order's mutex.
   mutable std::int64_t state_row = 0;
+  // How many of the order's notes (the first ones) that row's notes hold:
+  // a later write adds only the rest. Written like state_row.
+  mutable std::size_t state_notes = 0;
 };
 
 struct OrderSlot {

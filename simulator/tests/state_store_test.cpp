@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "csrsim/error.hpp"
@@ -186,18 +187,21 @@ TEST_CASE("a state file with a newer schema is refused, naming both versions") {
 
 namespace {
 
-int SchemaVersion(const std::string& file) {
+std::int64_t QueryInt(const std::string& file, const char* sql) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
-  int version = -1;
-  if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    version = sqlite3_column_int(stmt, 0);
+  std::int64_t value = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+    value = sqlite3_column_int64(stmt, 0);
   }
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-  return version;
+  return value;
+}
+
+int SchemaVersion(const std::string& file) {
+  return static_cast<int>(QueryInt(file, "SELECT version FROM schema_version"));
 }
 
 }  // namespace
@@ -281,7 +285,9 @@ namespace {
 
 // A sink whose writes fail, as on a full disk.
 struct FailingSink : StateSink {
-  void SaveOrder(const Order&, const ScenarioProgress&) override { throw StateFileError("disk full"); }
+  void SaveOrder(const Order&, const ScenarioProgress&, std::optional<std::size_t>) override {
+    throw StateFileError("disk full");
+  }
   void SaveSubscriptions(const std::string&, const std::vector<Subscription>&) override {
     throw StateFileError("disk full");
   }
@@ -314,4 +320,42 @@ TEST_CASE("a failing state write fails the request that made it but not a schedu
   // The scheduler's step has no caller to fail: it runs, and the order moves on in memory.
   CHECK(parts.scheduler.Advance(1s));
   CHECK(parts.engine.GetOrder("9900000", order.id).status == OrderStatus::kProcessing);
+}
+
+TEST_CASE("notes are rows of their own: an add writes its note, an edit the edited one, a refused add is not kept") {
+  const std::string file = TempFile();
+  const std::string trigger = file + ".full";
+  const std::string account = "9900000";
+  const std::string text(1000, 'd');
+  std::string id;
+  std::vector<std::int64_t> kept;
+  {
+    ::setenv("CSRSIM_TEST_STATE_FAIL_WHILE", trigger.c_str(), 1);
+    Harness harness(file);
+    ::unsetenv("CSRSIM_TEST_STATE_FAIL_WHILE");
+    id = harness.Create("9198675309").id;
+    for (int i = 0; i < 3; ++i) kept.push_back(harness.engine.AddNote(account, id, "me", text + std::to_string(i)).id);
+    {
+      std::ofstream(trigger).put('x');
+      CHECK_THROWS_AS(harness.engine.AddNote(account, id, "me", "refused"), Error);
+      std::filesystem::remove(trigger);
+    }
+    CHECK(harness.engine.GetNotes(account, id).size() == 3);
+    kept.push_back(harness.engine.AddNote(account, id, "me", "after").id);
+    harness.engine.UpdateNote(account, id, kept[1], std::nullopt, std::string("edited"));
+  }
+  CHECK(QueryInt(file.c_str(), "SELECT count(*) FROM notes") == 4);
+  CHECK(QueryInt(file.c_str(), "SELECT max(position) FROM notes") == 3);
+  CHECK(QueryInt(file.c_str(), "SELECT max(length(record)) FROM orders") < 1000);  // the order's row holds no notes
+  {
+    Harness reopened(file);
+    const NoteList notes = reopened.engine.GetNotes(account, id);
+    REQUIRE(notes.size() == 4);
+    for (std::size_t i = 0; i < notes.size(); ++i) CHECK(notes[i].id == kept[i]);
+    CHECK(notes[0].description == text + "0");
+    CHECK(notes[1].description == "edited");
+    CHECK(notes[3].description == "after");
+    reopened.engine.AddNote(account, id, "me", "fifth");  // goes on after the restored notes
+  }
+  CHECK(QueryInt(file.c_str(), "SELECT max(position) FROM notes") == 4);
 }
