@@ -317,7 +317,15 @@ TEST_CASE("a failing state write fails the request that made it but not a schedu
   email.order_type = "csrs";
   email.email = EmailSubscription{"ops@example.com", "NONE"};
   CHECK_THROWS_AS(parts.engine.CreateSubscription("9900000", email), StateFileError);
-  // The scheduler's step has no caller to fail: it runs, and the order moves on in memory.
+  wire::CsrRequest cancel;
+  cancel.requested_cancel = true;
+  CHECK_THROWS_AS(parts.engine.UpdateOrder("9900000", "username", order.id, cancel), StateFileError);
+  // All or nothing: none of the refused calls changed the engine's state.
+  CHECK(parts.engine.GetNotes("9900000", order.id).empty());
+  CHECK(parts.engine.ListSubscriptions("9900000", std::nullopt, std::nullopt).empty());
+  CHECK(parts.engine.GetOrder("9900000", order.id).status == OrderStatus::kReceived);
+  // The scheduler's step (kept by the refused cancel) has no caller to fail: it
+  // runs, and the order moves on in memory.
   CHECK(parts.scheduler.Advance(1s));
   CHECK(parts.engine.GetOrder("9900000", order.id).status == OrderStatus::kProcessing);
 }
