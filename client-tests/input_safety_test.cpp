@@ -86,7 +86,7 @@ TEST_CASE("a number overflow or a wrong type on every JSON-body /_sim route is a
   }
   CHECK(Healthy(sim));
   CHECK(sim.Stop() == 0);
-  CHECK(sim.Stderr().find("internal error") == std::string::npos);
+  CHECK(sim.Stderr().find("internal_error") == std::string::npos);
 }
 
 TEST_CASE("a tn_regex of 50000 nested groups is a load error from validate and from reload, not a crash") {

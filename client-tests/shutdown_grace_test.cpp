@@ -45,7 +45,7 @@ bool WaitUntilListenerClosed(int port) {
 
 TEST_CASE("SIGTERM with --shutdown-grace delivers the queued callbacks, logs the stop line and removes the port file") {
   const std::string port_file = MakeTempDir() + "/port";
-  SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--port-file", port_file, "--shutdown-grace", "30s",
+  SimulatorProcess sim({"--clock", "manual", "--log-level", "info", "--port-file", port_file, "--shutdown-grace", "30s",
                         "--callback-timeout", "60s"});
   CallbackReceiver receiver({.holding = true});  // answers nothing until Release()
   auto api = sim.Client();
@@ -74,7 +74,8 @@ TEST_CASE("SIGTERM with --shutdown-grace delivers the queued callbacks, logs the
   CHECK(sim.Stop() == 0);
   const std::string err = sim.Stderr();
   INFO(err);
-  CHECK(err.find("dropped 0 undelivered callbacks (0 queued, 0 waiting on the clock)") != std::string::npos);
+  CHECK(err.find(" info shutdown signal=SIGTERM dropped_callbacks=0 callbacks_queued=0 callbacks_on_clock=0 ") !=
+        std::string::npos);
   CHECK(receiver.Requests().size() == 20);
   CHECK_FALSE(std::ifstream(port_file).good());
 }

@@ -69,5 +69,6 @@ TEST_CASE("every request is logged with method, path, status and microseconds at
   auto client = sim.Client();
   REQUIRE(client->Get("/api/accounts/9900000/subscriptions"));
   sim.Stop();
-  CHECK(sim.Stderr().find("GET /api/accounts/9900000/subscriptions 200 ") != std::string::npos);
+  CHECK(sim.Stderr().find(" info access method=GET path=/api/accounts/9900000/subscriptions status=200 duration_us=") !=
+        std::string::npos);
 }

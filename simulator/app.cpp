@@ -11,6 +11,7 @@
 #include "csrsim/control.hpp"
 #include "csrsim/engine.hpp"
 #include "csrsim/faults.hpp"
+#include "csrsim/log.hpp"
 #include "csrsim/metrics.hpp"
 #include "csrsim/request_journal.hpp"
 #include "csrsim/scenario.hpp"
@@ -42,6 +43,14 @@ std::string_view CallbackOutcome(const JournalEntry& entry) {
   if (entry.response_status != 0) return "http_error";
   if (entry.error == "dropped by fault") return "dropped";
   return "transport_error";
+}
+
+// The process logger takes --log-level and --log-format before any part
+// starts (the last Simulator built in a process sets them).
+Config WithLogConfigured(Config config) {
+  ProcessLog().Configure(ParseLogLevel(config.log_level).value_or(LogLevel::kInfo),
+                         ParseLogFormat(config.log_format).value_or(LogFormat::kText));
+  return config;
 }
 
 DispatcherOptions DispatcherOptionsOf(const Config& config) {
@@ -131,7 +140,7 @@ struct Simulator::Parts {
   std::unique_ptr<HttpServer> server;
 };
 
-Simulator::Simulator(Config config) : parts_(std::make_unique<Parts>(std::move(config))) {}
+Simulator::Simulator(Config config) : parts_(std::make_unique<Parts>(WithLogConfigured(std::move(config)))) {}
 
 Simulator::~Simulator() { Stop(); }
 
@@ -148,8 +157,6 @@ int Simulator::Start() {
       .header_timeout = config.header_timeout,
       .keep_alive_timeout = config.keep_alive_timeout,
       .tls = config.tls_cert_file.empty() ? nullptr : TlsContext::Load(config.tls_cert_file, config.tls_key_file),
-      .log_requests = config.log_level == "info" || config.log_level == "debug",
-      .log_errors = config.log_level != "off",
       .on_connection =
           [this](ConnectionEvent event) {
             Metrics& metrics = parts_->metrics;
@@ -178,13 +185,15 @@ ShutdownReport Simulator::Stop() {
   parts_->requests.Shutdown();
   parts_->events.Shutdown();                   // event streams end now
   if (parts_->server) parts_->server->Stop();  // in-flight requests finish first
+  const std::uint64_t attempts_before = parts_->journal.last_id();
   // --shutdown-grace: queued callbacks may still go out (the scheduler keeps
   // running meanwhile); what is left after it is dropped and counted below.
   if (parts_->config.shutdown_grace.count() > 0) parts_->dispatcher.WaitIdleFor(parts_->config.shutdown_grace);
   const DispatcherDrops drops = parts_->dispatcher.Stop();  // in-flight callback attempts finish
   const std::size_t tasks = parts_->scheduler.pending();    // steps, and the callbacks on the clock
   parts_->scheduler.Stop();
-  return {drops.queued, drops.on_clock, tasks > drops.on_clock ? tasks - drops.on_clock : 0};
+  return {drops.queued, drops.on_clock, tasks > drops.on_clock ? tasks - drops.on_clock : 0,
+          parts_->journal.last_id() - attempts_before};
 }
 
 HttpResponse Simulator::HandleError(const HttpRequest& request, const Error& error) {
@@ -210,6 +219,7 @@ HttpResponse Simulator::Handle(HttpRequest& request) {
     HttpResponse response =
         routed ? std::move(*routed) : ErrorResponseForPath(Error::NoRoute("no such path"), request.path);
     request.trace = nullptr;
+    if (trace.account) request.account = *trace.account;
     const auto latency =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     parts_->metrics.ObserveRequest(trace.route.value_or(""), response.drop_connection ? 0 : response.status, latency);

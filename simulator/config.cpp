@@ -10,6 +10,7 @@
 
 #include "csrsim/clock.hpp"
 #include "csrsim/encoding.hpp"
+#include "csrsim/log.hpp"
 #include "csrsim/yaml_file.hpp"
 
 namespace csrsim {
@@ -156,19 +157,47 @@ struct FlagSpec {
   std::function<bool(std::string_view, Config&)> apply;  // false: invalid value
 };
 
-const std::vector<FlagSpec>& Flags() {
-  static const std::vector<FlagSpec> flags = {
-      {"--host", true,
-       [](auto v, Config& c) {
-         c.host = std::string(v);
-         return !v.empty();
-       }},
+// A flag whose value is a non-empty string, kept as given.
+FlagSpec StringFlag(const char* name, std::string Config::*member) {
+  return {name, true, [member](std::string_view v, Config& c) {
+            c.*member = std::string(v);
+            return !v.empty();
+          }};
+}
+
+// The flags of the server: where it listens, its limits, TLS and logging.
+std::vector<FlagSpec> ServerFlags() {
+  return {
+      StringFlag("--host", &Config::host),
       {"--port", true, [](auto v, Config& c) { return ParseInt(v, c.port, 0, 65535); }},
-      {"--port-file", true,
+      StringFlag("--port-file", &Config::port_file),
+      {"--log-level", true,
        [](auto v, Config& c) {
-         c.port_file = std::string(v);
-         return !v.empty();
+         c.log_level = std::string(v);
+         return ParseLogLevel(v).has_value();
        }},
+      {"--log-format", true,
+       [](auto v, Config& c) {
+         c.log_format = std::string(v);
+         return ParseLogFormat(v).has_value();
+       }},
+      StringFlag("--tls-cert", &Config::tls_cert_file),
+      StringFlag("--tls-key", &Config::tls_key_file),
+      {"--max-connections", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_connections, 1, 100'000); }},
+      {"--max-body-bytes", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_body_bytes, 1, 1ull << 30); }},
+      {"--max-header-bytes", true,
+       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_header_bytes, 1024, 16u << 20); }},
+      {"--max-headers", true, [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_headers, 1, 10'000); }},
+      {"--header-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.header_timeout); }},
+      {"--keep-alive-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.keep_alive_timeout); }},
+  };
+}
+
+// The flags of what the simulator does: scenarios, accounts, state, callbacks, caps.
+std::vector<FlagSpec> BehaviourFlags() {
+  return {
       {"--scenarios", true,
        [](auto v, Config& c) {
          c.scenario_paths.emplace_back(v);
@@ -179,11 +208,7 @@ const std::vector<FlagSpec>& Flags() {
          c.scenarios_roots.emplace_back(v);
          return !v.empty();
        }},
-      {"--config", true,
-       [](auto v, Config& c) {
-         c.config_file = std::string(v);
-         return !v.empty();
-       }},
+      StringFlag("--config", &Config::config_file),
       {"--clock", true,
        [](auto v, Config& c) {
          c.clock = std::string(v);
@@ -195,11 +220,6 @@ const std::vector<FlagSpec>& Flags() {
          if (!ParseInt<std::uint64_t>(v, seed, 0, UINT64_MAX)) return false;
          c.seed = seed;
          return true;
-       }},
-      {"--log-level", true,
-       [](auto v, Config& c) {
-         c.log_level = std::string(v);
-         return v == "debug" || v == "info" || v == "warn" || v == "error" || v == "off";
        }},
       {"--auth", true,
        [](auto v, Config& c) {
@@ -213,26 +233,8 @@ const std::vector<FlagSpec>& Flags() {
            return false;
          return true;
        }},
-      {"--tls-cert", true,
-       [](auto v, Config& c) {
-         c.tls_cert_file = std::string(v);
-         return !v.empty();
-       }},
-      {"--tls-key", true,
-       [](auto v, Config& c) {
-         c.tls_key_file = std::string(v);
-         return !v.empty();
-       }},
-      {"--state", true,
-       [](auto v, Config& c) {
-         c.state_file = std::string(v);
-         return !v.empty();
-       }},
-      {"--control-token", true,
-       [](auto v, Config& c) {
-         c.control_token = std::string(v);
-         return !v.empty();
-       }},
+      StringFlag("--state", &Config::state_file),
+      StringFlag("--control-token", &Config::control_token),
       {"--create-status", true, [](auto v, Config& c) { return ParseInt(v, c.create_status, 200, 201); }},
       {"--callback-auth", true,
        [](auto v, Config& c) {
@@ -258,22 +260,22 @@ const std::vector<FlagSpec>& Flags() {
        [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.request_journal_capacity, 0, 100'000'000); }},
       {"--journal-capacity", true,
        [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.journal_capacity, 1, 100'000'000); }},
-      {"--max-connections", true,
-       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_connections, 1, 100'000); }},
-      {"--max-body-bytes", true,
-       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_body_bytes, 1, 1ull << 30); }},
-      {"--max-header-bytes", true,
-       [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_header_bytes, 1024, 16u << 20); }},
-      {"--max-headers", true, [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_headers, 1, 10'000); }},
       {"--max-orders", true,
        [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_orders, 1, 1'000'000'000); }},
       {"--max-notes-per-order", true,
        [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_notes_per_order, 1, 1'000'000); }},
       {"--max-subscriptions-per-account", true,
        [](auto v, Config& c) { return ParseInt<std::size_t>(v, c.max_subscriptions_per_account, 1, 1'000'000); }},
-      {"--header-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.header_timeout); }},
-      {"--keep-alive-timeout", true, [](auto v, Config& c) { return ParsePositiveMillis(v, c.keep_alive_timeout); }},
   };
+}
+
+const std::vector<FlagSpec>& Flags() {
+  static const std::vector<FlagSpec> flags = [] {
+    std::vector<FlagSpec> all = ServerFlags();
+    std::vector<FlagSpec> behaviour = BehaviourFlags();
+    all.insert(all.end(), behaviour.begin(), behaviour.end());
+    return all;
+  }();
   return flags;
 }
 
@@ -428,6 +430,7 @@ Server:
                             (a request line over 8192 bytes gets 414)
   --http-threads N          retired: ignored with a warning (see --max-connections)
   --log-level LEVEL         debug|info|warn|error|off (default info; info logs every request)
+  --log-format text|json    log lines on stderr as text or one JSON object each (default text)
   --tls-cert FILE           serve HTTPS only, with this PEM certificate (chain); needs --tls-key
   --tls-key FILE            the certificate's PEM private key, unencrypted
 

@@ -210,4 +210,51 @@ bool IsXmlSafeUtf8(std::string_view text) {
   return true;
 }
 
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (std::size_t i = 0; i < text.size();) {
+    std::uint32_t code = 0;
+    const std::size_t length = DecodeUtf8(text, i, code);
+    if (length == 0) {
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    switch (code) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case 0x2028:
+        out += "\\u2028";
+        break;
+      case 0x2029:
+        out += "\\u2029";
+        break;
+      default:
+        if (code < 0x20 || code == 0x7F) {
+          out += "\\u00";
+          out += kHex[code >> 4];
+          out += kHex[code & 0xF];
+        } else {
+          out.append(text, i, length);
+        }
+    }
+    i += length;
+  }
+  out += '"';
+}
+
 }  // namespace csrsim

@@ -1,10 +1,11 @@
 #include "csrsim/http.hpp"
 
-#include <cstdio>
+#include <algorithm>
 #include <new>
 
 #include "csrsim/encoding.hpp"
 #include "csrsim/error.hpp"
+#include "csrsim/log.hpp"
 
 namespace csrsim {
 
@@ -31,8 +32,7 @@ std::optional<std::string> HttpRequest::Query(const std::string& name) const {
 }
 
 void LogInternalError(const HttpRequest& request, std::string_view what) {
-  std::fprintf(stderr, "csr-simulator: internal error on %s %s: %s\n", EchoToken(request.method).c_str(),
-               EchoToken(request.path, 200).c_str(), EchoToken(what, 200).c_str());
+  ProcessLog().Error("internal_error", {{"method", request.method}, {"path", request.path}, {"error", what}});
 }
 
 Error CurrentError(const HttpRequest& request, bool log) {

@@ -98,6 +98,11 @@ void Journal::Shutdown() {
   appended_.notify_all();
 }
 
+std::uint64_t Journal::last_id() const {
+  MutexLock lock(mu_);
+  return next_id_ - 1;
+}
+
 std::uint64_t Journal::dropped() const {
   MutexLock lock(mu_);
   return dropped_;

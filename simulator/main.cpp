@@ -8,6 +8,7 @@
 
 #include "csrsim/app.hpp"
 #include "csrsim/config.hpp"
+#include "csrsim/log.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/state_store.hpp"
 #include "csrsim/tls.hpp"
@@ -101,11 +102,16 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    const csrsim::ShutdownReport dropped = simulator.Stop();
-    std::fprintf(stderr,
-                 "csr-simulator: stopped; dropped %zu undelivered callbacks (%zu queued, %zu waiting on "
-                 "the clock) and %zu scheduled order steps\n",
-                 dropped.callbacks(), dropped.callbacks_queued, dropped.callbacks_on_clock, dropped.scheduled_steps);
+    const csrsim::ShutdownReport report = simulator.Stop();
+    // Notifications that never went out are worth a warning; the rest is information.
+    const auto level = report.callbacks() > 0 ? csrsim::LogLevel::kWarn : csrsim::LogLevel::kInfo;
+    csrsim::ProcessLog().Write(level, "shutdown",
+                               {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"},
+                                {"dropped_callbacks", report.callbacks()},
+                                {"callbacks_queued", report.callbacks_queued},
+                                {"callbacks_on_clock", report.callbacks_on_clock},
+                                {"dropped_steps", report.scheduled_steps},
+                                {"drained_attempts", report.callback_attempts_drained}});
     if (!command.config.port_file.empty()) std::remove(command.config.port_file.c_str());
     return 0;
   } catch (const csrsim::ScenarioLoadError& error) {

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -24,6 +23,7 @@
 
 #include "csrsim/encoding.hpp"
 #include "csrsim/http1.hpp"
+#include "csrsim/log.hpp"
 #include "csrsim/tls.hpp"
 
 namespace csrsim {
@@ -443,7 +443,8 @@ struct HttpServer::Impl {
   HttpResponse Call(HttpRequest& request);
   HttpResponse Shape(const HttpRequest& request, const Error& error);
   bool Send(Connection& connection, HttpResponse& response, bool head_only, bool keep_alive);
-  void Log(const HttpRequest& request, int status, SteadyClock::time_point started, const char* note);
+  static void Log(const HttpRequest& request, int status, std::size_t bytes, SteadyClock::time_point started,
+                  std::string_view outcome);
   bool Register(int fd);
   void Unregister(int fd);
 
@@ -475,11 +476,23 @@ void HttpServer::Impl::Unregister(int fd) {
   if (options.on_connection) options.on_connection(ConnectionEvent::kClosed);
 }
 
-void HttpServer::Impl::Log(const HttpRequest& request, int status, SteadyClock::time_point started, const char* note) {
-  if (!options.log_requests) return;
+// The access log: one info line per request, those the server refused itself
+// included. `outcome`: answered, refused (a framing limit), over_capacity,
+// over_capacity_closed (HTTPS, unanswered) or dropped_by_fault. `bytes`: the
+// response body.
+void HttpServer::Impl::Log(const HttpRequest& request, int status, std::size_t bytes, SteadyClock::time_point started,
+                           std::string_view outcome) {
+  Logger& log = ProcessLog();
+  if (!log.Enabled(LogLevel::kInfo)) return;
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
-  std::fprintf(stderr, "%s %s %d %lldus%s\n", request.method.empty() ? "-" : request.method.c_str(),
-               request.path.empty() ? "-" : request.path.c_str(), status, static_cast<long long>(micros), note);
+  log.Info("access", {{"method", request.method},
+                      {"path", request.path},
+                      {"status", status},
+                      {"duration_us", micros},
+                      {"bytes", bytes},
+                      {"account", request.account},
+                      {"remote", request.remote_addr},
+                      {"outcome", outcome}});
 }
 
 HttpResponse HttpServer::Impl::Shape(const HttpRequest& request, const Error& error) {
@@ -498,7 +511,7 @@ HttpResponse HttpServer::Impl::Call(HttpRequest& request) {
   try {
     return handler(request);
   } catch (...) {
-    return Shape(request, CurrentError(request, options.log_errors));
+    return Shape(request, CurrentError(request));
   }
 }
 
@@ -633,7 +646,7 @@ bool HttpServer::Impl::Answer(Connection& connection, HttpRequest& request, cons
   HttpResponse response = Call(request);
   request.path = path;
   if (response.drop_connection) {
-    Log(request, 0, started, " (connection dropped by fault)");
+    Log(request, 0, 0, started, "dropped_by_fault");
     shutdown(connection.fd(), SHUT_RDWR);
     return false;
   }
@@ -643,7 +656,7 @@ bool HttpServer::Impl::Answer(Connection& connection, HttpRequest& request, cons
     keep_alive = keep_alive && !stopping;
   }
   const bool sent = Send(connection, response, head.method == "HEAD", keep_alive);
-  Log(request, response.status, started, "");
+  Log(request, response.status, response.body.size(), started, "answered");
   return sent && keep_alive;
 }
 
@@ -666,7 +679,7 @@ bool HttpServer::Impl::ServeRequests(Connection& connection, const std::optional
     if (refused) {
       HttpResponse response = Shape(request, *refused);
       Send(connection, response, head.method == "HEAD", false);
-      Log(request, response.status, started, " (refused)");
+      Log(request, response.status, response.body.size(), started, "refused");
       return true;
     }
     if (!Answer(connection, request, head, started)) return false;
@@ -678,7 +691,7 @@ void HttpServer::Impl::Refuse(int fd) {
   // was sent already, so the answer has the shape of its route.
   const auto started = SteadyClock::now();
   if (options.tls) {  // a TLS handshake would block the accept thread: closed unanswered
-    if (options.log_requests) std::fprintf(stderr, "- - 0 0us (over --max-connections: HTTPS connection closed)\n");
+    Log(HttpRequest{}, 0, 0, started, "over_capacity_closed");
     if (options.on_connection) options.on_connection(ConnectionEvent::kRefused);
     close(fd);
     return;
@@ -700,7 +713,7 @@ void HttpServer::Impl::Refuse(int fd) {
                            ? std::string(kLastResortResponse)
                            : http1::ResponseHead(response, response.body.size(), false, false) + response.body;
   [[maybe_unused]] auto sent = send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  Log(request, response.status, started, " (over --max-connections)");
+  Log(request, response.status, response.status < 0 ? 0 : response.body.size(), started, "over_capacity");
   if (options.on_connection) options.on_connection(ConnectionEvent::kRefused);
   lingerer.Add(fd);
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "csrsim/config.hpp"
@@ -18,11 +19,15 @@ namespace csrsim {
 // The bundled scenarios/default.yaml, compiled in.
 extern const char kDefaultScenariosYaml[];
 
-// What Stop() dropped: work that was still to happen when the simulator stopped.
+// What Stop() dropped: work that was still to happen when the simulator
+// stopped; and what it still did.
 struct ShutdownReport {
   std::size_t callbacks_queued = 0;    // waiting for a worker or held out of order
   std::size_t callbacks_on_clock = 0;  // delay faults and retry backoffs not yet due
   std::size_t scheduled_steps = 0;     // order steps (and other tasks) not yet due
+  // Delivery attempts that ended after the server stopped: in flight at the
+  // signal, or drained during --shutdown-grace.
+  std::uint64_t callback_attempts_drained = 0;
   std::size_t callbacks() const { return callbacks_queued + callbacks_on_clock; }
 };
 

@@ -57,6 +57,7 @@ struct Config {
   std::chrono::milliseconds header_timeout{10000};     // a request head must arrive within this
   std::chrono::milliseconds keep_alive_timeout{5000};  // idle connections close after this
   std::string log_level = "info";                      // "debug", "info", "warn", "error", "off"
+  std::string log_format = "text";                     // "text" or "json" (log.hpp)
   std::string tls_cert_file;                           // both set: the listener speaks HTTPS only (PEM files)
   std::string tls_key_file;
 

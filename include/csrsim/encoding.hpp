@@ -41,4 +41,10 @@ std::string EchoToken(std::string_view text, std::size_t max_bytes = kMaxEchoByt
 // characters other than tab, line feed and carriage return; no U+FFFE/U+FFFF).
 bool IsXmlSafeUtf8(std::string_view text);
 
+// Appends `text` as a JSON string literal, quotes included: '"', '\\' and
+// control characters escaped, U+2028/U+2029 escaped too (no reader takes them
+// for a line break), and each byte that is not part of well-formed UTF-8
+// replaced by U+FFFD. The result is valid JSON on one line whatever the bytes.
+void AppendJsonString(std::string& out, std::string_view text);
+
 }  // namespace csrsim

@@ -33,6 +33,7 @@ struct HttpRequest {
   std::vector<std::string> path_params;  // segments matched by "*" in the route
   std::string prefix;                    // path prefix the API stripped before routing (e.g. "/api")
   std::string target;                    // as sent: path and query, undecoded ("" when built in code)
+  std::string account;                   // set by the app once the API knew the account: for the access log
   // Set by the caller that journals the request (app.cpp); the api pipeline
   // fills it in as it goes. Null: nobody is recording.
   RequestTrace* trace = nullptr;
@@ -66,10 +67,10 @@ struct HttpResponse {
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
-// One stderr line for an exception a handler did not expect (a bug): method,
-// path and what(), each bounded and escaped (encoding.hpp). The client gets a
-// 500 with a body from the module that caught it; exception text never goes
-// into a response.
+// One error line "internal_error" (log.hpp) for an exception a handler did
+// not expect (a bug): method, path and what(), escaped by the logger. The
+// client gets a 500 with a body from the module that caught it; exception
+// text never goes into a response.
 void LogInternalError(const HttpRequest& request, std::string_view what);
 
 // The one catch-all, called inside a `catch (...)` around a handler: the

@@ -76,6 +76,7 @@ class Journal {
   void Shutdown();  // wakes every WaitFor
 
   std::uint64_t dropped() const;
+  std::uint64_t last_id() const;  // of the newest entry ever appended or restored; 0: none
   std::size_t size() const;
   std::size_t capacity() const { return capacity_; }
 

@@ -16,6 +16,11 @@
 // HTTPS: with ServerOptions::tls the same loop reads and writes through a
 // TlsSession (tls.hpp), the handshake bounded by the header timeout.
 //
+// Logging (log.hpp, the process logger): one info line "access" per request,
+// those refused here included (outcome refused, over_capacity,
+// over_capacity_closed, dropped_by_fault); an exception escaping the handler
+// is logged at error.
+//
 // Errors: a refused request (400/413/414/431, 503 over the cap) and any
 // exception escaping the handler (std::bad_alloc: 503, others: 500) are
 // answered through `on_error`, which shapes the body by path; no exception
@@ -52,8 +57,6 @@ struct ServerOptions {
   // Set: the listener speaks HTTPS only (a plain-HTTP request gets a 400
   // saying so); null: plain HTTP.
   std::shared_ptr<const TlsContext> tls;
-  bool log_requests = true;  // one line per request to stderr
-  bool log_errors = true;    // one line per exception caught from the handler
   // Told when a connection starts being served, when it closes, and when one
   // is refused over max_connections. Called on the server's threads.
   std::function<void(ConnectionEvent)> on_connection;
