@@ -1,7 +1,8 @@
 // The log on stderr (include/csrsim/log.hpp) from the real binary: with
 // --log-format json every line is one JSON object with ts, level and event;
 // the access log covers requests the server refuses itself; a client-chosen
-// path cannot break a line; --log-level warn drops the access log.
+// path cannot break a line; --log-level warn drops the access log; a failed
+// callback delivery, a fired fault and scenario reloads each write one line.
 //
 // Nothing polls the log: each test stops the simulator (SIGTERM) and reads
 // everything it wrote.
@@ -12,9 +13,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ports.hpp"
 #include "support.hpp"
 
 using namespace csrsim::testing;
@@ -145,4 +148,76 @@ TEST_CASE("logging: a text line escapes a path's control characters; --log-level
   CHECK(StatusOf(Exchange(quiet.port(), "GARBAGE /_sim/health\r\n\r\n")) == 400);
   REQUIRE(quiet.Stop() == 0);
   CHECK(quiet.Stderr().empty());
+}
+
+TEST_CASE("logging: a failed callback, a fired fault and scenario reloads each write one JSON line") {
+  const std::string dir = MakeTempDir();
+  const std::string file = WriteFile(dir, "mine.yaml",
+                                     "scenarios:\n  - name: fast\n    steps:\n      - after: 1s\n"
+                                     "        status: COMPLETE\n");
+  SimulatorProcess sim({"--clock", "manual", "--log-format", "json", "--scenarios", file});
+  RefusingPort refusing;
+  auto api = sim.Client();
+  auto control = sim.Client("");
+  auto subscribed =
+      api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(refusing.Url()).Xml(), "application/xml");
+  REQUIRE(subscribed);
+  REQUIRE(subscribed->status == 201);
+  auto created = api->Post("/api/accounts/9900000/csrs", kGuideCsrBody, "application/xml");
+  REQUIRE(created);
+  REQUIRE(created->status == 200);
+  const std::string order_id = XmlText(created->body, "OrderId").value_or("");
+  REQUIRE(AdvanceClock(sim, "3s"));  // returns once the COMPLETE callback was attempted
+
+  auto fault = control->Post(
+      "/_sim/faults", R"({"target":"api","route":"GET /subscriptions","action":"status","status":503,"count":1})",
+      "application/json");
+  REQUIRE(fault);
+  REQUIRE(fault->status == 201);
+  auto faulted = api->Get("/api/accounts/9900000/subscriptions");
+  REQUIRE(faulted);
+  CHECK(faulted->status == 503);
+
+  auto reloaded = control->Post("/_sim/scenarios/reload", "", "application/json");
+  REQUIRE(reloaded);
+  CHECK(reloaded->status == 200);
+  WriteFile(dir, "mine.yaml", "scenarios:\n  - name: broken\n    steps:\n      - after: whenever\n");
+  auto broken = control->Post("/_sim/scenarios/reload", "", "application/json");
+  REQUIRE(broken);
+  CHECK(broken->status == 400);
+
+  REQUIRE(sim.Stop() == 0);
+  const std::string log = sim.Stderr();
+  INFO(log);
+  std::map<std::string, std::vector<Json>> by_event;
+  for (auto& line : JsonLines(log)) by_event[line["event"].get<std::string>()].push_back(line);
+
+  REQUIRE(by_event["callback_failed"].size() == 1);
+  const Json& failed = by_event["callback_failed"][0];
+  CHECK(failed["level"] == "warn");
+  CHECK(failed["order_id"] == order_id);
+  CHECK(failed["url"] == refusing.Url());
+  CHECK(failed["attempt"] == 1);
+  CHECK(failed["status"] == 0);
+  CHECK_FALSE(failed["error"].get<std::string>().empty());
+
+  REQUIRE(by_event["fault_fired"].size() == 1);
+  const Json& fired = by_event["fault_fired"][0];
+  CHECK(fired["level"] == "info");
+  CHECK(fired["rule"] == Json::parse(fault->body)["id"]);
+  CHECK(fired["target"] == "api");
+  CHECK(fired["route"] == "GET /subscriptions");
+  CHECK(fired["did"] == "status 503");
+
+  REQUIRE(by_event["scenarios_reloaded"].size() == 1);
+  const Json& reload = by_event["scenarios_reloaded"][0];
+  CHECK(reload["level"] == "info");
+  CHECK(reload["files"] == file);
+  CHECK(reload["file_count"] == 1);
+  CHECK(reload["scenarios"] == 1);
+
+  REQUIRE(by_event["scenarios_reload_failed"].size() == 1);
+  const Json& refused = by_event["scenarios_reload_failed"][0];
+  CHECK(refused["level"] == "warn");
+  CHECK(refused["error"].get<std::string>().starts_with(file + ":4:"));
 }

@@ -563,7 +563,7 @@ TEST_CASE("spellings only SDKs use are accepted, journaled on each request and l
     for (auto at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) ++n;
     return n;
   };
-  CHECK(count("account 9900000: accepted <EndUserPin> as EndUserPIN") == 1);
-  CHECK(count("account 9900001: accepted <EndUserPin> as EndUserPIN") == 1);
-  CHECK(count("account 9900000: accepted POST as the update of a note") == 1);
+  CHECK(count(" info leniency account=9900000 accepted=\"accepted <EndUserPin> as EndUserPIN\" ") == 1);
+  CHECK(count(" info leniency account=9900001 accepted=\"accepted <EndUserPin> as EndUserPIN\" ") == 1);
+  CHECK(count(" info leniency account=9900000 accepted=\"accepted POST as the update of a note") == 1);
 }

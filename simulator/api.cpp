@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "csrsim/encoding.hpp"
+#include "csrsim/log.hpp"
 #include "csrsim/request_journal.hpp"
 #include "csrsim/validation.hpp"
 #include "csrsim/wire.hpp"
@@ -397,12 +398,16 @@ struct BandwidthApi::Call {
 };
 
 void BandwidthApi::NoteLeniency(const HttpRequest& request, const std::string& account_id, std::string what) {
-  const bool log = config_.log_level == "info" || config_.log_level == "debug";
-  if (log) {
-    MutexLock lock(leniency_mu_);
-    if (logged_leniencies_.insert(account_id + "\n" + what).second) {
-      std::fprintf(stderr, "csr-simulator: account %s: %s (an SDK sends it; Bandwidth may refuse it)\n",
-                   EchoToken(account_id).c_str(), what.c_str());
+  if (ProcessLog().Enabled(LogLevel::kInfo)) {  // once per account and kind
+    bool first = false;
+    {
+      MutexLock lock(leniency_mu_);
+      first = logged_leniencies_.insert(account_id + "\n" + what).second;
+    }
+    if (first) {
+      ProcessLog().Info(
+          "leniency",
+          {{"account", account_id}, {"accepted", what}, {"note", "an SDK sends it; Bandwidth may refuse it"}});
     }
   }
   if (request.trace) request.trace->leniencies.push_back(std::move(what));

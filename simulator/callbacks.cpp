@@ -3,11 +3,11 @@
 #include "csrsim/callbacks.hpp"
 
 #include "csrsim/encoding.hpp"
+#include "csrsim/log.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
-#include <cstdio>
 #include <exception>
 #include <mutex>
 #include <system_error>
@@ -113,7 +113,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
       try {
         key = log_->DeliverySubmitted(delivery);
       } catch (const std::exception& error) {
-        std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+        ProcessLog().Error("state_write_failed", {{"change", "callback submitted"}, {"error", error.what()}});
       }
     }
     Submit(std::move(delivery), key, 1, 0);
@@ -316,7 +316,7 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
         log_->DeliveryTurnEnded(pending.durable_key, recorded, pending.next_attempt,
                                 pending.tries + (retry_later ? 1 : 0), retry_at);
       } catch (const std::exception& error) {
-        std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+        ProcessLog().Error("state_write_failed", {{"change", "callback turn ended"}, {"error", error.what()}});
       }
     }
     if (!retry_later && on_outcome_) {
@@ -404,9 +404,26 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   // The one place an attempt's outcome is recorded; with a DeliveryLog, a
   // copy (with its journal id) goes to the log at the end of the turn.
   void Record(JournalEntry entry, std::vector<JournalEntry>& recorded) {
+    if (!entry.Succeeded()) LogFailedAttempt(entry);
     if (log_) recorded.push_back(entry);
     const std::uint64_t id = journal_.Append(std::move(entry));
     if (log_) recorded.back().id = id;
+  }
+
+  // A failed attempt is a warning: a receiver that is down shows in the log
+  // without a query of the journal.
+  static void LogFailedAttempt(const JournalEntry& entry) {
+    Logger& log = ProcessLog();
+    if (!log.Enabled(LogLevel::kWarn)) return;
+    log.Warn("callback_failed", {{"account", entry.account_id},
+                                 {"order_id", entry.order_id},
+                                 {"subscription_id", entry.subscription_id},
+                                 {"notification", entry.event},
+                                 {"url", entry.url},
+                                 {"attempt", entry.attempt},
+                                 {"status", entry.response_status},
+                                 {"error", entry.error},
+                                 {"fault", entry.fault}});
   }
 
   static JournalEntry NewEntry(PendingDelivery& pending, const std::string& fault) {

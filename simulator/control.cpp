@@ -19,6 +19,7 @@
 #include "csrsim/dashboard.hpp"
 #include "csrsim/encoding.hpp"
 #include "csrsim/error.hpp"
+#include "csrsim/log.hpp"
 #include "csrsim/scenario.hpp"
 #include "csrsim/wire.hpp"
 
@@ -658,10 +659,18 @@ std::vector<std::string> ReloadPaths(const Config& config, const Json& body) {
   return given->get<std::vector<std::string>>();
 }
 
-// Loads every file first; only a complete, valid set replaces the scenarios in force.
-HttpResponse ReloadScenarios(SimulatorAdmin& admin, const HttpRequest& request) {
+std::string JoinPaths(const std::vector<std::string>& files) {
+  std::string joined;
+  for (const auto& file : files) joined += (joined.empty() ? "" : ",") + file;
+  return joined;
+}
+
+// Loads every file first; only a complete, valid set replaces the scenarios in
+// force. A reload that took effect is logged with the files it read.
+HttpResponse ReloadScenariosLogged(SimulatorAdmin& admin, const HttpRequest& request) {
   Json body = JsonObjectBody(request, {"paths", "default"});
   std::shared_ptr<const ScenarioSet> loaded;
+  std::vector<std::string> files = {"default.yaml (bundled)"};
   if (const Json* bundled = FindKey(body, "default")) {
     if (!bundled->is_boolean() || !bundled->get<bool>()) throw BadRequest("'default' must be true");
     if (body.contains("paths")) throw BadRequest("give 'paths' or 'default', not both");
@@ -676,7 +685,7 @@ HttpResponse ReloadScenarios(SimulatorAdmin& admin, const HttpRequest& request) 
     const bool named = body.contains("paths");
     if (named) CheckReloadable(admin.config(), paths);  // before anything is read, or even looked up
     try {
-      std::vector<std::string> files = ScenarioFilesOf(paths);
+      files = ScenarioFilesOf(paths);
       if (named) CheckReloadable(admin.config(), files);  // links inside a root that lead out of it
       loaded = std::make_shared<const ScenarioSet>(LoadScenarioPaths(files));
     } catch (const ScenarioLoadError& error) {
@@ -684,7 +693,21 @@ HttpResponse ReloadScenarios(SimulatorAdmin& admin, const HttpRequest& request) 
     }
   }
   admin.ReplaceScenarios(loaded);
+  ProcessLog().Info(
+      "scenarios_reloaded",
+      {{"files", JoinPaths(files)}, {"file_count", files.size()}, {"scenarios", loaded->scenarios().size()}});
   return JsonResponse(200, ScenariosJson(*loaded));
+}
+
+// A refused reload (the scenarios in force stay) is a warning.
+HttpResponse ReloadScenarios(SimulatorAdmin& admin, const HttpRequest& request) {
+  try {
+    return ReloadScenariosLogged(admin, request);
+  } catch (const Error& error) {
+    const std::string why = error.details().empty() ? error.what() : error.details().front().description;
+    ProcessLog().Warn("scenarios_reload_failed", {{"error", why}});
+    throw;
+  }
 }
 
 std::optional<double> FractionField(const Json& body) {

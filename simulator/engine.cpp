@@ -3,10 +3,10 @@
 #include "csrsim/encoding.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <iterator>
 
 #include "csrsim/error.hpp"
+#include "csrsim/log.hpp"
 
 namespace csrsim {
 
@@ -109,7 +109,7 @@ void WriteInBackground(const std::function<void()>& write) {
   try {
     write();
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+    ProcessLog().Error("state_write_failed", {{"change", "background order change"}, {"error", error.what()}});
   }
 }
 

@@ -1,8 +1,9 @@
 #include "csrsim/faults.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <exception>
+
+#include "csrsim/log.hpp"
 
 namespace csrsim {
 
@@ -15,7 +16,7 @@ void FaultInjector::Changed(bool from_a_call) const {
   try {
     change_hook_();
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "csr-simulator: state file not updated: %s\n", error.what());
+    ProcessLog().Error("state_write_failed", {{"change", "fault rule use count"}, {"error", error.what()}});
   }
 }
 
@@ -106,9 +107,51 @@ void FaultInjector::SyncLocked() {
   has_callback_rules_.store(!callback_rules_.empty(), std::memory_order_release);
 }
 
+namespace {
+
+// A rule that fired, for the log line written once the rules' lock is released.
+struct FiredRule {
+  std::string id;
+  std::string did;
+};
+
+std::string DescribeAction(const ApiFaultRule& rule) {
+  switch (rule.action) {
+    case ApiFaultAction::kLatency:
+      return "latency " + std::to_string(rule.latency.count()) + "ms";
+    case ApiFaultAction::kStatus:
+      return "status " + std::to_string(rule.status);
+    case ApiFaultAction::kDropConnection:
+      return "drop_connection";
+  }
+  return "";
+}
+
+std::string DescribeFault(const CallbackFault& fault) {
+  std::string names;
+  for (const CallbackFaultKind kind : fault.Kinds()) {
+    if (!names.empty()) names += ",";
+    names += ToString(kind);
+  }
+  return names;
+}
+
+void LogFired(const std::vector<FiredRule>& fired, std::string_view target, const std::string& account_id,
+              std::string_view route) {
+  for (const FiredRule& rule : fired) {
+    ProcessLog().Info(
+        "fault_fired",
+        {{"rule", rule.id}, {"target", target}, {"account", account_id}, {"route", route}, {"did", rule.did}});
+  }
+}
+
+}  // namespace
+
 ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const std::string& route_key) {
   ApiFaultOutcome outcome;
   if (!has_api_rules_.load(std::memory_order_acquire)) return outcome;
+  const bool log = ProcessLog().Enabled(LogLevel::kInfo);
+  std::vector<FiredRule> fired;
   bool consumed = false;
   {
     MutexLock lock(mu_);
@@ -118,6 +161,7 @@ ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const st
       consumed = consumed || rule.remaining.has_value();
       outcome.applied.push_back(rule.id);
       EmitFaultFired(events_, "api", rule.id, account_id, route_key);
+      if (log) fired.push_back({rule.id, DescribeAction(rule)});
       switch (rule.action) {
         case ApiFaultAction::kLatency:
           outcome.latency += rule.latency;
@@ -133,12 +177,15 @@ ApiFaultOutcome FaultInjector::OnApiCall(const std::string& account_id, const st
     std::erase_if(api_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
     SyncLocked();
   }
+  LogFired(fired, "api", account_id, route_key);
   if (consumed) Changed(true);
   return outcome;
 }
 
 CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackFault base) {
   if (!has_callback_rules_.load(std::memory_order_acquire)) return base;
+  const bool log = ProcessLog().Enabled(LogLevel::kInfo);
+  std::vector<FiredRule> fired;
   bool consumed = false;
   {
     MutexLock lock(mu_);
@@ -147,10 +194,12 @@ CallbackFault FaultInjector::OnCallback(const std::string& account_id, CallbackF
       consumed = consumed || rule.remaining.has_value();
       EmitFaultFired(events_, "callback", rule.id, account_id, "notification");
       base.MergeFrom(rule.fault);
+      if (log) fired.push_back({rule.id, DescribeFault(rule.fault)});
     }
     std::erase_if(callback_rules_, [](const auto& rule) { return rule.remaining && *rule.remaining <= 0; });
     SyncLocked();
   }
+  LogFired(fired, "callback", account_id, "notification");
   if (consumed) Changed(true);
   return base;
 }
