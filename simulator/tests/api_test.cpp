@@ -4,36 +4,27 @@
 
 #include <pugixml.hpp>
 
-#include "csrsim/app.hpp"
 #include "csrsim/encoding.hpp"
+#include "in_process.hpp"
 
 using namespace csrsim;
 
 namespace {
 
-constexpr const char* kGuideAuth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ=";
-constexpr const char* kCreateBody =
-    "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber></Csr>";
+using csrsim::testing::InProcessSimulator;
+using csrsim::testing::kGuideAuthorization;
+using csrsim::testing::kGuideTn;
+using csrsim::testing::ManualConfig;
 
-Config ManualConfig() {
-  Config config;
-  config.clock = "manual";
-  config.log_level = "off";
-  return config;
+const std::string kCreateBody = csrsim::testing::CreateBody();
+
+// A Bandwidth API request, with the guide's credentials unless told otherwise.
+HttpRequest Request(const std::string& method, const std::string& path, const std::string& body = "",
+                    const std::string& authorization = kGuideAuthorization) {
+  return csrsim::testing::MakeRequest(method, path, body, authorization);
 }
 
-HttpRequest Request(std::string method, std::string path, std::string body = "",
-                    std::string authorization = kGuideAuth) {
-  HttpRequest request;
-  request.method = std::move(method);
-  request.path = std::move(path);
-  request.body = std::move(body);
-  request.headers.emplace("Host", "sim.test");
-  if (!authorization.empty()) request.headers.emplace("Authorization", authorization);
-  return request;
-}
-
-HttpResponse Send(Simulator& sim, HttpRequest request) { return sim.Handle(request); }
+HttpResponse Send(InProcessSimulator& sim, HttpRequest request) { return sim.Handle(std::move(request)); }
 
 std::optional<std::string> HeaderOf(const HttpResponse& response, const std::string& name) {
   for (const auto& [key, value] : response.headers) {
@@ -49,12 +40,6 @@ std::string XPath(const std::string& xml, const char* path) {
   return doc.select_node(path).node().text().as_string();
 }
 
-std::string CreateOrder(Simulator& sim, const std::string& account = "9900000") {
-  auto response = Send(sim, Request("POST", "/api/accounts/" + account + "/csrs", kCreateBody));
-  REQUIRE(response.status == 200);
-  return XPath(response.body, "/CsrResponse/OrderId");
-}
-
 Config TwoAccounts() {
   Config config = ManualConfig();
   config.accounts = {
@@ -67,7 +52,7 @@ Config TwoAccounts() {
 }  // namespace
 
 TEST_CASE("every accepted prefix reaches the same routes and Location echoes it") {
-  Simulator sim(ManualConfig());
+  InProcessSimulator sim(ManualConfig(), false);
   for (std::string prefix : {"", "/api", "/api/v1", "/api/v2", "/v1.0", "/api/v1.0"}) {
     INFO(prefix);
     auto created = Send(sim, Request("POST", prefix + "/accounts/9900000/csrs", kCreateBody));
@@ -83,12 +68,12 @@ TEST_CASE("every accepted prefix reaches the same routes and Location echoes it"
 TEST_CASE("POST /csrs can answer 201 as the OpenAPI spec says, when configured") {
   Config config = ManualConfig();
   config.create_status = 201;
-  Simulator sim(config);
+  InProcessSimulator sim(config, false);
   CHECK(Send(sim, Request("POST", "/api/accounts/1/csrs", kCreateBody)).status == 201);
 }
 
 TEST_CASE("missing, malformed and wrong credentials get 401 with WWW-Authenticate and no body") {
-  Simulator sim(ManualConfig());
+  InProcessSimulator sim(ManualConfig(), false);
   for (std::string authorization :
        {std::string(), std::string("Basic"), std::string("Basic !!!"), "Basic " + Base64Encode("username:wrong"),
         "Basic " + Base64Encode("nocolon"), std::string("Bearer unknown-token"), std::string("Digest x")}) {
@@ -101,7 +86,7 @@ TEST_CASE("missing, malformed and wrong credentials get 401 with WWW-Authenticat
 }
 
 TEST_CASE("a user of another account gets 403 1001 and cannot see its orders") {
-  Simulator sim(TwoAccounts());
+  InProcessSimulator sim(TwoAccounts(), false);
   const std::string alice = "Basic " + Base64Encode("alice:a-pass");
   const std::string bob = "Basic " + Base64Encode("bob:b-pass");
   auto created = Send(sim, Request("POST", "/api/accounts/1/csrs", kCreateBody, alice));
@@ -112,12 +97,12 @@ TEST_CASE("a user of another account gets 403 1001 and cannot see its orders") {
   CHECK(denied.status == 403);
   CHECK(XPath(denied.body, "/CsrResponse/ResponseStatus/ErrorCode") == "1001");
   CHECK(XPath(denied.body, "/CsrResponse/ResponseStatus/Description") == "Access Denied");
-  CHECK(Send(sim, Request("GET", "/api/accounts/3/csrs", "", alice)).status == 403);       // unlisted account
-  CHECK(Send(sim, Request("GET", "/api/accounts/1/csrs", "", kGuideAuth)).status == 401);  // no open mode
+  CHECK(Send(sim, Request("GET", "/api/accounts/3/csrs", "", alice)).status == 403);                // unlisted account
+  CHECK(Send(sim, Request("GET", "/api/accounts/1/csrs", "", kGuideAuthorization)).status == 401);  // no open mode
 }
 
 TEST_CASE("an account without the CSR feature gets 403 12160 on CSR routes only") {
-  Simulator sim(TwoAccounts());
+  InProcessSimulator sim(TwoAccounts(), false);
   const std::string bob = "Basic " + Base64Encode("bob:b-pass");
   auto response = Send(sim, Request("POST", "/api/accounts/2/csrs", kCreateBody, bob));
   CHECK(response.status == 403);
@@ -128,7 +113,7 @@ TEST_CASE("an account without the CSR feature gets 403 12160 on CSR routes only"
 }
 
 TEST_CASE("the rate limit answers 429 with X-RateLimit-Reset until the window passes") {
-  Simulator sim(TwoAccounts());
+  InProcessSimulator sim(TwoAccounts(), false);
   const std::string alice = "Basic " + Base64Encode("alice:a-pass");
   CHECK(Send(sim, Request("GET", "/api/accounts/1/csrs", "", alice)).status == 200);
   CHECK(Send(sim, Request("GET", "/api/accounts/1/csrs", "", alice)).status == 200);
@@ -142,7 +127,7 @@ TEST_CASE("the rate limit answers 429 with X-RateLimit-Reset until the window pa
 }
 
 TEST_CASE("OAuth2 client credentials give a Bearer token that works until it expires") {
-  Simulator sim(TwoAccounts());
+  InProcessSimulator sim(TwoAccounts(), false);
   HttpRequest token_request = Request("POST", "/api/v1/oauth2/token", "grant_type=client_credentials",
                                       "Basic " + Base64Encode("alice-app:a-secret"));
   auto token = Send(sim, token_request);
@@ -168,7 +153,7 @@ TEST_CASE("OAuth2 client credentials give a Bearer token that works until it exp
 TEST_CASE("under --auth oauth Basic is refused, under --auth basic Bearer is refused") {
   Config oauth = ManualConfig();
   oauth.auth = AuthMode::kOAuth;
-  Simulator oauth_sim(oauth);
+  InProcessSimulator oauth_sim(oauth, false);
   CHECK(Send(oauth_sim, Request("GET", "/api/accounts/1/csrs")).status == 401);
   auto token = Send(oauth_sim, Request("POST", "/api/v1/oauth2/token", "grant_type=client_credentials",
                                        "Basic " + Base64Encode("clientId:clientSecret")));
@@ -179,13 +164,13 @@ TEST_CASE("under --auth oauth Basic is refused, under --auth basic Bearer is ref
 
   Config basic = ManualConfig();
   basic.auth = AuthMode::kBasic;
-  Simulator basic_sim(basic);
+  InProcessSimulator basic_sim(basic, false);
   CHECK(Send(basic_sim, Request("GET", "/api/accounts/1/csrs", "", bearer)).status == 401);
   CHECK(Send(basic_sim, Request("GET", "/api/accounts/1/csrs")).status == 200);
 }
 
 TEST_CASE("CSR validation errors list every violation in CsrOrderResponse and store nothing") {
-  Simulator sim(ManualConfig());
+  InProcessSimulator sim(ManualConfig(), false);
   auto response = Send(sim, Request("POST", "/api/accounts/1/csrs",
                                     "<Csr><WorkingOrBillingTelephoneNumber>123</WorkingOrBillingTelephoneNumber>"
                                     "<State>N1</State><CustomerCode>12a</CustomerCode></Csr>"));
@@ -200,7 +185,7 @@ TEST_CASE("CSR validation errors list every violation in CsrOrderResponse and st
 }
 
 TEST_CASE("malformed XML, a wrong root and an empty body are 400s with the endpoint's envelope") {
-  Simulator sim(ManualConfig());
+  InProcessSimulator sim(ManualConfig(), false);
   CHECK(XPath(Send(sim, Request("POST", "/api/accounts/1/csrs", "<Csr><oops></Csr>")).body,
               "/CsrOrderResponse/Errors/Error/Code") == "1002");
   CHECK(XPath(Send(sim, Request("POST", "/api/accounts/1/csrs", "<Order/>")).body,
@@ -210,7 +195,7 @@ TEST_CASE("malformed XML, a wrong root and an empty body are 400s with the endpo
   auto subscription = Send(sim, Request("POST", "/api/accounts/1/subscriptions", "<Subscription>"));
   CHECK(subscription.status == 400);
   CHECK(XPath(subscription.body, "/SubscriptionsResponse/ResponseStatus/ErrorCode") == "1002");
-  const std::string id = CreateOrder(sim, "1");
+  const std::string id = sim.CreateOrder(kGuideTn, "1");
   auto note =
       Send(sim, Request("POST", "/api/accounts/1/csrs/" + id + "/notes", "<Note><Description>x</Description></Note>"));
   CHECK(note.status == 400);
@@ -220,7 +205,7 @@ TEST_CASE("malformed XML, a wrong root and an empty body are 400s with the endpo
 TEST_CASE("a body over the size limit gets 413 with the envelope and creates nothing") {
   Config config = ManualConfig();
   config.max_body_bytes = 1024;
-  Simulator sim(config);
+  InProcessSimulator sim(config, false);
   std::string big = "<Csr><WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber><City>" +
                     std::string(2000, 'a') + "</City></Csr>";
   auto response = Send(sim, Request("POST", "/api/accounts/1/csrs", big));
@@ -230,7 +215,7 @@ TEST_CASE("a body over the size limit gets 413 with the envelope and creates not
 }
 
 TEST_CASE("unknown ids are 404s in each route family's envelope") {
-  Simulator sim(ManualConfig());
+  InProcessSimulator sim(ManualConfig(), false);
   auto order = Send(sim, Request("GET", "/api/accounts/1/csrs/6179c724-a763-48bf-9a9c-b15110b099fa"));
   CHECK(order.status == 404);
   CHECK(XPath(order.body, "/CsrResponse/ResponseStatus/Description") == "The resource does not exist");
@@ -238,7 +223,7 @@ TEST_CASE("unknown ids are 404s in each route family's envelope") {
   auto subscription = Send(sim, Request("DELETE", "/api/accounts/1/subscriptions/nope"));
   CHECK(subscription.status == 404);
   CHECK(XPath(subscription.body, "/SubscriptionsResponse/ResponseStatus/ErrorCode") == "16000");
-  const std::string id = CreateOrder(sim, "1");
+  const std::string id = sim.CreateOrder(kGuideTn, "1");
   auto note = Send(sim, Request("PUT", "/api/accounts/1/csrs/" + id + "/notes/abc",
                                 "<Note><UserId>u</UserId><Description>d</Description></Note>"));
   CHECK(note.status == 404);
@@ -246,15 +231,15 @@ TEST_CASE("unknown ids are 404s in each route family's envelope") {
 }
 
 TEST_CASE("a known path with an unsupported method is a 405") {
-  Simulator sim(ManualConfig());
+  InProcessSimulator sim(ManualConfig(), false);
   CHECK(Send(sim, Request("DELETE", "/api/accounts/1/csrs")).status == 405);
   CHECK(Send(sim, Request("GET", "/api/v1/oauth2/token")).status == 405);
 }
 
 TEST_CASE("list links keep the filters, URL-encoded, and page on") {
-  Simulator sim(ManualConfig());
-  CreateOrder(sim);
-  CreateOrder(sim);
+  InProcessSimulator sim(ManualConfig(), false);
+  sim.CreateOrder();
+  sim.CreateOrder();
   HttpRequest request = Request("GET", "/api/accounts/9900000/csrs");
   request.query = {{"status", "RECEIVED"}, {"modifiedDateFrom", "2020-01-01T00:00:00 00:00"}, {"size", "1"}};
   auto response = Send(sim, request);
@@ -266,8 +251,8 @@ TEST_CASE("list links keep the filters, URL-encoded, and page on") {
 }
 
 TEST_CASE("notes: 204 when none, 201 with a numeric Location, then listed") {
-  Simulator sim(ManualConfig());
-  const std::string id = CreateOrder(sim);
+  InProcessSimulator sim(ManualConfig(), false);
+  const std::string id = sim.CreateOrder();
   const std::string notes = "/api/accounts/9900000/csrs/" + id + "/notes";
   CHECK(Send(sim, Request("GET", notes)).status == 204);
   auto added =

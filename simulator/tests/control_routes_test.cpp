@@ -7,9 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "csrsim/app.hpp"
-#include "csrsim/encoding.hpp"
 #include "csrsim/wire.hpp"
+#include "in_process.hpp"
 #include "receiver.hpp"
 #include "temp_dir.hpp"
 
@@ -20,89 +19,13 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr char kGuideAuthorization[] = "Basic dXNlcm5hbWU6cGFzc3dvcmQ=";  // username:password
-constexpr char kAccount[] = "9900000";
+using TestSimulator = csrsim::testing::InProcessSimulator;
+using csrsim::testing::kGuideAuthorization;
+using csrsim::testing::ManualConfig;
+
+constexpr const char* kAccount = csrsim::testing::kGuideAccount;
 constexpr char kOtherAccount[] = "9900001";
 const std::string kDefaultScenarios = std::string(CSRSIM_SOURCE_DIR) + "/scenarios/default.yaml";
-
-Config ManualConfig() {
-  Config config;
-  config.clock = "manual";
-  config.log_level = "off";
-  config.scenario_paths = {kDefaultScenarios};
-  return config;
-}
-
-// A whole simulator, serving on a loopback port 0 once started; requests in the
-// tests go straight to Simulator::Handle, the same entry the server uses.
-class TestSimulator {
- public:
-  explicit TestSimulator(Config config = ManualConfig(), bool start = true) : sim_(WithFreePort(config)) {
-    if (start) sim_.Start();
-  }
-
-  // `target` is a path with an optional query ("/_sim/orders?account=1").
-  HttpResponse Call(const std::string& method, const std::string& target, const std::string& body = "",
-                    const std::string& authorization = "") {
-    HttpRequest request;
-    request.method = method;
-    auto question = target.find('?');
-    request.path = target.substr(0, question);
-    if (question != std::string::npos) {
-      for (auto& [name, value] : ParseFormUrlEncoded(target.substr(question + 1))) {
-        request.query.emplace(std::move(name), std::move(value));
-      }
-    }
-    request.body = body;
-    request.remote_addr = "127.0.0.1";
-    if (request.path.rfind("/_sim", 0) == 0) request.headers.emplace("Content-Type", "application/json");
-    if (!authorization.empty()) request.headers.emplace("Authorization", authorization);
-    return sim_.Handle(request);
-  }
-
-  // A control call answering JSON.
-  Json Control(const std::string& method, const std::string& target, const std::string& body = "",
-               int expected_status = 200) {
-    HttpResponse response = Call(method, target, body);
-    INFO(method << " " << target << " -> " << response.status << " " << response.body);
-    REQUIRE(response.status == expected_status);
-    REQUIRE(response.content_type == "application/json");
-    return Json::parse(response.body);
-  }
-
-  // POST /csrs for `tn`; returns the new order's id.
-  std::string CreateOrder(const std::string& tn, const std::string& account = kAccount) {
-    HttpResponse response =
-        Call("POST", "/accounts/" + account + "/csrs",
-             "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>",
-             kGuideAuthorization);
-    INFO(response.body);
-    REQUIRE(response.status == 200);
-    auto start = response.body.find("<OrderId>") + 9;
-    return response.body.substr(start, response.body.find("</OrderId>") - start);
-  }
-
-  void Subscribe(const std::string& url, const std::string& account = kAccount) {
-    HttpResponse response = Call("POST", "/accounts/" + account + "/subscriptions",
-                                 "<Subscription><OrderType>csrs</OrderType><CallbackSubscription><URL>" + url +
-                                     "</URL><CallbackCredentials><BasicAuthentication><Username>cb</Username>"
-                                     "<Password>secret</Password></BasicAuthentication></CallbackCredentials>"
-                                     "</CallbackSubscription></Subscription>",
-                                 kGuideAuthorization);
-    INFO(response.body);
-    REQUIRE(response.status == 201);
-  }
-
-  Json Advance(const std::string& by) { return Control("POST", "/_sim/clock/advance", R"({"by":")" + by + R"("})"); }
-
- private:
-  static Config WithFreePort(Config config) {
-    config.port = 0;
-    return config;
-  }
-
-  Simulator sim_;
-};
 
 std::vector<std::string> Statuses(const Json& list, const std::string& key = "status") {
   std::vector<std::string> statuses;
@@ -335,7 +258,7 @@ TEST_CASE("an API status fault answers the next call with its status, then is us
   CHECK(fault["id"] == "fault-1");
   CHECK(sim.Control("GET", "/_sim/faults")["faults"][0]["remaining"] == 1);
 
-  std::string create = "<Csr><WorkingOrBillingTelephoneNumber>9195550100</WorkingOrBillingTelephoneNumber></Csr>";
+  const std::string create = csrsim::testing::CreateBody("9195550100");
   CHECK(sim.Call("POST", "/accounts/9900000/csrs", create, kGuideAuthorization).status == 503);
   CHECK(sim.Call("POST", "/accounts/9900000/csrs", create, kGuideAuthorization).status == 200);
   CHECK(sim.Control("GET", "/_sim/faults")["faults"].empty());
@@ -362,7 +285,7 @@ TEST_CASE("API drop and latency faults are applied and listed") {
   CHECK(latency["fraction"] == 0.5);
   CHECK(latency["account"] == nullptr);
 
-  std::string create = "<Csr><WorkingOrBillingTelephoneNumber>9195550100</WorkingOrBillingTelephoneNumber></Csr>";
+  const std::string create = csrsim::testing::CreateBody("9195550100");
   CHECK(sim.Call("POST", "/accounts/9900000/csrs", create, kGuideAuthorization).drop_connection);
   Json listed = sim.Control("GET", "/_sim/faults")["faults"];
   REQUIRE(listed.size() == 1);
