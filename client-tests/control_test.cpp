@@ -71,8 +71,7 @@ TEST_CASE("the testing guide's flow: after advancing 5 s the COMPLETE callback h
   CallbackReceiver receiver;
   Control control(sim);
   auto api = sim.Client();
-  Subscribe(*api, receiver.Url());
-  const std::string order_id = CreateOrder(*api, "9198675309");
+  const std::string order_id = SubscribeAndCreate(*api, "9900000", receiver.Url(), CsrBody("9198675309"));
 
   Json clock = control.Advance("5s");
   CHECK(clock["now"] == "2026-01-01T00:00:05.000Z");
@@ -101,8 +100,8 @@ TEST_CASE("a long-poll wait answers once the callback is delivered and 408 when 
   CallbackReceiver receiver;
   Control control(sim);
   auto api = sim.Client();
-  Subscribe(*api, receiver.Url());
-  const std::string order_id = CreateOrder(*api, "9195550000");  // FAILED at 2 s
+  const std::string order_id =
+      SubscribeAndCreate(*api, "9900000", receiver.Url(), CsrBody("9195550000"));  // FAILED at 2 s
 
   // The waiter thread only records what it got: Catch2 assertions are made on
   // this thread (they are not thread-safe).
@@ -138,8 +137,8 @@ TEST_CASE("health, clock, orders, reset and a forced transition answer over HTTP
   CHECK(health["scenarios"] == 6);
   CHECK(control.Get("/_sim/clock")["now"] == "2026-01-01T00:00:00.000Z");
 
-  Subscribe(*api, receiver.Url());
-  const std::string order_id = CreateOrder(*api, "9195550002");  // never completes
+  const std::string order_id =
+      SubscribeAndCreate(*api, "9900000", receiver.Url(), CsrBody("9195550002"));  // never completes
   CHECK(control.Get("/_sim/orders?account=9900000")["orders"].size() == 1);
 
   Json forced =
@@ -299,8 +298,7 @@ TEST_CASE("two runs with the same seed produce identical ids and journals") {
     SimulatorProcess sim({"--clock", "manual", "--log-level", "off", "--seed", "1234"});
     Control control(sim);
     auto api = sim.Client();
-    Subscribe(*api, receiver.Url());
-    CreateOrder(*api, "9195550100");
+    SubscribeAndCreate(*api, "9900000", receiver.Url(), CsrBody("9195550100"));
     CreateOrder(*api, "9195550000");
     control.Advance("3s");  // FAILED falls due at 2 s, COMPLETE at 3 s: one advance
     Json journal = control.Journal();

@@ -262,13 +262,7 @@ TEST_CASE("invalid UTF-8 and control characters in free-text fields are refused 
   SimulatorProcess sim(kManual);
   auto api = sim.Client();
   CallbackReceiver receiver;
-  auto subscribed =
-      api->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(receiver.Url()).Xml(), "application/xml");
-  REQUIRE(subscribed);
-  REQUIRE(subscribed->status == 201);
-  auto created = api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml");
-  REQUIRE(created);
-  const std::string order = kAccount + "/csrs/" + XmlText(created->body, "OrderId").value_or("");
+  const std::string order = kAccount + "/csrs/" + SubscribeAndCreate(*api, "9900000", receiver.Url());
 
   const std::vector<std::string> bad_texts = {"Mick\xff", "\xc3\x28", "\xed\xa0\x80", "\xc0\xaf",
                                               "a&#1;b",   "a\x01z",   "&#xFFFE;",     "\xf4\x90\x80\x80"};
@@ -476,11 +470,7 @@ TEST_CASE("a /_sim POST needs a JSON Content-Type, so a callback cannot drive th
 
   // Another simulator's callbacks (XML) posted at this one's /_sim/reset are refused.
   auto caller_api = caller.Client();
-  REQUIRE(caller_api
-              ->Post((kAccount + "/subscriptions").c_str(), SubscriptionRequest(target.BaseUrl() + "/_sim/reset").Xml(),
-                     "application/xml")
-              ->status == 201);
-  REQUIRE(caller_api->Post((kAccount + "/csrs").c_str(), kGuideCsrBody, "application/xml")->status == 200);
+  SubscribeAndCreate(*caller_api, "9900000", target.BaseUrl() + "/_sim/reset");
   REQUIRE(AdvanceClock(caller, "5s"));
   Json journal = CheckedJson(caller.Client("")->Get("/_sim/callbacks"), 200);
   REQUIRE(journal["entries"].size() == 1);

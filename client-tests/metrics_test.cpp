@@ -73,13 +73,7 @@ TEST_CASE("GET /_sim/metrics parses as Prometheus text and counts requests, orde
   SimulatorProcess sim({"--clock", "manual", "--log-level", "off"});
   CallbackReceiver receiver;
   auto api = sim.Client();
-  auto subscribed =
-      api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(receiver.Url()).Xml(), "application/xml");
-  REQUIRE(subscribed);
-  REQUIRE(subscribed->status == 201);
-  auto created = api->Post("/api/accounts/9900000/csrs", kGuideCsrBody, "application/xml");
-  REQUIRE(created);
-  REQUIRE(created->status == 200);
+  SubscribeAndCreate(*api, "9900000", receiver.Url());
   REQUIRE(api->Get("/api/accounts/9900000/nothing-here"));
   REQUIRE(AdvanceClock(sim, "5s"));
 

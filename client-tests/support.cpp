@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -177,6 +178,21 @@ std::string SubscriptionRequest::Xml() const {
            "</Password></BasicAuthentication></CallbackCredentials>";
   }
   return xml + "</CallbackSubscription></Subscription>";
+}
+
+std::string SubscribeAndCreate(httplib::Client& api, const std::string& account, const std::string& callback_url,
+                               const std::string& csr_body) {
+  const std::string base = "/api/accounts/" + account;
+  auto subscribed =
+      api.Post((base + "/subscriptions").c_str(), SubscriptionRequest(callback_url).Xml(), "application/xml");
+  REQUIRE(subscribed);
+  INFO(subscribed->body);
+  REQUIRE(subscribed->status == 201);
+  auto created = api.Post((base + "/csrs").c_str(), csr_body, "application/xml");
+  REQUIRE(created);
+  INFO(created->body);
+  REQUIRE(created->status == 200);
+  return XmlText(created->body, "OrderId").value_or("");
 }
 
 std::string LocationId(const httplib::Result& response) {

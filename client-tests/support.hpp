@@ -102,6 +102,12 @@ struct SubscriptionRequest {
   std::string password = "cb-pass";
 };
 
+// The usual start of a callback test: subscribes `callback_url` to account
+// `account`'s orders (SubscriptionRequest's defaults), then POSTs `csr_body`
+// to the account's /csrs. REQUIREs the 201 and the 200; returns the order's id.
+std::string SubscribeAndCreate(httplib::Client& api, const std::string& account, const std::string& callback_url,
+                               const std::string& csr_body = kGuideCsrBody);
+
 // The id at the end of a response's Location header ("" when absent).
 std::string LocationId(const httplib::Result& response);
 
