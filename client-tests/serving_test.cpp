@@ -14,10 +14,6 @@
 // checks are on what arrives. Where a test proves something is not blocked,
 // the blockers last far longer (60 s) than the bound it waits (30 s), and the
 // simulator is killed at the end instead of waiting them out.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -33,103 +29,6 @@ namespace {
 
 constexpr auto kBound = std::chrono::seconds(30);
 const std::string kAccountPath = "/api/accounts/9900000";
-
-struct RawResponse {
-  int status = 0;
-  std::string head;  // status line and headers
-  std::string body;
-  std::optional<std::string> Header(const std::string& name) const {
-    std::string lower_head = head;
-    std::string lower_name = name + ":";
-    for (auto& c : lower_head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (auto& c : lower_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto at = lower_head.find("\r\n" + lower_name);
-    if (at == std::string::npos) return std::nullopt;
-    auto start = at + 2 + lower_name.size();
-    auto end = head.find("\r\n", start);
-    std::string value = head.substr(start, end - start);
-    value.erase(0, value.find_first_not_of(' '));
-    return value;
-  }
-};
-
-// One client connection over a plain socket: exactly the bytes a test writes.
-class RawConnection {
- public:
-  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~RawConnection() { close(fd_); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return connected_; }
-  bool Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      auto sent = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (sent <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(sent));
-    }
-    return true;
-  }
-  // Reads one response (Content-Length framed, or none for 204/1xx).
-  std::optional<RawResponse> Read(std::chrono::milliseconds bound = kBound) {
-    const auto deadline = std::chrono::steady_clock::now() + bound;
-    for (;;) {
-      auto end = buffer_.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        RawResponse response;
-        response.head = buffer_.substr(0, end);
-        response.status = std::atoi(response.head.c_str() + 9);
-        std::size_t length = 0;
-        if (auto text = response.Header("Content-Length")) length = std::stoul(*text);
-        if (buffer_.size() >= end + 4 + length) {
-          response.body = buffer_.substr(end + 4, length);
-          buffer_.erase(0, end + 4 + length);
-          return response;
-        }
-      }
-      if (!Fill(deadline)) return std::nullopt;
-    }
-  }
-  // True when the server closes the connection (all it sent is discarded).
-  bool WaitClosed(std::chrono::milliseconds bound = kBound) {
-    const auto deadline = std::chrono::steady_clock::now() + bound;
-    while (Fill(deadline)) buffer_.clear();
-    return closed_;
-  }
-  // Whether the server has sent something (or closed) by now, without waiting.
-  bool Answered() {
-    pollfd pfd{fd_, POLLIN, 0};
-    return poll(&pfd, 1, 0) > 0;
-  }
-  int fd() const { return fd_; }
-
- private:
-  bool Fill(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd pfd{fd_, POLLIN, 0};
-    if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
-    char chunk[16384];
-    auto got = recv(fd_, chunk, sizeof chunk, 0);
-    if (got <= 0) {
-      closed_ = true;
-      return false;
-    }
-    buffer_.append(chunk, static_cast<std::size_t>(got));
-    return true;
-  }
-
-  int fd_;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string buffer_;
-};
 
 std::string Get(const std::string& target, const std::string& extra_headers = "") {
   return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + GuideAuthorization() + "\r\n" +

@@ -1,10 +1,7 @@
 // --shutdown-grace: on SIGTERM, queued callbacks are delivered for up to the
 // grace before the simulator exits; the stop line counts what is left and the
 // port file is removed.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -20,16 +17,7 @@ using namespace csrsim::testing;
 namespace {
 
 // True while something accepts TCP connections on 127.0.0.1:port.
-bool Accepts(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  const bool accepted = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  close(fd);
-  return accepted;
-}
+bool Accepts(int port) { return RawConnection(port).connected(); }
 
 // Waits (bounded) until the simulator's listener is closed: it is stopping.
 bool WaitUntilListenerClosed(int port) {

@@ -1,12 +1,16 @@
 #include "support.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -193,6 +197,85 @@ std::string SubscribeAndCreate(httplib::Client& api, const std::string& account,
   INFO(created->body);
   REQUIRE(created->status == 200);
   return XmlText(created->body, "OrderId").value_or("");
+}
+
+std::optional<std::string> RawResponse::Header(const std::string& name) const {
+  std::string lower_head = head;
+  std::string lower_name = name + ":";
+  for (auto& c : lower_head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : lower_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto at = lower_head.find("\r\n" + lower_name);
+  if (at == std::string::npos) return std::nullopt;
+  auto start = at + 2 + lower_name.size();
+  auto end = head.find("\r\n", start);
+  std::string value = head.substr(start, end - start);
+  value.erase(0, value.find_first_not_of(' '));
+  return value;
+}
+
+RawConnection::RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+}
+
+RawConnection::~RawConnection() { close(fd_); }
+
+bool RawConnection::Send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto sent = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (sent <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(sent));
+  }
+  return true;
+}
+
+std::optional<RawResponse> RawConnection::Read(std::chrono::milliseconds bound) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  for (;;) {
+    auto end = buffer_.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      RawResponse response;
+      response.head = buffer_.substr(0, end);
+      response.status = std::atoi(response.head.c_str() + 9);
+      std::size_t length = 0;
+      if (auto text = response.Header("Content-Length")) length = std::stoul(*text);
+      if (buffer_.size() >= end + 4 + length) {
+        response.body = buffer_.substr(end + 4, length);
+        buffer_.erase(0, end + 4 + length);
+        return response;
+      }
+    }
+    if (!Fill(deadline)) return std::nullopt;
+  }
+}
+
+bool RawConnection::WaitClosed(std::chrono::milliseconds bound) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (Fill(deadline)) buffer_.clear();
+  return closed_;
+}
+
+bool RawConnection::Answered() {
+  pollfd pfd{fd_, POLLIN, 0};
+  return poll(&pfd, 1, 0) > 0;
+}
+
+bool RawConnection::Fill(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  pollfd pfd{fd_, POLLIN, 0};
+  if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+  char chunk[16384];
+  auto got = recv(fd_, chunk, sizeof chunk, 0);
+  if (got <= 0) {
+    closed_ = true;
+    return false;
+  }
+  buffer_.append(chunk, static_cast<std::size_t>(got));
+  return true;
 }
 
 std::string LocationId(const httplib::Result& response) {

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -107,6 +108,45 @@ struct SubscriptionRequest {
 // to the account's /csrs. REQUIREs the 201 and the 200; returns the order's id.
 std::string SubscribeAndCreate(httplib::Client& api, const std::string& account, const std::string& callback_url,
                                const std::string& csr_body = kGuideCsrBody);
+
+// A response read off a RawConnection.
+struct RawResponse {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+  // The value of header `name` (any case), leading spaces dropped.
+  std::optional<std::string> Header(const std::string& name) const;
+};
+
+// One client connection to 127.0.0.1:port over a plain socket: exactly the
+// bytes a test writes. Every wait is bounded (30 s unless told).
+class RawConnection {
+ public:
+  static constexpr std::chrono::milliseconds kBound = std::chrono::seconds(30);
+
+  explicit RawConnection(int port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  bool Send(std::string_view bytes);
+  // Reads one response (Content-Length framed, or none for 204/1xx).
+  std::optional<RawResponse> Read(std::chrono::milliseconds bound = kBound);
+  // True when the server closes the connection (all it sent is discarded).
+  bool WaitClosed(std::chrono::milliseconds bound = kBound);
+  // Whether the server has sent something (or closed) by now, without waiting.
+  bool Answered();
+  int fd() const { return fd_; }
+
+ private:
+  bool Fill(std::chrono::steady_clock::time_point deadline);
+
+  int fd_;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::string buffer_;
+};
 
 // The id at the end of a response's Location header ("" when absent).
 std::string LocationId(const httplib::Result& response);

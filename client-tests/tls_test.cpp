@@ -2,12 +2,7 @@
 // certificate, `--tls-cert/--tls-key` serve the whole listener over TLS, and
 // a client that verifies the certificate runs an order's flow through it
 // (README "HTTPS"; include/csrsim/tls.hpp).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -54,20 +49,8 @@ std::unique_ptr<httplib::SSLClient> TrustingClient(const SimulatorProcess& sim, 
 // True when the server closes a connection that connected and sent `bytes`
 // (within 30 s: far beyond the --header-timeout the test sets).
 bool ClosedAfterSending(int port, const std::string& bytes) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  bool closed = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())) {
-    pollfd watched{fd, POLLIN, 0};
-    char byte = 0;
-    closed = poll(&watched, 1, 30'000) == 1 && recv(fd, &byte, 1, 0) <= 0;
-  }
-  close(fd);
-  return closed;
+  RawConnection connection(port);
+  return connection.connected() && connection.Send(bytes) && connection.WaitClosed();
 }
 
 }  // namespace
