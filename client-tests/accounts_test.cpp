@@ -14,12 +14,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kManual = {"--clock", "manual", "--log-level", "off"};
-
-std::string CsrBody(const std::string& tn) {
-  return "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>";
-}
-
 // A /_sim call that reports what went wrong instead of asserting, so that
 // worker threads can use it (Catch2 assertions belong to the main thread).
 struct SimAnswer {

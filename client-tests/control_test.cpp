@@ -13,11 +13,6 @@ using Json = nlohmann::json;
 namespace {
 
 const std::string kAccount = "/api/accounts/9900000";
-const std::vector<std::string> kManual = {"--clock", "manual", "--log-level", "off"};
-
-std::string CsrBody(const std::string& tn) {
-  return "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>";
-}
 
 // Talks to /_sim and checks each answer is JSON with the expected status.
 class Control {

@@ -18,17 +18,16 @@ using Json = nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kManual = {"--clock", "manual", "--log-level", "off"};
 constexpr auto kWait = std::chrono::seconds(10);
 
 // A create body for `tn` with CustomerOrderId co-TN.
-std::string CsrBody(const std::string& tn) {
+std::string CsrBodyWithOrderId(const std::string& tn) {
   return "<Csr><CustomerOrderId>co-" + tn + "</CustomerOrderId><WorkingOrBillingTelephoneNumber>" + tn +
          "</WorkingOrBillingTelephoneNumber></Csr>";
 }
 
 std::string CreateOrder(httplib::Client& api, const std::string& account, const std::string& tn) {
-  auto created = api.Post(("/api/accounts/" + account + "/csrs").c_str(), CsrBody(tn), "application/xml");
+  auto created = api.Post(("/api/accounts/" + account + "/csrs").c_str(), CsrBodyWithOrderId(tn), "application/xml");
   REQUIRE(created);
   REQUIRE(created->status == 200);
   return XmlText(created->body, "OrderId").value_or("");
@@ -148,7 +147,7 @@ TEST_CASE("event stream: orders, transitions with their cause, notes, subscripti
   CHECK(stream.ContentType() == "text/event-stream");
   auto api = sim.Client();
 
-  std::string order_id = SubscribeAndCreate(*api, "9900000", receiver.Url(), CsrBody("9198675309"));
+  std::string order_id = SubscribeAndCreate(*api, "9900000", receiver.Url(), CsrBodyWithOrderId("9198675309"));
   REQUIRE(api->Post(("/api/accounts/9900000/csrs/" + order_id + "/notes").c_str(),
                     "<Note><UserId>demo</UserId><Description>hello</Description></Note>", "application/xml")
               ->status == 201);
@@ -201,7 +200,7 @@ TEST_CASE("event stream: a 26500 failure carries its error, and a refused connec
   REQUIRE(stream.WaitForType("stream.open"));
   auto api = sim.Client();
   std::string url = "http://127.0.0.1:" + std::to_string(closed_port) + "/callbacks";
-  std::string order_id = SubscribeAndCreate(*api, "9900000", url, CsrBody("9198670000"));
+  std::string order_id = SubscribeAndCreate(*api, "9900000", url, CsrBodyWithOrderId("9198670000"));
   REQUIRE(AdvanceClock(sim, "5s"));
   auto failed = stream.WaitFor(OfOrder("order.transition", order_id, "FAILED"));
   REQUIRE(failed);

@@ -15,7 +15,6 @@ using namespace csrsim::testing;
 namespace {
 
 const std::string kAccount = "/api/accounts/9900000";
-const std::vector<std::string> kManual = {"--clock", "manual", "--log-level", "off"};
 
 std::string Repeat(const std::string& unit, std::size_t count) {
   std::string text;

@@ -11,10 +11,6 @@ namespace {
 
 const std::string kAccount = "/api/accounts/9900000";
 
-std::string CsrBody(const std::string& tn) {
-  return "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>";
-}
-
 // Creates an order for `tn` under `account` and returns its id.
 std::string CreateOrder(httplib::Client& api, const std::string& tn, const std::string& account = kAccount) {
   auto created = api.Post((account + "/csrs").c_str(), CsrBody(tn), "application/xml");

@@ -19,7 +19,6 @@ using Json = nlohmann::json;
 namespace {
 
 const std::string kAccount = "/api/accounts/9900000";
-const std::vector<std::string> kManual = {"--clock", "manual", "--log-level", "off"};
 
 // A JSON answer: the status, application/json, a body that parses, and no
 // header carrying exception text (httplib's EXCEPTION_WHAT).

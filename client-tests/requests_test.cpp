@@ -14,12 +14,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kManual = {"--clock", "manual", "--log-level", "off"};
-
-std::string CsrBody(const std::string& tn, const std::string& extra = "") {
-  return "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber>" + extra + "</Csr>";
-}
-
 // GET or POST on /_sim expecting `status`, answering the parsed JSON.
 Json SimCall(httplib::Client& client, const std::string& method, const std::string& path, int status = 200,
              const std::string& body = "") {

@@ -15,10 +15,6 @@ namespace {
 
 const std::string kAccount = "/api/accounts/9900000";
 
-std::string CsrBody(const std::string& tn) {
-  return "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>";
-}
-
 std::vector<std::string> StateArgs(const std::string& file, std::vector<std::string> more = {}) {
   std::vector<std::string> args = {"--clock", "manual", "--log-level", "off", "--state", file};
   args.insert(args.end(), more.begin(), more.end());

@@ -16,10 +16,6 @@ namespace {
 
 const std::string kAccount = "/api/accounts/9900000";
 
-std::string CsrBody(const std::string& tn) {
-  return "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber></Csr>";
-}
-
 std::string CreateOrder(httplib::Client& api, const std::string& tn) {
   auto created = api.Post((kAccount + "/csrs").c_str(), CsrBody(tn), "application/xml");
   REQUIRE(created);

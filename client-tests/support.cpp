@@ -184,6 +184,10 @@ std::string SubscriptionRequest::Xml() const {
   return xml + "</CallbackSubscription></Subscription>";
 }
 
+std::string CsrBody(const std::string& tn, const std::string& extra) {
+  return "<Csr><WorkingOrBillingTelephoneNumber>" + tn + "</WorkingOrBillingTelephoneNumber>" + extra + "</Csr>";
+}
+
 std::string SubscribeAndCreate(httplib::Client& api, const std::string& account, const std::string& callback_url,
                                const std::string& csr_body) {
   const std::string base = "/api/accounts/" + account;

@@ -31,6 +31,12 @@ inline const std::string kGuideCsrBody =
     "<Csr><CustomerOrderId>MyId5</CustomerOrderId>"
     "<WorkingOrBillingTelephoneNumber>9198675309</WorkingOrBillingTelephoneNumber></Csr>";
 
+// The arguments of a simulator on the manual clock that logs nothing.
+inline const std::vector<std::string> kManual = {"--clock", "manual", "--log-level", "off"};
+
+// A create body for `tn`, with `extra` elements after the TN.
+std::string CsrBody(const std::string& tn, const std::string& extra = "");
+
 // The guide's Basic credentials ("username:password") as a header value.
 std::string GuideAuthorization();
 std::string BasicAuthorization(const std::string& user, const std::string& password);
