@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "csrsim/encoding.hpp"
+#include "csrsim/mutex.hpp"
 
 namespace csrsim {
 
@@ -32,11 +32,42 @@ std::string_view TrimRight(std::string_view s) {
   return s;
 }
 
-const std::string* Intern(std::string_view text) {
-  static std::mutex mu;
-  static std::unordered_set<std::string> table;  // node-based: addresses are stable
-  std::lock_guard lock(mu);
-  return &*table.emplace(text).first;
+// The intern table: each live text once, keyed by a view of itself. A text's
+// deleter takes its entry out before freeing it, so no key ever dangles.
+// Never destroyed: SharedTexts with static storage may outlive any static.
+struct InternTable {
+  Mutex mu;
+  std::unordered_map<std::string_view, std::weak_ptr<const std::string>> texts CSRSIM_GUARDED_BY(mu);
+};
+
+InternTable& Interned() {
+  static auto* table = new InternTable;
+  return *table;
+}
+
+void Unintern(const std::string* text) {
+  InternTable& table = Interned();
+  {
+    MutexLock lock(table.mu);
+    auto it = table.texts.find(*text);
+    // Another thread may have replaced the entry already (it found this text
+    // expired and interned a new copy): then that entry is not ours.
+    if (it != table.texts.end() && it->first.data() == text->data()) table.texts.erase(it);
+  }
+  delete text;
+}
+
+std::shared_ptr<const std::string> Intern(std::string_view text) {
+  InternTable& table = Interned();
+  MutexLock lock(table.mu);
+  auto it = table.texts.find(text);
+  if (it != table.texts.end()) {
+    if (auto alive = it->second.lock()) return alive;
+    table.texts.erase(it);  // expiring: its deleter waits for our lock, then finds the entry gone
+  }
+  std::shared_ptr<const std::string> made(new std::string(text), Unintern);
+  table.texts.emplace(std::string_view(*made), made);
+  return made;
 }
 
 }  // namespace
@@ -44,6 +75,12 @@ const std::string* Intern(std::string_view text) {
 SharedText::SharedText() : SharedText(std::string_view()) {}
 
 SharedText::SharedText(std::string_view text) : text_(Intern(text)) {}
+
+std::size_t SharedText::InternedCount() {
+  InternTable& table = Interned();
+  MutexLock lock(table.mu);
+  return table.texts.size();
+}
 
 std::string_view ToString(OrderStatus status) { return kOrderStatusNames[static_cast<std::size_t>(status)]; }
 

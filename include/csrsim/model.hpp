@@ -118,9 +118,12 @@ struct ErrorDetail {
 // ---------------------------------------------------------------------------
 // Orders
 
-// An immutable string interned for the life of the process. Messages, causes
-// and scenario names repeat across millions of orders, so each order keeps a
-// pointer, not a copy. Cheap to copy; thread-safe; compares by content.
+// An immutable, shared, interned string. Messages, causes and scenario names
+// repeat across millions of orders, so each order keeps a pointer, not a copy:
+// while any SharedText holds a text, every other SharedText of the same text
+// shares it. A text lives as long as a SharedText holds it — texts a client
+// chose (a forced transition's message) leave with the last order that holds
+// them. Cheap to copy; thread-safe; compares by content.
 class SharedText {
  public:
   SharedText();
@@ -129,13 +132,16 @@ class SharedText {
   SharedText(const std::string& text) : SharedText(std::string_view(text)) {}
   const std::string& str() const { return *text_; }
   bool empty() const { return text_->empty(); }
-  friend bool operator==(const SharedText& a, const SharedText& b) { return a.text_ == b.text_; }
+  friend bool operator==(const SharedText& a, const SharedText& b) { return a.text_ == b.text_; }  // interned
   friend bool operator==(const SharedText& a, const char* b) { return *a.text_ == b; }
   friend bool operator==(const SharedText& a, const std::string& b) { return *a.text_ == b; }
   friend std::ostream& operator<<(std::ostream& out, const SharedText& text) { return out << *text.text_; }
 
+  // Distinct texts alive now, in the intern table (tests, memory checks).
+  static std::size_t InternedCount();
+
  private:
-  const std::string* text_;  // owned by the process-wide intern table
+  std::shared_ptr<const std::string> text_;  // never null; listed in the intern table while alive
 };
 
 struct Note {

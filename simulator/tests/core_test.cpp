@@ -266,3 +266,18 @@ TEST_CASE("ASCII case folding: only A-Z fold; other bytes, UTF-8 included, compa
   CHECK(StartsWithIgnoreCase("BEARER abc", "bearer "));
   CHECK_FALSE(StartsWithIgnoreCase("Bear", "bearer "));
 }
+
+TEST_CASE("equal SharedTexts share one copy, which lives while one of them does") {
+  const std::size_t before = SharedText::InternedCount();
+  {
+    SharedText a("a text no other test uses: 7f3a");
+    SharedText b(std::string("a text no other test uses: 7f3a"));
+    CHECK(a == b);
+    CHECK(&a.str() == &b.str());
+    CHECK(SharedText::InternedCount() == before + 1);
+    SharedText c = a;
+    a = SharedText("another text: 7f3b");
+    CHECK(c == b);
+  }
+  CHECK(SharedText::InternedCount() == before);
+}

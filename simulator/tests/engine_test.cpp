@@ -219,6 +219,22 @@ TEST_CASE("a forced transition applies at once and stops the scenario") {
   CHECK(h.engine.GetOrder("9900000", order.id).history.back().cause == "forced");
 }
 
+TEST_CASE("the messages of forced transitions leave memory with the orders that held them") {
+  Harness h;
+  const std::size_t before = SharedText::InternedCount();
+  std::vector<Order> orders;
+  for (int i = 0; i < 50; ++i) orders.push_back(h.Create("91955501" + std::to_string(10 + i)));
+  for (int i = 0; i < 50; ++i) {
+    h.engine.ForceTransition(orders[static_cast<std::size_t>(i)].id, OrderStatus::kFailed,
+                             "a message a client chose, number " + std::to_string(i), {});
+  }
+  const std::size_t with_messages = SharedText::InternedCount();
+  CHECK(with_messages >= before + 50);
+  orders.clear();  // the copies the test kept hold their messages too
+  h.store.Reset(std::nullopt);
+  CHECK(SharedText::InternedCount() <= with_messages - 50);
+}
+
 TEST_CASE("forcing COMPLETE after FAILED drops the errors and brings CSR data") {
   Harness h;
   Order order = h.Create("9195550100");
