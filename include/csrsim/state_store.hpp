@@ -12,7 +12,9 @@
 // Schema: table `schema_version` holds kStateSchemaVersion (older files are
 // migrated when opened, one version at a time); an order is a row whose
 // `record` is a compact binary form (decoded without a parse tree, for
-// start-up time), found by rowid; subscriptions and step lists are JSON
+// start-up time), found by rowid, and each of its notes a row of `notes`
+// (order row, position), so adding a note writes that note alone; a
+// delivery waiting for a retry keeps when it is due; subscriptions and step lists are JSON
 // documents; the steps an order was given live once per distinct step list
 // in `step_lists`, so an order keeps its steps when scenario files change
 // between runs.
