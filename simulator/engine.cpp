@@ -475,14 +475,14 @@ void Engine::ApplyStep(OrderSlot& slot, const Step& step, const std::string& cau
   Transition(slot, step.status, message, SharedText(cause), step.callback_fault, step.notify, effects);
 }
 
-void Engine::Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause,
+void Engine::Transition(OrderSlot& slot, OrderStatus status, const SharedText& message, SharedText cause,
                         const CallbackFault& fault, bool notify, Effects& effects) {
   Order& order = slot.order;
   const SimTime now = Now(order.account_id);
   order.status = status;
   order.message = message;
   order.last_modified = now;
-  order.history.push_back({status, now, message, cause});
+  order.history.push_back({status, now, message, std::move(cause)});
   // Run right after the change's commit, under the same lock: the order is as this change left it.
   effects.emplace_back([this, &slot]() CSRSIM_REQUIRES(slot.mu) { EmitTransition(events_, slot.order); });
   if (notify) Notify(order, std::nullopt, fault, effects);

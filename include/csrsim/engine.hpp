@@ -194,8 +194,8 @@ class Engine {
                    Effects& effects) CSRSIM_REQUIRES(slot->mu);
   void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects)
       CSRSIM_REQUIRES(slot.mu);
-  void Transition(OrderSlot& slot, OrderStatus status, SharedText message, SharedText cause, const CallbackFault& fault,
-                  bool notify, Effects& effects) CSRSIM_REQUIRES(slot.mu);
+  void Transition(OrderSlot& slot, OrderStatus status, const SharedText& message, SharedText cause,
+                  const CallbackFault& fault, bool notify, Effects& effects) CSRSIM_REQUIRES(slot.mu);
   void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects)
       CSRSIM_REQUIRES(slot->mu);
   void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) CSRSIM_REQUIRES(slot->mu);
