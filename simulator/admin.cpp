@@ -69,8 +69,15 @@ bool SimulatorAdmin::ManualClock() const { return parts_.clock.IsManual(); }
 void SimulatorAdmin::Settle(const std::optional<std::string>& account_id) {
   for (;;) {
     parts_.dispatcher.WaitIdle(account_id);
-    if (!parts_.clock.IsManual() || !parts_.scheduler.Busy()) return;
-    parts_.scheduler.RunDue();
+    if (!parts_.clock.IsManual()) return;
+    if (parts_.scheduler.Busy()) {
+      parts_.scheduler.RunDue();
+      continue;
+    }
+    // The scheduler's own thread may have run a task after WaitIdle returned
+    // (a retry due now, which queues its callback again): settled only when
+    // the dispatcher is still idle once nothing is due or running.
+    if (parts_.dispatcher.Idle(account_id)) return;
   }
 }
 

@@ -155,6 +155,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     while (!(account_id ? lanes_.Idle(*account_id) : lanes_.Idle())) lock.Wait(idle_);
   }
 
+  bool Idle(const std::optional<std::string>& account_id) {
+    MutexLock lock(mu_);
+    return account_id ? lanes_.Idle(*account_id) : lanes_.Idle();
+  }
+
   bool WaitIdleFor(std::chrono::milliseconds timeout) {
     MutexLock lock(mu_);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -485,6 +490,10 @@ CallbackDispatcher::~CallbackDispatcher() { Stop(); }
 void CallbackDispatcher::Submit(Delivery delivery) { impl_->core->Submit(std::move(delivery)); }
 
 void CallbackDispatcher::WaitIdle(const std::optional<std::string>& account_id) { impl_->core->WaitIdle(account_id); }
+
+bool CallbackDispatcher::Idle(const std::optional<std::string>& account_id) const {
+  return impl_->core->Idle(account_id);
+}
 
 bool CallbackDispatcher::WaitIdleFor(std::chrono::milliseconds timeout) { return impl_->core->WaitIdleFor(timeout); }
 

@@ -111,6 +111,8 @@ class CallbackDispatcher {
   // Deliveries waiting on the simulated clock (delay faults, retry backoff)
   // and out-of-order holds are not counted.
   void WaitIdle(const std::optional<std::string>& account_id = std::nullopt);
+  // Whether WaitIdle would return at once now.
+  bool Idle(const std::optional<std::string>& account_id = std::nullopt) const;
   // WaitIdle of all accounts for at most `timeout` (wall time); true when idle.
   bool WaitIdleFor(std::chrono::milliseconds timeout);
   // Drops queued deliveries and forgets out-of-order holds of one account (or all).
