@@ -159,14 +159,7 @@ TEST_CASE("logging: a failed callback, a fired fault and scenario reloads each w
   RefusingPort refusing;
   auto api = sim.Client();
   auto control = sim.Client("");
-  auto subscribed =
-      api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(refusing.Url()).Xml(), "application/xml");
-  REQUIRE(subscribed);
-  REQUIRE(subscribed->status == 201);
-  auto created = api->Post("/api/accounts/9900000/csrs", kGuideCsrBody, "application/xml");
-  REQUIRE(created);
-  REQUIRE(created->status == 200);
-  const std::string order_id = XmlText(created->body, "OrderId").value_or("");
+  const std::string order_id = SubscribeAndCreate(*api, "9900000", refusing.Url());
   REQUIRE(AdvanceClock(sim, "3s"));  // returns once the COMPLETE callback was attempted
 
   auto fault = control->Post(

@@ -37,13 +37,8 @@ TEST_CASE("SIGTERM with --shutdown-grace delivers the queued callbacks, logs the
                         "--callback-timeout", "60s"});
   CallbackReceiver receiver({.holding = true});  // answers nothing until Release()
   auto api = sim.Client();
-  auto subscribed =
-      api->Post("/api/accounts/9900000/subscriptions", SubscriptionRequest(receiver.Url()).Xml(), "application/xml");
-  REQUIRE(subscribed);
-  REQUIRE(subscribed->status == 201);
-  auto created = api->Post("/api/accounts/9900000/csrs", kGuideCsrBody, "application/xml");
-  REQUIRE(created);
-  const std::string notes = "/api/accounts/9900000/csrs/" + XmlText(created->body, "OrderId").value_or("") + "/notes";
+  const std::string notes =
+      "/api/accounts/9900000/csrs/" + SubscribeAndCreate(*api, "9900000", receiver.Url()) + "/notes";
   // Each note queues one callback; the order's callbacks go one at a time.
   for (int i = 0; i < 20; ++i) {
     auto added =
