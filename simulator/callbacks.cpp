@@ -152,12 +152,12 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
 
   void WaitIdle(const std::optional<std::string>& account_id) {
     MutexLock lock(mu_);
-    while (!(account_id ? lanes_.Idle(*account_id) : lanes_.Idle())) lock.Wait(idle_);
+    while (!IdleLocked(account_id)) lock.Wait(idle_);
   }
 
   bool Idle(const std::optional<std::string>& account_id) {
     MutexLock lock(mu_);
-    return account_id ? lanes_.Idle(*account_id) : lanes_.Idle();
+    return IdleLocked(account_id);
   }
 
   bool WaitIdleFor(std::chrono::milliseconds timeout) {
@@ -246,6 +246,11 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
   }
 
   // Every turn that ends may leave an account idle (WaitIdle of one account).
+  // Nothing of the account (or of any, when nullopt) is ready or in flight.
+  bool IdleLocked(const std::optional<std::string>& account_id) const CSRSIM_REQUIRES(mu_) {
+    return account_id ? lanes_.Idle(*account_id) : lanes_.Idle();
+  }
+
   void NotifyIfIdleLocked() CSRSIM_REQUIRES(mu_) { idle_.notify_all(); }
 
   // The accept-stage faults: an out-of-order delivery is held until its lane's
