@@ -31,9 +31,10 @@
 #include "csrsim/model.hpp"
 #include "csrsim/request_journal.hpp"
 #include "csrsim/scenario.hpp"
-#include "csrsim/store.hpp"
 
 namespace csrsim {
+
+class Store;  // store.hpp (simulator/): the orders and subscriptions
 
 class Authenticator;
 class Clock;

@@ -20,7 +20,7 @@
 #include "csrsim/callbacks.hpp"
 #include "csrsim/faults.hpp"
 #include "csrsim/model.hpp"
-#include "csrsim/store.hpp"
+#include "csrsim/scenario.hpp"
 
 namespace csrsim {
 

@@ -34,11 +34,12 @@
 #include "csrsim/clock.hpp"
 #include "csrsim/engine.hpp"
 #include "csrsim/state_sink.hpp"
-#include "csrsim/store.hpp"
 
 struct sqlite3;
 
 namespace csrsim {
+
+class Store;  // store.hpp (simulator/): the orders and subscriptions
 
 inline constexpr int kStateSchemaVersion = 6;
 

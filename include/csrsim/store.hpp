@@ -29,23 +29,6 @@
 
 namespace csrsim {
 
-// Where an order stands in its scenario.
-struct ScenarioProgress {
-  std::shared_ptr<const ScenarioSet> set;  // keeps `variant` alive across reloads
-  const Variant* variant = nullptr;
-  std::size_t next_step = 0;        // index into variant->steps
-  std::uint64_t generation = 0;     // bumped whenever pending timers become stale
-  bool waiting_for_update = false;  // next step is an on_update step
-  std::optional<SimTime> due;       // when the scheduled next step runs (none: not scheduled)
-  // The order's row in the --state file (state_store.cpp), 0 before its first
-  // write. Written by the state sink through the const reference SaveOrder
-  // gets, while the caller holds the order's mutex.
-  mutable std::int64_t state_row = 0;
-  // How many of the order's notes (the first ones) that row's notes hold:
-  // a later write adds only the rest. Written like state_row.
-  mutable std::size_t state_notes = 0;
-};
-
 struct OrderSlot {
   OrderSlot(Order o, ScenarioProgress p) : order(std::move(o)), progress(std::move(p)) {}
   // The order's id and account never change once the slot exists, so these
