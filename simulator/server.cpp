@@ -459,7 +459,8 @@ struct HttpServer::Impl {
 
   std::mutex connections_mu;
   std::set<int> connections;  // guarded by connections_mu
-  bool stopping = false;      // guarded by connections_mu
+  // Written under connections_mu; read without it by each answer (keep-alive).
+  std::atomic<bool> stopping{false};
 };
 
 bool HttpServer::Impl::Register(int fd) {
@@ -650,11 +651,7 @@ bool HttpServer::Impl::Answer(Connection& connection, HttpRequest& request, cons
     shutdown(connection.fd(), SHUT_RDWR);
     return false;
   }
-  bool keep_alive = head.keep_alive;
-  {
-    std::lock_guard lock(connections_mu);
-    keep_alive = keep_alive && !stopping;
-  }
+  const bool keep_alive = head.keep_alive && !stopping.load();
   const bool sent = Send(connection, response, head.method == "HEAD", keep_alive);
   Log(request, response.status, response.body.size(), started, "answered");
   return sent && keep_alive;
