@@ -1,9 +1,12 @@
 // Durable state (--state FILE, README.md "Durable state"): the callback
 // journal survives a restart, and callbacks are at-least-once across a crash —
 // a delivery whose attempt had no journaled outcome when the process was
-// killed is sent again at the next start, one that was journaled is not.
+// killed is sent again at the next start, one that was journaled is not; and
+// a change and the callbacks it queues are kept together or not at all.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -155,4 +158,55 @@ TEST_CASE("a callback's retries go on after a restart where they stood: same bud
   auto dump = RunBinary({"state", "dump", file});
   REQUIRE(dump.exit_code == 0);
   CHECK(Json::parse(dump.out)["deliveries"].empty());  // the delivery is done
+}
+
+TEST_CASE("a change and the callbacks it queues are committed together: killed right after, they are sent at restart") {
+  const bool scheduled = GENERATE(false, true);  // a note add (a call) / a scheduled step (the clock)
+  INFO((scheduled ? "a scheduled step" : "a note add"));
+  const std::string dir = MakeTempDir();
+  const std::string file = dir + "/state.db";
+  const std::string trigger = dir + "/kill";  // the process kills itself after each commit while it exists
+  CallbackReceiver receiver;
+  std::string order;
+  {
+    ::setenv("CSRSIM_TEST_STATE_KILL_AFTER_COMMIT_WHILE", trigger.c_str(), 1);
+    SimulatorProcess sim(StateArgs(file));
+    ::unsetenv("CSRSIM_TEST_STATE_KILL_AFTER_COMMIT_WHILE");
+    Subscribe(sim, receiver.Url());
+    order = CreateOrder(sim);          // RECEIVED, which sends no callback
+    REQUIRE(AdvanceClock(sim, "1s"));  // PROCESSING, which sends none either
+    WriteFile(dir, "kill", "");
+    if (scheduled) {
+      CHECK_FALSE(AdvanceClock(sim, "2s"));  // COMPLETE is committed, then the process is gone
+    } else {
+      auto noted =
+          sim.Client()->Post((kAccount + "/csrs/" + order + "/notes").c_str(),
+                             "<Note><UserId>spock</UserId><Description>kept</Description></Note>", "application/xml");
+      CHECK_FALSE(noted);  // committed, never answered
+    }
+    REQUIRE(sim.Stop(9) == 128 + 9);  // it killed itself
+  }
+  std::filesystem::remove(trigger);
+  REQUIRE(receiver.Requests().empty());  // the kill came before any callback went out
+  SimulatorProcess sim(StateArgs(file));
+  // The change is in the file, and so is its callback: sent at start-up.
+  REQUIRE(receiver.WaitForCount(1));
+  const std::string body = receiver.Requests().at(0).body;
+  CHECK(body.find(order) != std::string::npos);
+  if (scheduled) {
+    CHECK(XmlText(body, "Status") == "COMPLETE");
+    auto got = sim.Client()->Get((kAccount + "/csrs/" + order).c_str());
+    REQUIRE(got);
+    CHECK(XmlText(got->body, "Status") == "COMPLETE");
+  } else {
+    CHECK(body.find("A note was added") != std::string::npos);
+    auto notes = sim.Client()->Get((kAccount + "/csrs/" + order + "/notes").c_str());
+    REQUIRE(notes);
+    CHECK(notes->body.find("kept") != std::string::npos);
+  }
+  auto waited = sim.Client("")->Get(("/_sim/callbacks/wait?orderId=" + order + "&timeout=10s").c_str());
+  REQUIRE(waited);
+  CHECK(waited->status == 200);
+  REQUIRE(sim.Stop() == 0);
+  CHECK(receiver.Requests().size() == 1);  // sent once: its outcome is journaled
 }

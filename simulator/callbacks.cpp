@@ -119,6 +119,17 @@ class DispatchCore : public std::enable_shared_from_this<DispatchCore> {
     Submit(std::move(delivery), key, 1, 0);
   }
 
+  void SubmitKept(Delivery delivery, std::int64_t key, bool changed) {
+    if (log_ && changed) {
+      try {
+        log_->DeliveryChanged(key, delivery);
+      } catch (const std::exception& error) {
+        ProcessLog().Error("state_write_failed", {{"change", "callback fault added"}, {"error", error.what()}});
+      }
+    }
+    Submit(std::move(delivery), key, 1, 0);
+  }
+
   void Submit(Delivery delivery, std::int64_t key, int next_attempt, int tries,
               std::optional<SimTime> retry_at = std::nullopt) {
     MutexLock lock(mu_);
@@ -493,6 +504,10 @@ CallbackDispatcher::CallbackDispatcher(Scheduler& scheduler, Journal& journal, D
 CallbackDispatcher::~CallbackDispatcher() { Stop(); }
 
 void CallbackDispatcher::Submit(Delivery delivery) { impl_->core->Submit(std::move(delivery)); }
+
+void CallbackDispatcher::SubmitKept(Delivery delivery, std::int64_t key, bool changed) {
+  impl_->core->SubmitKept(std::move(delivery), key, changed);
+}
 
 void CallbackDispatcher::WaitIdle(const std::optional<std::string>& account_id) { impl_->core->WaitIdle(account_id); }
 

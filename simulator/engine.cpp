@@ -280,7 +280,7 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   Effects effects;
   ScheduleNextStep(slot, now, effects);
   try {
-    Persist(*slot);
+    Persist(*slot, effects);
   } catch (...) {
     // Not in the file, so not created: the client gets the error and the
     // order is not there to find either (README.md, Durable state); its
@@ -289,7 +289,7 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
     store_.RemoveOrder(slot);
     throw;
   }
-  for (const auto& effect : effects) effect();
+  Run(effects);
   EmitOrderCreated(events_, slot->order);
   return slot->order;
 }
@@ -305,14 +305,14 @@ void Engine::CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& 
     ScenarioProgress progress_before = slot.progress;
     try {
       change(effects);
-      Persist(slot, edited_note);
+      Persist(slot, effects, edited_note);
     } catch (...) {
       PutBack(slot, std::move(order_before));
       slot.progress = std::move(progress_before);
       throw;
     }
   }
-  for (const auto& effect : effects) effect();
+  Run(effects);
 }
 
 void Engine::CommitSubscriptions(const std::string& account_id,
@@ -408,7 +408,7 @@ void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime ba
 
 void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) {
   slot->progress.due = due;
-  effects.emplace_back([this, slot, generation = slot->progress.generation, due] {
+  effects.run.emplace_back([this, slot, generation = slot->progress.generation, due] {
     scheduler_.ScheduleAt(slot->account_id(), due, [this, weak = std::weak_ptr(slot), generation, due] {
       RunScheduledStep(weak, generation, due);
     });
@@ -430,8 +430,8 @@ void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_
   ApplyStep(*slot, progress.variant->steps[index], "step " + std::to_string(index + 1), effects);
   // `after` counts from when this step was due, not from when the thread got to it.
   ScheduleNextStep(slot, due, effects);
-  WriteInBackground([&]() CSRSIM_REQUIRES(slot->mu) { Persist(*slot); });
-  for (const auto& effect : effects) effect();  // the step stays done even when its write failed
+  WriteInBackground([&]() CSRSIM_REQUIRES(slot->mu) { Persist(*slot, effects); });
+  Run(effects);  // the step stays done even when its write failed (its callbacks are then written alone)
 }
 
 void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
@@ -442,12 +442,16 @@ void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
   if (slot->progress.due && !IsTerminal(slot->order.status)) {
     Effects effects;
     ScheduleStepAt(slot, *slot->progress.due, effects);
-    for (const auto& effect : effects) effect();
+    Run(effects);
   }
 }
 
-void Engine::Persist(const OrderSlot& slot, std::optional<std::size_t> edited_note) {
-  if (sink_) sink_->SaveOrder(slot.order, slot.progress, edited_note);
+void Engine::Persist(const OrderSlot& slot, Effects& effects, std::optional<std::size_t> edited_note) {
+  if (sink_) effects.keys = sink_->SaveOrder(slot.order, slot.progress, edited_note, effects.callbacks);
+}
+
+void Engine::Run(const Effects& effects) {
+  for (const auto& effect : effects.run) effect();
 }
 
 void Engine::Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions) {
@@ -484,7 +488,7 @@ void Engine::Transition(OrderSlot& slot, OrderStatus status, const SharedText& m
   order.last_modified = now;
   order.history.push_back({status, now, message, std::move(cause)});
   // Run right after the change's commit, under the same lock: the order is as this change left it.
-  effects.emplace_back([this, &slot]() CSRSIM_REQUIRES(slot.mu) { EmitTransition(events_, slot.order); });
+  effects.run.emplace_back([this, &slot]() CSRSIM_REQUIRES(slot.mu) { EmitTransition(events_, slot.order); });
   if (notify) Notify(order, std::nullopt, fault, effects);
 }
 
@@ -545,7 +549,7 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
   Note note{ids_.NewNoteId(), std::move(user_id), std::move(description), Now(account_id)};
   CommitChange(*slot, [&](Effects& effects) CSRSIM_REQUIRES(slot->mu) {
     slot->order.notes.push_back(note);
-    effects.emplace_back([&]() CSRSIM_REQUIRES(slot->mu) { EmitNoteAdded(events_, slot->order, note); });
+    effects.run.emplace_back([&]() CSRSIM_REQUIRES(slot->mu) { EmitNoteAdded(events_, slot->order, note); });
     Notify(slot->order, note.description, {}, effects);
   });
   return note;
@@ -595,11 +599,23 @@ void Engine::Notify(const Order& order, const std::optional<std::string>& note_t
     delivery.credentials = subscription.spec.callback->basic;
     delivery.body = wire::EncodeNotification(content);
     delivery.scheduled_at = now;
-    // Fault rules count the callbacks they hit: only one that is sent is counted.
-    effects.emplace_back([this, delivery = std::move(delivery), fault]() mutable {
-      delivery.fault = faults_.OnCallback(delivery.account_id, fault);
-      dispatcher_.Submit(std::move(delivery));
-    });
+    delivery.fault = fault;  // the scenario's; the fault rules add theirs when it is submitted
+    const std::size_t index = effects.callbacks.size();
+    effects.callbacks.push_back(std::move(delivery));
+    effects.run.emplace_back([this, &effects, index] { SubmitCallback(effects, index); });
+  }
+}
+
+void Engine::SubmitCallback(Effects& effects, std::size_t index) {
+  Delivery delivery = std::move(effects.callbacks[index]);
+  // Fault rules count the callbacks they hit: only one that is sent is counted.
+  const CallbackFault scenario_fault = delivery.fault;
+  delivery.fault = faults_.OnCallback(delivery.account_id, scenario_fault);
+  if (index < effects.keys.size()) {  // written with the change
+    const bool changed = delivery.fault != scenario_fault;
+    dispatcher_.SubmitKept(std::move(delivery), effects.keys[index], changed);
+  } else {  // no state file, or the change's write failed (a scheduled step goes on): written alone, if at all
+    dispatcher_.Submit(std::move(delivery));
   }
 }
 

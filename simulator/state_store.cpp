@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -866,9 +867,14 @@ struct StateStore::Impl {
   std::unique_ptr<Statement> save_id_stream;
   std::unique_ptr<Statement> insert_note;
   std::unique_ptr<Statement> delete_notes;
+  std::unique_ptr<Statement> insert_delivery;
   // Test-only (CSRSIM_TEST_STATE_FAIL_WHILE): while a file of this name
   // exists, every transaction fails as on a full disk. Empty: never.
   std::string fail_while;
+  // Test-only (CSRSIM_TEST_STATE_KILL_AFTER_COMMIT_WHILE): while a file of
+  // this name exists, the process kills itself (SIGKILL) right after a
+  // transaction commits, before any caller of it goes on. Empty: never.
+  std::string kill_after_commit_while;
   // Step lists already in the file, by the variant they were written from;
   // the set is held so that the Variant's address cannot be reused.
   std::map<const Variant*, std::pair<std::shared_ptr<const ScenarioSet>, std::int64_t>> step_lists;
@@ -895,6 +901,7 @@ struct StateStore::Impl {
     save_id_stream.reset();
     insert_note.reset();
     delete_notes.reset();
+    insert_delivery.reset();
     sqlite3_close(db);
   }
 
@@ -924,6 +931,23 @@ struct StateStore::Impl {
   }
 
   void SetMeta(const char* key, std::int64_t value) { set_meta->Bind(1, std::string(key)).Bind(2, value).Run(); }
+
+  // The test-only hooks (fail_while, kill_after_commit_while): a write fails
+  // as on a full disk, the process is killed right after a commit.
+  void FailIfAsked() const {
+    if (!fail_while.empty() && ::access(fail_while.c_str(), F_OK) == 0) {
+      throw StateFileError("state file: database or disk is full (CSRSIM_TEST_STATE_FAIL_WHILE)");
+    }
+  }
+  void KillIfAsked() const {
+    if (!kill_after_commit_while.empty() && ::access(kill_after_commit_while.c_str(), F_OK) == 0) ::raise(SIGKILL);
+  }
+
+  // A delivery before its first attempt (DeliveryDoc); returns its key.
+  std::int64_t InsertDelivery(const std::string& account_id, const std::string& doc) {
+    insert_delivery->Bind(1, account_id).Bind(2, doc).Run();
+    return sqlite3_last_insert_rowid(db);
+  }
 };
 
 namespace {
@@ -1071,6 +1095,11 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
   if (const char* trigger = std::getenv("CSRSIM_TEST_STATE_FAIL_WHILE"); trigger && *trigger) {
     impl_->fail_while = trigger;
   }
+  // Test-only too: a kill -9 right after a commit, at a point a test chooses
+  // (client-tests/state_callbacks_test.cpp: nothing a commit holds is lost).
+  if (const char* trigger = std::getenv("CSRSIM_TEST_STATE_KILL_AFTER_COMMIT_WHILE"); trigger && *trigger) {
+    impl_->kill_after_commit_while = trigger;
+  }
   impl_->insert_order =
       std::make_unique<Statement>(db, "INSERT INTO orders(id, account, steps, record) VALUES(?1, ?2, ?3, ?4)");
   impl_->update_order =
@@ -1084,6 +1113,8 @@ StateStore::StateStore(const std::string& path, Purpose purpose) : path_(path), 
   impl_->insert_note =
       std::make_unique<Statement>(db, "INSERT OR REPLACE INTO notes(order_row, position, record) VALUES(?1, ?2, ?3)");
   impl_->delete_notes = std::make_unique<Statement>(db, "DELETE FROM notes WHERE order_row = ?1");
+  impl_->insert_delivery =
+      std::make_unique<Statement>(db, "INSERT INTO deliveries(account, next_attempt, tries, doc) VALUES(?1, 1, 0, ?2)");
   impl_->save_id_stream =
       std::make_unique<Statement>(db,
                                   "INSERT INTO id_streams(seed, draws) VALUES(?1, ?2) "
@@ -1191,9 +1222,7 @@ void StateStore::Commit(const std::function<void()>& write) {
       try {
         impl.Exec("BEGIN IMMEDIATE");
         try {
-          if (!impl.fail_while.empty() && ::access(impl.fail_while.c_str(), F_OK) == 0) {
-            throw StateFileError("state file: database or disk is full (CSRSIM_TEST_STATE_FAIL_WHILE)");
-          }
+          impl.FailIfAsked();
           for (const auto* each : leading->writes) (*each)();
           if (stream) {
             impl.save_id_stream->Bind(1, static_cast<std::int64_t>(stream->first))
@@ -1201,6 +1230,7 @@ void StateStore::Commit(const std::function<void()>& write) {
                 .Run();
           }
           impl.Exec("COMMIT");
+          impl.KillIfAsked();
         } catch (...) {
           // Nothing of the transaction stays in the file (SQLite may have
           // rolled it back already: then this ROLLBACK fails, harmlessly).
@@ -1225,14 +1255,19 @@ void StateStore::Commit(const std::function<void()>& write) {
   if (batch->error) std::rethrow_exception(batch->error);
 }
 
-void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress,
-                           std::optional<std::size_t> edited_note) {
+std::vector<std::int64_t> StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress,
+                                                std::optional<std::size_t> edited_note,
+                                                const std::vector<Delivery>& callbacks) {
   const std::string record = OrderRecord(order, progress, /*with_notes=*/false);
   // The notes the order's row does not hold yet, and the one edited.
   const std::size_t first_new = progress.state_row != 0 ? std::min(progress.state_notes, order.notes.size()) : 0;
   std::vector<std::pair<std::size_t, std::string>> notes;
   if (edited_note && *edited_note < first_new) notes.emplace_back(*edited_note, NoteRecord(order.notes[*edited_note]));
   for (std::size_t i = first_new; i < order.notes.size(); ++i) notes.emplace_back(i, NoteRecord(order.notes[i]));
+  std::vector<std::string> callback_docs;
+  callback_docs.reserve(callbacks.size());
+  for (const auto& delivery : callbacks) callback_docs.push_back(DeliveryDoc(delivery).dump());
+  std::vector<std::int64_t> keys;
   std::int64_t row = progress.state_row;
   Commit([&] {
     const std::int64_t steps = impl_->StepListId(progress, order.scenario_name.str());
@@ -1254,10 +1289,15 @@ void StateStore::SaveOrder(const Order& order, const ScenarioProgress& progress,
     for (const auto& [position, note] : notes) {
       impl_->insert_note->Bind(1, row).Bind(2, static_cast<std::int64_t>(position)).BindBlob(3, note).Run();
     }
+    // The change's callbacks, in this transaction: a crash keeps both or neither.
+    for (std::size_t i = 0; i < callbacks.size(); ++i) {
+      keys.push_back(impl_->InsertDelivery(callbacks[i].account_id, callback_docs[i]));
+    }
   });
   // Committed (Commit threw otherwise); the caller holds the order's mutex.
   progress.state_row = row;
   progress.state_notes = order.notes.size();
+  return keys;
 }
 
 void StateStore::SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) {
@@ -1300,14 +1340,13 @@ void StateStore::Reset(const std::optional<std::string>& account_id) {
 std::int64_t StateStore::DeliverySubmitted(const Delivery& delivery) {
   const std::string doc = DeliveryDoc(delivery).dump();
   std::int64_t key = 0;
-  Commit([&] {
-    Statement(impl_->db, "INSERT INTO deliveries(account, next_attempt, tries, doc) VALUES(?1, 1, 0, ?2)")
-        .Bind(1, delivery.account_id)
-        .Bind(2, doc)
-        .Run();
-    key = sqlite3_last_insert_rowid(impl_->db);
-  });
+  Commit([&] { key = impl_->InsertDelivery(delivery.account_id, doc); });
   return key;
+}
+
+void StateStore::DeliveryChanged(std::int64_t key, const Delivery& delivery) {
+  const std::string doc = DeliveryDoc(delivery).dump();
+  Commit([&] { Statement(impl_->db, "UPDATE deliveries SET doc = ?2 WHERE id = ?1").Bind(1, key).Bind(2, doc).Run(); });
 }
 
 void StateStore::DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, int next_attempt,

@@ -72,7 +72,9 @@ using OutcomeHook =
 
 // Where the dispatcher keeps deliveries and their attempts durable
 // (--state FILE, state_store.hpp), for at-least-once delivery across a
-// crash: a delivery is written when it is submitted and removed in the same
+// crash: a delivery is written when it is submitted (the engine's are written
+// with the change that queued them, StateSink::SaveOrder, and come in through
+// SubmitKept) and removed in the same
 // transaction that writes the journal entries of its final attempt, so a
 // delivery whose outcome was not journaled is still there at the next start
 // and is sent again (CallbackDispatcher::Resubmit). Called outside the
@@ -83,6 +85,9 @@ class DeliveryLog {
   virtual ~DeliveryLog() = default;
   // A submitted delivery; returns its key (> 0).
   virtual std::int64_t DeliverySubmitted(const Delivery& delivery) = 0;
+  // The delivery kept under `key` changed before its first attempt (a fault
+  // rule added a fault, CallbackDispatcher::SubmitKept): written again.
+  virtual void DeliveryChanged(std::int64_t key, const Delivery& delivery) = 0;
   // A turn of the delivery `key` (0: one not kept, e.g. a duplicate) ended
   // with these journal entries (ids assigned). `retry_at` nullopt: no retry
   // follows, the delivery is removed; else it stays with its next attempt
@@ -105,8 +110,14 @@ class CallbackDispatcher {
   CallbackDispatcher(const CallbackDispatcher&) = delete;
   CallbackDispatcher& operator=(const CallbackDispatcher&) = delete;
 
-  // Queues a delivery; never blocks on the network.
+  // Queues a delivery; never blocks on the network. With a DeliveryLog the
+  // delivery is written to it first.
   void Submit(Delivery delivery);
+  // Queues a delivery the DeliveryLog already keeps under `key` — written in
+  // the transaction of the change that queued it (StateSink::SaveOrder).
+  // `changed`: it differs from what was written (a fault rule added a fault),
+  // so it is written again first (DeliveryChanged).
+  void SubmitKept(Delivery delivery, std::int64_t key, bool changed);
   // Blocks until nothing is queued or in flight (of one account, or of all).
   // Deliveries waiting on the simulated clock (delay faults, retry backoff)
   // and out-of-order holds are not counted.

@@ -175,7 +175,13 @@ class Engine {
   // callbacks, events, the scheduler — collected while it is applied and run
   // (under the order's mutex, in order) only once the change is in the state
   // file: a change the file refuses leaves no trace (README.md, Durable state).
-  using Effects = std::vector<std::function<void()>>;
+  // The callbacks it queues are written in the same transaction as the change
+  // (StateSink::SaveOrder), so a crash keeps both or neither.
+  struct Effects {
+    std::vector<std::function<void()>> run;  // in order, after the commit
+    std::vector<Delivery> callbacks;         // submitted by their entries of `run`
+    std::vector<std::int64_t> keys;          // the callbacks' keys in the state file, once written there
+  };
 
   std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
   // Runs `change` on the order and writes the order to
@@ -202,8 +208,13 @@ class Engine {
   void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
   void Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
               Effects& effects);
-  // No-op without a sink.
-  void Persist(const OrderSlot& slot, std::optional<std::size_t> edited_note = std::nullopt) CSRSIM_REQUIRES(slot.mu);
+  // Hands `effects.callbacks[index]` to the dispatcher, with the faults the
+  // fault rules add to it (counted only now, once the change is committed).
+  void SubmitCallback(Effects& effects, std::size_t index);
+  // Writes the order and the callbacks its change queues; no-op without a sink.
+  void Persist(const OrderSlot& slot, Effects& effects, std::optional<std::size_t> edited_note = std::nullopt)
+      CSRSIM_REQUIRES(slot.mu);
+  static void Run(const Effects& effects);
   void Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions);
 
   Store& store_;

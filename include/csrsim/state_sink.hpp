@@ -13,6 +13,7 @@
 // the sink in the order they happened; a sink takes only its own lock.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,8 +31,13 @@ class StateSink {
   // The order as it now is, with where it stands in its scenario. Notes are
   // only ever added or edited: a sink may write just the notes added since
   // its last write of the order, plus `edited_note` (an index) when one changed.
-  virtual void SaveOrder(const Order& order, const ScenarioProgress& progress,
-                         std::optional<std::size_t> edited_note = std::nullopt) = 0;
+  // `callbacks` are the notifications the change queues: they are written in
+  // the same transaction as the order, so a crash keeps the change with its
+  // callbacks or neither. Returns their keys in the DeliveryLog
+  // (callbacks.hpp), in order, for CallbackDispatcher::SubmitKept.
+  virtual std::vector<std::int64_t> SaveOrder(const Order& order, const ScenarioProgress& progress,
+                                              std::optional<std::size_t> edited_note = std::nullopt,
+                                              const std::vector<Delivery>& callbacks = {}) = 0;
   // All of one account's subscriptions, in creation order.
   virtual void SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) = 0;
   // The manual clock's time after an advance.

@@ -86,8 +86,9 @@ class StateStore final : public StateSink, public DeliveryLog {
   std::string DumpJson();
 
   // StateSink
-  void SaveOrder(const Order& order, const ScenarioProgress& progress,
-                 std::optional<std::size_t> edited_note = std::nullopt) override;
+  std::vector<std::int64_t> SaveOrder(const Order& order, const ScenarioProgress& progress,
+                                      std::optional<std::size_t> edited_note = std::nullopt,
+                                      const std::vector<Delivery>& callbacks = {}) override;
   void SaveSubscriptions(const std::string& account_id, const std::vector<Subscription>& subscriptions) override;
   void SaveClock(SimTime now) override;
   void Reset(const std::optional<std::string>& account_id) override;
@@ -98,6 +99,7 @@ class StateStore final : public StateSink, public DeliveryLog {
 
   // DeliveryLog
   std::int64_t DeliverySubmitted(const Delivery& delivery) override;
+  void DeliveryChanged(std::int64_t key, const Delivery& delivery) override;
   void DeliveryTurnEnded(std::int64_t key, const std::vector<JournalEntry>& entries, int next_attempt, int tries,
                          std::optional<SimTime> retry_at) override;
 

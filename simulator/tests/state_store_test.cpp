@@ -12,6 +12,7 @@
 #include "csrsim/error.hpp"
 #include "csrsim/state_store.hpp"
 #include "engine_parts.hpp"
+#include "receiver.hpp"
 #include "state_v1_fixture.hpp"
 
 using namespace csrsim;
@@ -285,7 +286,8 @@ namespace {
 
 // A sink whose writes fail, as on a full disk.
 struct FailingSink : StateSink {
-  void SaveOrder(const Order&, const ScenarioProgress&, std::optional<std::size_t>) override {
+  std::vector<std::int64_t> SaveOrder(const Order&, const ScenarioProgress&, std::optional<std::size_t>,
+                                      const std::vector<Delivery>&) override {
     throw StateFileError("disk full");
   }
   void SaveSubscriptions(const std::string&, const std::vector<Subscription>&) override {
@@ -366,4 +368,30 @@ TEST_CASE("notes are rows of their own: an add writes its note, an edit the edit
     reopened.engine.AddNote(account, id, "me", "fifth");  // goes on after the restored notes
   }
   CHECK(QueryInt(file.c_str(), "SELECT max(position) FROM notes") == 4);
+}
+
+TEST_CASE("a change and the callbacks it queues are written in one transaction: both are kept, or neither") {
+  const std::string file = TempFile();
+  const std::string trigger = file + ".full";
+  const std::string account = "9900000";
+  testing::CallbackReceiver receiver;
+  std::string id;
+  {
+    ::setenv("CSRSIM_TEST_STATE_FAIL_WHILE", trigger.c_str(), 1);
+    Harness harness(file);  // the dispatcher has no DeliveryLog here: a delivery's row stays once written
+    ::unsetenv("CSRSIM_TEST_STATE_FAIL_WHILE");
+    SubscriptionSpec spec;
+    spec.order_type = "csrs";
+    spec.callback = CallbackSubscription{receiver.Url(), 86400, std::nullopt, std::nullopt};
+    harness.engine.CreateSubscription(account, spec);
+    id = harness.Create("9198675309").id;  // RECEIVED: no callback
+    std::ofstream(trigger).put('x');
+    CHECK_THROWS_AS(harness.engine.AddNote(account, id, "me", "refused"), Error);
+    std::filesystem::remove(trigger);
+    harness.engine.AddNote(account, id, "me", "kept");
+    REQUIRE(receiver.WaitForCount(1));  // one callback: the refused add queued none
+  }
+  CHECK(QueryInt(file, "SELECT count(*) FROM notes") == 1);
+  CHECK(QueryInt(file, "SELECT count(*) FROM deliveries") == 1);  // written with its note
+  CHECK(QueryInt(file, "SELECT count(*) FROM deliveries WHERE doc LIKE '%kept%'") == 1);
 }
