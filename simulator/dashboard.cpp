@@ -2,7 +2,10 @@
 
 #include <charconv>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "csrsim/control.hpp"
 #include "csrsim/error.hpp"
@@ -31,6 +34,20 @@ std::string StreamNotice(std::string_view type, const EventFields& fields) {
   return "data: {" + body + "}\n\n";
 }
 
+// The batch's frames; frames adjacent in the ring (one block, no event
+// filtered out between them) become one piece.
+void AppendFrames(const EventSubscription::Batch& batch, std::vector<std::string_view>& pieces) {
+  const std::size_t first = pieces.size();
+  for (const auto* event : batch.events) {
+    const std::string_view frame = event->frame;
+    if (pieces.size() > first && pieces.back().data() + pieces.back().size() == frame.data()) {
+      pieces.back() = std::string_view(pieces.back().data(), pieces.back().size() + frame.size());
+    } else {
+      pieces.push_back(frame);
+    }
+  }
+}
+
 }  // namespace
 
 HttpResponse StreamEvents(SimulatorAdmin& admin, const HttpRequest& request, std::optional<std::string> account) {
@@ -46,25 +63,30 @@ HttpResponse StreamEvents(SimulatorAdmin& admin, const HttpRequest& request, std
   response.stream = [subscription, current](const HttpResponse::ChunkWriter& write) {
     // The subscription exists before this first line: a client that has read
     // it misses nothing published afterwards.
-    if (!write("retry: 1000\n" +
-               StreamNotice("stream.open", EventFields().Int("lastId", static_cast<std::int64_t>(current))))) {
-      return;
-    }
-    std::string chunk;
+    const std::string open =
+        "retry: 1000\n" + StreamNotice("stream.open", EventFields().Int("lastId", static_cast<std::int64_t>(current)));
+    const std::string_view open_piece = open;
+    if (!write(std::span<const std::string_view>(&open_piece, 1))) return;
+    std::vector<std::string_view> pieces;  // the frames where they lie in the ring, no copy
     for (;;) {
-      auto batch = subscription->Next(kEventHeartbeat);
-      if (batch.lost)
-        chunk += StreamNotice("events.lost", EventFields().Int("lost", static_cast<std::int64_t>(batch.lost)));
-      for (const auto& event : batch.events) chunk += event->frame;
-      if (batch.dropped) {
-        chunk += StreamNotice("stream.dropped",
-                              EventFields().Str("reason", "the client did not keep up; reconnect with Last-Event-ID"));
-      } else if (batch.ended) {
-        chunk += StreamNotice("stream.end", EventFields().Str("reason", "the simulator is stopping"));
+      const auto batch = subscription->Next(kEventHeartbeat);
+      pieces.clear();
+      std::string lost;
+      if (batch.lost) {
+        lost = StreamNotice("events.lost", EventFields().Int("lost", static_cast<std::int64_t>(batch.lost)));
+        pieces.emplace_back(lost);
       }
-      if (chunk.empty()) chunk = ": heartbeat\n\n";
-      if (!write(chunk) || batch.ended) return;
-      chunk.clear();
+      AppendFrames(batch, pieces);
+      std::string last;
+      if (batch.dropped) {
+        last = StreamNotice("stream.dropped",
+                            EventFields().Str("reason", "the client did not keep up; reconnect with Last-Event-ID"));
+      } else if (batch.ended) {
+        last = StreamNotice("stream.end", EventFields().Str("reason", "the simulator is stopping"));
+      }
+      if (!last.empty()) pieces.emplace_back(last);
+      if (pieces.empty()) pieces.emplace_back(": heartbeat\n\n");
+      if (!write(pieces) || batch.ended) return;
     }
   };
   return response;

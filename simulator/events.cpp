@@ -1,6 +1,9 @@
 #include "csrsim/events.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <iterator>
+#include <utility>
 
 #include "csrsim/encoding.hpp"
 #include "csrsim/journal.hpp"
@@ -70,6 +73,26 @@ EventFields& EventFields::Raw(std::string_view key, std::string_view json) {
 }
 
 // ---------------------------------------------------------------------------
+// EventBlock
+
+// Events first_id, first_id + 1, ... in slots; their frames back to back from
+// the start of buffer, their accounts from its end down. Written only by EventBus::Append under the bus mutex;
+// a slot and its bytes never change once written.
+struct EventBlock {
+  EventBlock(std::uint64_t first, std::size_t events, std::size_t bytes)
+      : first_id(first),
+        slot_capacity(events),
+        byte_capacity(bytes),
+        slots(std::make_unique<PublishedEvent[]>(events)),
+        buffer(new char[bytes]) {}
+  const std::uint64_t first_id;
+  const std::size_t slot_capacity;
+  const std::size_t byte_capacity;
+  const std::unique_ptr<PublishedEvent[]> slots;
+  const std::unique_ptr<char[]> buffer;
+};
+
+// ---------------------------------------------------------------------------
 // EventBus
 
 EventBus::EventBus(Clock& clock, EventBusOptions options) : clock_(clock), options_(options) {}
@@ -88,25 +111,68 @@ void EventBus::Publish(std::string_view type, std::string_view account, const Ev
     tail += ',';
     tail += fields.text();
   }
-  tail += '}';
+  tail += "}\n\n";
 
-  auto event = std::make_shared<PublishedEvent>();
-  event->account = std::string(account);
   MutexLock lock(mu_);
   if (shutdown_) return;
-  event->id = next_id_++;
-  const std::string id = std::to_string(event->id);
-  event->frame.reserve(2 * id.size() + tail.size() + 20);
-  event->frame.append("id: ").append(id).append("\ndata: ");
-  event->json_offset = event->frame.size();
-  event->frame.append("{\"id\":").append(id).append(tail).append("\n\n");
-  const PublishedEvent& published = *event;
-  ring_.push_back(std::move(event));
-  std::shared_ptr<const PublishedEvent> evicted;
-  if (ring_.size() > options_.ring_capacity) {
-    evicted = std::move(ring_.front());
-    ring_.pop_front();
+  const PublishedEvent& published = Append(account, tail);
+  const PublishedEvent* evicted = nullptr;
+  if (next_id_ - oldest_id_ > std::max<std::size_t>(options_.ring_capacity, 1)) {
+    evicted = &blocks_.front()->slots[oldest_id_ - blocks_.front()->first_id];
+    ++oldest_id_;
   }
+  Notify(published, evicted);
+  // Blocks whose every event left the ring; a batch may still hold one.
+  while (blocks_.size() > 1 && blocks_[1]->first_id <= oldest_id_) blocks_.pop_front();
+}
+
+EventBlock& EventBus::TailWithRoom(std::size_t frame_size) {
+  if (!blocks_.empty()) {
+    const EventBlock& tail = *blocks_.back();
+    if (next_id_ - tail.first_id < tail.slot_capacity && tail_used_ + frame_size <= tail.byte_capacity) {
+      return *blocks_.back();
+    }
+  }
+  blocks_.push_back(std::make_shared<EventBlock>(next_id_, std::max<std::size_t>(options_.block_events, 1),
+                                                 std::max(options_.block_bytes, frame_size)));
+  tail_used_ = tail_accounts_ = 0;
+  return *blocks_.back();
+}
+
+const PublishedEvent& EventBus::Append(std::string_view account, std::string_view tail) {
+  char digits[24];
+  const auto [digits_end, ec] = std::to_chars(std::begin(digits), std::end(digits), next_id_);
+  const std::string_view id(digits, static_cast<std::size_t>(digits_end - digits));
+  constexpr std::string_view kId = "id: ";
+  constexpr std::string_view kData = "\ndata: ";
+  constexpr std::string_view kJsonId = "{\"id\":";
+  const std::size_t size = kId.size() + kData.size() + kJsonId.size() + 2 * id.size() + tail.size() + account.size();
+  EventBlock& block = TailWithRoom(size);
+  char* const start = block.buffer.get() + (tail_used_ - tail_accounts_);
+  char* out = start;
+  const auto put = [&out](std::string_view bytes) { out = std::copy(bytes.begin(), bytes.end(), out); };
+  put(kId);
+  put(id);
+  put(kData);
+  const auto json_offset = static_cast<std::size_t>(out - start);
+  put(kJsonId);
+  put(id);
+  put(tail);
+  const std::string_view frame(start, static_cast<std::size_t>(out - start));
+  // The account from the end of the buffer down, so that frames stay adjacent.
+  tail_accounts_ += account.size();
+  char* const account_start = block.buffer.get() + block.byte_capacity - tail_accounts_;
+  std::copy(account.begin(), account.end(), account_start);
+  tail_used_ += size;
+  PublishedEvent& slot = block.slots[next_id_ - block.first_id];
+  slot.id = next_id_++;
+  slot.frame = frame;
+  slot.json_offset = json_offset;
+  slot.account = std::string_view(account_start, account.size());
+  return slot;
+}
+
+void EventBus::Notify(const PublishedEvent& published, const PublishedEvent* evicted) {
   // (A loop, not std::erase_if: a lambda would be analysed without mu_ held.)
   auto kept = subscribers_.begin();
   for (EventSubscription* subscriber : subscribers_) {
@@ -128,6 +194,12 @@ void EventBus::Publish(std::string_view type, std::string_view account, const Ev
   subscribers_.erase(kept, subscribers_.end());
 }
 
+std::size_t EventBus::BlockOf(std::uint64_t id) const {
+  const auto after = std::upper_bound(blocks_.begin(), blocks_.end(), id,
+                                      [](std::uint64_t wanted, const auto& block) { return wanted < block->first_id; });
+  return static_cast<std::size_t>(after - blocks_.begin()) - 1;
+}
+
 std::unique_ptr<EventSubscription> EventBus::Subscribe(std::optional<std::string> account,
                                                        std::optional<std::uint64_t> last_id) {
   std::unique_ptr<EventSubscription> subscription(new EventSubscription(*this));
@@ -137,8 +209,7 @@ std::unique_ptr<EventSubscription> EventBus::Subscribe(std::optional<std::string
   if (shutdown_) return nullptr;
   subscription->cursor_ = next_id_;
   if (last_id && *last_id < next_id_ - 1) {
-    const std::uint64_t oldest = ring_.empty() ? next_id_ : ring_.front()->id;
-    subscription->cursor_ = std::max(*last_id + 1, oldest);
+    subscription->cursor_ = std::max(*last_id + 1, oldest_id_);
     subscription->lost_ = subscription->cursor_ - (*last_id + 1);
   }
   subscribers_.push_back(subscription.get());
@@ -191,38 +262,62 @@ bool EventSubscription::Wants(const PublishedEvent& event) const {
 }
 
 EventSubscription::Batch EventSubscription::Next(std::chrono::milliseconds timeout) {
-  const auto now = std::chrono::steady_clock::now();
-  const auto deadline = now + timeout;
-  MutexLock lock(bus_.mu_);
-  // Pace the takes, so a busy stream is written in batches.
-  const auto earliest = last_take_ + bus_.options_.min_batch_interval;
-  if (now < earliest) {
-    const auto until = std::min(earliest, deadline);
-    while (!ended_ && lock.WaitUntil(ready_, until)) {
-    }
-  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   Batch batch;
-  for (;;) {
-    if (!ended_ && !bus_.ring_.empty()) {
-      const std::uint64_t oldest = bus_.ring_.front()->id;
-      cursor_ = std::max(cursor_, oldest);  // what left the ring meanwhile was filtered out
-      for (auto it = bus_.ring_.begin() + static_cast<std::ptrdiff_t>(cursor_ - oldest); it != bus_.ring_.end(); ++it) {
-        if (Wants(**it)) batch.events.push_back(*it);
-      }
-    }
-    cursor_ = bus_.next_id_;
-    if (!batch.events.empty() || ended_ || lost_ != 0) break;
-    waiting_ = true;  // Publish wakes us for an event we want
-    const bool timed_out = !lock.WaitUntil(ready_, deadline);
-    waiting_ = false;
-    if (timed_out && cursor_ == bus_.next_id_) break;
+  batch.blocks.reserve(4);
+  for (bool pace = true;; pace = false) {
+    std::uint64_t first = 0;
+    std::uint64_t end = 0;
+    Take(pace, deadline, batch, first, end);
+    Collect(batch, first, end);  // without the mutex
+    if (!batch.events.empty() || batch.ended || batch.lost != 0) return batch;
+    if (std::chrono::steady_clock::now() >= deadline) return batch;
+    batch.blocks.clear();  // only events it filters out: wait for more
   }
-  batch.lost = lost_;
-  lost_ = 0;
+}
+
+void EventSubscription::Take(bool pace, std::chrono::steady_clock::time_point deadline, Batch& batch,
+                             std::uint64_t& first, std::uint64_t& end) {
+  MutexLock lock(bus_.mu_);
+  if (pace) {  // so that a busy stream is written in batches
+    const auto until = std::min(last_take_ + bus_.options_.min_batch_interval, deadline);
+    while (!ended_ && std::chrono::steady_clock::now() < until && lock.WaitUntil(ready_, until)) {
+    }
+  }
+  if (!ended_ && lost_ == 0 && cursor_ == bus_.next_id_) {
+    waiting_ = true;  // Publish wakes us for an event we want
+    while (waiting_ && !ended_ && lock.WaitUntil(ready_, deadline)) {
+    }
+    waiting_ = false;
+  }
+  first = end = cursor_;
+  if (!ended_) {
+    first = std::max(cursor_, bus_.oldest_id_);  // what left the ring meanwhile was filtered out
+    end = bus_.next_id_;
+    if (first < end) {
+      for (std::size_t i = bus_.BlockOf(first); i < bus_.blocks_.size(); ++i) batch.blocks.push_back(bus_.blocks_[i]);
+    }
+  }
+  cursor_ = bus_.next_id_;
+  batch.lost = std::exchange(lost_, 0);
   batch.ended = ended_;
   batch.dropped = dropped_;
   last_take_ = std::chrono::steady_clock::now();
-  return batch;
+}
+
+void EventSubscription::Collect(Batch& batch, std::uint64_t first, std::uint64_t end) const {
+  for (std::size_t i = 0; i < batch.blocks.size(); ++i) {
+    const EventBlock* block = batch.blocks[i].get();
+    // A block may have closed before its slots were full: the next one says.
+    const std::uint64_t block_end =
+        i + 1 < batch.blocks.size() ? batch.blocks[i + 1]->first_id : block->first_id + block->slot_capacity;
+    const std::uint64_t from = std::max(first, block->first_id);
+    const std::uint64_t to = std::min(end, block_end);
+    for (std::uint64_t id = from; id < to; ++id) {
+      const PublishedEvent& event = block->slots[id - block->first_id];
+      if (Wants(event)) batch.events.push_back(&event);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -409,15 +409,18 @@ std::string ResponseHead(const HttpResponse& response, std::size_t content_lengt
   return head;
 }
 
-std::string Chunk(std::string_view data) {
+std::string ChunkSizeLine(std::size_t size) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string size;
-  for (std::size_t n = data.size(); n > 0; n >>= 4) size.insert(size.begin(), kHex[n & 0xF]);
-  if (size.empty()) size = "0";
-  std::string chunk;
-  chunk.reserve(size.size() + data.size() + 6);
-  chunk += size;
-  chunk += "\r\n";
+  std::string line;
+  for (std::size_t n = size; n > 0; n >>= 4) line.insert(line.begin(), kHex[n & 0xF]);
+  if (line.empty()) line = "0";
+  line += "\r\n";
+  return line;
+}
+
+std::string Chunk(std::string_view data) {
+  std::string chunk = ChunkSizeLine(data.size());
+  chunk.reserve(chunk.size() + data.size() + 2);
   chunk += data;
   chunk += "\r\n";  // for the last chunk: "0\r\n\r\n", no trailer
   return chunk;

@@ -7,16 +7,19 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <new>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -326,6 +329,35 @@ class Connection {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return ReadResult::kClosed;
     }
   }
+  // `pieces` one after the other: one sendmsg for up to IOV_MAX of them.
+  bool Write(std::span<const std::string_view> pieces) const {
+    if (tls_) {
+      std::string joined;
+      for (const auto piece : pieces) joined += piece;
+      return Write(joined);
+    }
+    std::vector<iovec> vectors;
+    vectors.reserve(pieces.size());
+    for (const auto piece : pieces) {
+      if (!piece.empty()) vectors.push_back(iovec{const_cast<char*>(piece.data()), piece.size()});
+    }
+    std::size_t next = 0;
+    while (next < vectors.size()) {
+      msghdr message{};
+      message.msg_iov = &vectors[next];
+      message.msg_iovlen = std::min<std::size_t>(vectors.size() - next, IOV_MAX);
+      const auto sent = sendmsg(fd_, &message, MSG_NOSIGNAL);
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent <= 0) return false;  // includes the SO_SNDTIMEO write timeout
+      auto left = static_cast<std::size_t>(sent);
+      while (next < vectors.size() && left >= vectors[next].iov_len) left -= vectors[next++].iov_len;
+      if (left > 0) {  // a partial write: the rest of this piece next time
+        vectors[next].iov_base = static_cast<char*>(vectors[next].iov_base) + left;
+        vectors[next].iov_len -= left;
+      }
+    }
+    return true;
+  }
   bool Write(std::string_view bytes) const {
     if (tls_) return tls_->Write(bytes, SteadyClock::now() + kTlsWriteTimeout) == TlsResult::kOk;
     while (!bytes.empty()) {
@@ -530,10 +562,17 @@ bool HttpServer::Impl::Send(Connection& connection, HttpResponse& response, bool
   if (head_only) return true;
   // Each chunk goes to the socket as it is produced.
   bool alive = true;
-  response.stream([&connection, &alive](std::string_view chunk) {
+  std::vector<std::string_view> framed;
+  response.stream([&connection, &alive, &framed](std::span<const std::string_view> pieces) {
     if (!alive) return false;
-    if (chunk.empty()) return true;
-    alive = connection.Write(http1::Chunk(chunk));
+    std::size_t size = 0;
+    for (const auto piece : pieces) size += piece.size();
+    if (size == 0) return true;
+    const std::string size_line = http1::ChunkSizeLine(size);
+    framed.assign(1, size_line);
+    framed.insert(framed.end(), pieces.begin(), pieces.end());
+    framed.emplace_back("\r\n");
+    alive = connection.Write(std::span<const std::string_view>(framed));
     return alive;
   });
   return alive && connection.Write(http1::Chunk({}));

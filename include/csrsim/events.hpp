@@ -11,9 +11,17 @@
 //  - a subscriber that falls a whole ring behind (a slow or dead client) is
 //    dropped, so it never holds back the publisher or the other subscribers.
 // Publish() formats the event once and never waits on a subscriber: under the
-// bus mutex it appends to the ring and checks each subscriber's cursor (no
-// copy, no allocation per subscriber); subscribers collect their events
-// themselves, in batches.
+// bus mutex it copies the frame into the ring and checks each subscriber's
+// cursor (no copy, no allocation per subscriber); subscribers collect their
+// events themselves, in batches.
+//
+// The ring is a sequence of blocks (EventBlock): each holds consecutive events,
+// their frames back to back in one buffer. A block's slots and bytes are
+// written once, under the bus mutex, in id order, and never change afterwards;
+// a subscriber takes its batch under the mutex as the ids it saw there plus a
+// reference to each block they lie in (one per block, not one per event), and
+// reads the events after releasing the mutex. A block is freed when its last
+// event has left the ring and no batch holds it.
 //
 // Thread-safety: EventBus and EventSubscription are safe from any thread. The
 // Emit* functions accept a null bus (then they do nothing).
@@ -57,24 +65,33 @@ class EventFields {
   std::string text_;  // "\"k\":v,\"k2\":v2"
 };
 
-// One published event, shared by the ring and every subscriber queue. It is
-// framed for text/event-stream once, at publish, not once per subscriber.
+// One published event, as it lies in its block of the ring: framed for
+// text/event-stream once, at publish, not once per subscriber. Its views stay
+// valid as long as the batch (or the ring) that holds its block.
 struct PublishedEvent {
   std::uint64_t id = 0;
-  std::string account;  // "" when it belongs to no single account
-  std::string frame;    // "id: N\ndata: {...}\n\n"
+  std::string_view account;  // "" when it belongs to no single account
+  std::string_view frame;    // "id: N\ndata: {...}\n\n"
   std::size_t json_offset = 0;
   // The whole JSON object, "id" included.
-  std::string_view json() const { return std::string_view(frame).substr(json_offset, frame.size() - json_offset - 2); }
+  std::string_view json() const { return frame.substr(json_offset, frame.size() - json_offset - 2); }
 };
+
+// A run of consecutive events of the ring (defined in events.cpp).
+struct EventBlock;
 
 struct EventBusOptions {
   // Events kept for Last-Event-ID resume; also how far behind a subscriber may
-  // fall before it is dropped.
+  // fall before it is dropped. At least 1.
   std::size_t ring_capacity = 10000;
   // A subscriber takes its events at most this often: under load every take
   // is a batch, so N subscribers cost N wake-ups per interval, not per event.
   std::chrono::milliseconds min_batch_interval{20};
+  // The ring's blocks: at most this many events, and frames of this many bytes
+  // (a larger frame gets a block of its own). Adjacent events of one block are
+  // adjacent bytes, so a stream writes a run of them as one piece.
+  std::size_t block_events = 256;
+  std::size_t block_bytes = std::size_t{64} * 1024;
 };
 
 class EventSubscription;
@@ -107,11 +124,24 @@ class EventBus {
  private:
   friend class EventSubscription;
   void Unsubscribe(EventSubscription* subscription);
+  // Room in the ring for one more event of `frame_size` bytes: the tail block,
+  // or a new one.
+  EventBlock& TailWithRoom(std::size_t frame_size) CSRSIM_REQUIRES(mu_);
+  // Copies the framed event into the ring as event next_id_.
+  const PublishedEvent& Append(std::string_view account, std::string_view tail) CSRSIM_REQUIRES(mu_);
+  // After an append: wakes the subscribers waiting for `published`, and drops
+  // those that still wanted `evicted` (null: none left the ring).
+  void Notify(const PublishedEvent& published, const PublishedEvent* evicted) CSRSIM_REQUIRES(mu_);
+  // The index in blocks_ of the block that holds event `id` (in the ring).
+  std::size_t BlockOf(std::uint64_t id) const CSRSIM_REQUIRES(mu_);
 
   Clock& clock_;
   const EventBusOptions options_;
   mutable Mutex mu_;
-  std::deque<std::shared_ptr<const PublishedEvent>> ring_ CSRSIM_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<EventBlock>> blocks_ CSRSIM_GUARDED_BY(mu_);  // oldest first
+  std::size_t tail_used_ CSRSIM_GUARDED_BY(mu_) = 0;                       // bytes written in blocks_.back()
+  std::size_t tail_accounts_ CSRSIM_GUARDED_BY(mu_) = 0;                   // of which accounts, at its end
+  std::uint64_t oldest_id_ CSRSIM_GUARDED_BY(mu_) = 1;                     // the ring holds oldest_id_ .. next_id_ - 1
   std::vector<EventSubscription*> subscribers_ CSRSIM_GUARDED_BY(mu_);
   std::size_t live_ CSRSIM_GUARDED_BY(mu_) = 0;  // subscriptions not yet destroyed
   std::condition_variable gone_;
@@ -124,12 +154,14 @@ class EventBus {
 class EventSubscription {
  public:
   struct Batch {
-    std::vector<std::shared_ptr<const PublishedEvent>> events;  // in id order
+    std::vector<const PublishedEvent*> events;  // in id order; valid while the batch lives
     // Set on the first batch of a resume when events after the client's last
     // id already left the ring: how many were lost.
     std::uint64_t lost = 0;
     bool ended = false;    // shut down or dropped: no more events will come
     bool dropped = false;  // ended because it fell a whole ring behind
+    // The blocks `events` lie in, held so that the ring may free them meanwhile.
+    std::vector<std::shared_ptr<const EventBlock>> blocks;
   };
   // Waits up to `timeout` (wall time) for events; an empty, not ended batch
   // means the time ran out (time for a heartbeat).
@@ -141,6 +173,13 @@ class EventSubscription {
   explicit EventSubscription(EventBus& bus) : bus_(bus) {}
   // The account filter: events of that account, and events of no account.
   bool Wants(const PublishedEvent& event) const;
+  // Under the bus mutex: waits (pacing first when `pace`) until there is
+  // something to take or `deadline` passes, then takes the ring's events from
+  // the cursor on into `batch` as ids [first, end) and their blocks.
+  void Take(bool pace, std::chrono::steady_clock::time_point deadline, Batch& batch, std::uint64_t& first,
+            std::uint64_t& end);
+  // Without the mutex: the events of [first, end) in `batch.blocks` it wants.
+  void Collect(Batch& batch, std::uint64_t first, std::uint64_t end) const;
   // Tells the lock analysis what an EventBus method holding its mu_ knows:
   // this subscription's bus is that bus (clang cannot see it through bus_).
   void BusLocked() const CSRSIM_ASSERT_CAPABILITY(bus_.mu_) {}

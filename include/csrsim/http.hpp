@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,8 +53,10 @@ struct HttpResponse {
   // status and headers with chunked transfer encoding, then calls `stream`
   // once on its worker thread; it writes chunks through `write`, which returns
   // false once the client has gone, and the response ends when it returns.
+  // A chunk is the concatenation of `pieces`, written without copying them
+  // into one buffer first (one system call on a plain connection).
   // `body` is ignored. The stream holds its worker thread for its whole life.
-  using ChunkWriter = std::function<bool(std::string_view chunk)>;
+  using ChunkWriter = std::function<bool(std::span<const std::string_view> pieces)>;
   std::function<void(const ChunkWriter& write)> stream;
 
   static HttpResponse Xml(int status, std::string body);

@@ -89,6 +89,8 @@ class ChunkedDecoder {
 std::string ResponseHead(const HttpResponse& response, std::size_t content_length, bool chunked, bool keep_alive);
 // One chunk of a chunked body: size line, data, CRLF. Empty data is the last chunk.
 std::string Chunk(std::string_view data);
+// The size line that starts a chunk of `size` bytes: hex digits and CRLF.
+std::string ChunkSizeLine(std::size_t size);
 // The standard reason phrase; "" for a status without one here (allowed on the wire).
 std::string_view ReasonPhrase(int status);
 

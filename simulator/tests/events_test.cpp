@@ -138,3 +138,113 @@ TEST_CASE("events: Next waits for an event, and Shutdown ends every subscription
   stopper.join();
   CHECK(bus.Subscribe(std::nullopt, std::nullopt) == nullptr);
 }
+
+namespace {
+
+EventBusOptions TinyBlocks() {
+  EventBusOptions options;
+  options.ring_capacity = 8;
+  options.min_batch_interval = std::chrono::milliseconds(0);
+  options.block_events = 3;
+  options.block_bytes = 256;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "events: the ring's blocks — every event once, in order, across block boundaries and for frames larger than a "
+    "block") {
+  ManualClock clock;
+  EventBus bus(clock, TinyBlocks());  // 3 events or 256 bytes a block
+  auto all = bus.Subscribe(std::nullopt, std::nullopt);
+  auto mine = bus.Subscribe(std::string("1"), std::nullopt);
+  const std::string big(600, 'x');  // a frame larger than a block
+  bus.Publish("a", "1");
+  bus.Publish("b", "2", EventFields().Str("big", big));
+  bus.Publish("c", "1");
+  bus.Publish("d", "");
+  auto batch = all->Next(kNoWait);
+  REQUIRE(Ids(batch) == std::vector<std::uint64_t>{1, 2, 3, 4});
+  CHECK(batch.events[1]->json() ==
+        R"({"id":2,"type":"b","at":"2026-01-01T00:00:00.000Z","account":"2","big":")" + big + R"("})");
+  CHECK(batch.events[1]->account == "2");
+  CHECK(batch.events[3]->account.empty());
+  CHECK(Ids(mine->Next(kNoWait)) == std::vector<std::uint64_t>{1, 3, 4});
+
+  for (int i = 0; i < 5; ++i) bus.Publish("e", "1");  // ids 5..9: blocks of 3
+  CHECK(Ids(all->Next(kNoWait)) == std::vector<std::uint64_t>{5, 6, 7, 8, 9});
+  auto resumed = bus.Subscribe(std::nullopt, 3);  // the ring of 8 keeps 2..9
+  CHECK(Ids(resumed->Next(kNoWait)) == std::vector<std::uint64_t>{4, 5, 6, 7, 8, 9});
+}
+
+TEST_CASE("events: frames of consecutive events of one block are adjacent bytes (a stream writes them as one piece)") {
+  ManualClock clock;
+  EventBus bus(clock);  // default blocks: 256 events, 64 KiB
+  auto subscription = bus.Subscribe(std::nullopt, std::nullopt);
+  for (int i = 0; i < 10; ++i) bus.Publish("e", i % 2 ? "1" : "22");
+  auto batch = subscription->Next(kNoWait);
+  REQUIRE(batch.events.size() == 10);
+  for (std::size_t i = 1; i < batch.events.size(); ++i) {
+    const auto previous = batch.events[i - 1]->frame;
+    CHECK(previous.data() + previous.size() == batch.events[i]->frame.data());
+  }
+  CHECK(batch.events[3]->account == "1");
+  CHECK(batch.events[4]->account == "22");
+}
+
+TEST_CASE("events: a batch stays readable after its events left the ring") {
+  ManualClock clock;
+  EventBus bus(clock, TinyBlocks());
+  auto reader = bus.Subscribe(std::nullopt, std::nullopt);
+  bus.Publish("kept", "", EventFields().Str("n", "first"));
+  auto batch = reader->Next(kNoWait);
+  reader.reset();                                     // no longer a subscriber: nobody is dropped
+  for (int i = 0; i < 30; ++i) bus.Publish("e", "");  // the ring moved on, its first blocks went
+  REQUIRE(batch.events.size() == 1);
+  CHECK(batch.events[0]->json() == R"({"id":1,"type":"kept","at":"2026-01-01T00:00:00.000Z","n":"first"})");
+  auto late = bus.Subscribe(std::nullopt, 0);
+  auto resumed = late->Next(kNoWait);
+  CHECK(resumed.lost == 23);  // the ring of 8 keeps 24..31
+  CHECK(Ids(resumed).front() == 24);
+}
+
+TEST_CASE("events: a filtered subscriber that saw only others' events waits on, and times out empty") {
+  ManualClock clock;
+  EventBus bus(clock, Small());
+  auto mine = bus.Subscribe(std::string("1"), std::nullopt);
+  bus.Publish("other", "2");
+  auto batch = mine->Next(kNoWait);
+  CHECK(batch.events.empty());
+  CHECK_FALSE(batch.ended);
+  CHECK(batch.lost == 0);
+}
+
+TEST_CASE("events: a subscriber on another thread receives every event of a concurrent publisher, in order") {
+  ManualClock clock;
+  EventBusOptions options;
+  options.ring_capacity = 5000;  // never a whole ring behind
+  options.block_events = 7;
+  options.block_bytes = 512;
+  options.min_batch_interval = std::chrono::milliseconds(0);
+  EventBus bus(clock, options);
+  auto subscription = bus.Subscribe(std::nullopt, std::nullopt);
+  constexpr std::uint64_t kEvents = 3000;
+  std::thread publisher([&bus] {
+    for (std::uint64_t i = 0; i < kEvents; ++i) bus.Publish("e", i % 3 ? "1" : "", EventFields().Int("n", i));
+  });
+  std::vector<std::uint64_t> seen;
+  bool in_order = true;
+  while (seen.size() < kEvents) {
+    auto batch = subscription->Next(std::chrono::seconds(10));
+    if (batch.ended || (batch.events.empty() && batch.lost == 0)) break;
+    for (const auto* event : batch.events) {
+      in_order = in_order && event->id == seen.size() + 1 &&
+                 event->json().ends_with(",\"n\":" + std::to_string(event->id - 1) + "}");
+      seen.push_back(event->id);
+    }
+  }
+  publisher.join();
+  CHECK(in_order);
+  CHECK(seen.size() == kEvents);
+}
