@@ -10,6 +10,7 @@
 #include "csrsim/metrics.hpp"
 #include "csrsim/scheduler.hpp"
 #include "csrsim/state_sink.hpp"
+#include "store.hpp"
 
 namespace csrsim {
 

@@ -18,7 +18,7 @@
 #include "csrsim/scheduler.hpp"
 #include "csrsim/server.hpp"
 #include "csrsim/state_store.hpp"
-#include "csrsim/store.hpp"
+#include "store.hpp"
 
 namespace csrsim {
 

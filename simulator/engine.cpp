@@ -7,6 +7,7 @@
 
 #include "csrsim/error.hpp"
 #include "csrsim/log.hpp"
+#include "store.hpp"
 
 namespace csrsim {
 
@@ -228,10 +229,130 @@ bool ScenarioLibrary::RestoreGlobal(const std::optional<std::string>& account_id
 }
 
 // ---------------------------------------------------------------------------
+// Engine::Impl: the engine itself; Engine (engine.hpp) forwards to it.
+
+class Engine::Impl {
+ public:
+  // `events` (optional) receives order, transition, note and subscription events.
+  Impl(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher, ScenarioLibrary& scenarios,
+       IdGenerator& ids, FaultInjector& faults, EventBus* events);
+
+  // ---- orders
+  // Orders these return carry no notes (`notes` is empty; GetNotes has them):
+  // no read copies an order's notes under its mutex (store.hpp, OrderWithoutNotes).
+  Order CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields);
+  Order GetOrder(const std::string& account_id, const std::string& order_id) const;
+  // Throws the 404 GetOrder would, without copying the order (and its notes).
+  void RequireOrder(const std::string& account_id, const std::string& order_id) const;
+  // Merges fields, or cancels on REQUESTED_CANCEL; resumes a waiting on_update step.
+  Order UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
+                    const wire::CsrRequest& request);
+  OrderPage ListOrders(const std::string& account_id, const OrderQuery& query) const;
+  // Control API: applies a status now, cancelling the scenario's pending steps
+  // when the status is terminal.
+  Order ForceTransition(const std::string& order_id, OrderStatus status, std::optional<std::string> message,
+                        std::vector<ErrorDetail> errors);
+
+  // ---- notes
+  // A snapshot: later adds and edits do not change it.
+  NoteList GetNotes(const std::string& account_id, const std::string& order_id) const;
+  Note AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
+               std::string description);
+  void UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
+                  std::optional<std::string> user_id, std::optional<std::string> description);
+
+  // ---- subscriptions
+  Subscription CreateSubscription(const std::string& account_id, SubscriptionSpec spec);
+  Subscription GetSubscription(const std::string& account_id, const std::string& id) const;
+  std::vector<Subscription> ListSubscriptions(const std::string& account_id,
+                                              const std::optional<std::string>& order_type,
+                                              const std::optional<std::string>& order_id) const;
+  void ReplaceSubscription(const std::string& account_id, const std::string& id, SubscriptionSpec spec);
+  void DeleteSubscription(const std::string& account_id, const std::string& id);
+
+  // Records a delivery's outcome in its subscription's Status.
+  void RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
+                             const std::string& outcome);
+
+  Clock& clock() const { return clock_; }
+  // The account's simulated time (scheduler.hpp, per-account timelines): every
+  // timestamp of its orders, notes, subscriptions and callbacks.
+  SimTime Now(const std::string& account_id) const { return scheduler_.Now(account_id); }
+
+  // ---- durable state (--state)
+  // Every later change is written to `sink` before the call returns. Set
+  // once, before the simulator serves; nullptr (the default) writes nothing.
+  void SetStateSink(StateSink* sink) { sink_ = sink; }
+  // Set once, before the simulator serves (default: EngineLimits{}).
+  void SetLimits(const EngineLimits& limits) { limits_ = limits; }
+  // Puts back an order read from the state file and schedules its pending
+  // step at its stored due time (a step already due runs at once).
+  void RestoreOrder(Order order, ScenarioProgress progress);
+
+ private:
+  // What a change does beyond the order or subscriptions it changes —
+  // callbacks, events, the scheduler — collected while it is applied and run
+  // (under the order's mutex, in order) only once the change is in the state
+  // file: a change the file refuses leaves no trace (README.md, Durable state).
+  // The callbacks it queues are written in the same transaction as the change
+  // (StateSink::SaveOrder), so a crash keeps both or neither.
+  struct Effects {
+    std::vector<std::function<void()>> run;  // in order, after the commit
+    std::vector<Delivery> callbacks;         // submitted by their entries of `run`
+    std::vector<std::int64_t> keys;          // the callbacks' keys in the state file, once written there
+  };
+
+  std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
+  // Runs `change` on the order and writes the order to
+  // the state sink, then runs the change's effects. When `change` or the write
+  // throws, the order and its progress are put back as they were (all or
+  // nothing) and the error is rethrown.
+  // `edited_note`: the index of the one note the change edits (SaveOrder).
+  void CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change,
+                    std::optional<std::size_t> edited_note = std::nullopt) CSRSIM_REQUIRES(slot.mu);
+  // Runs `change` on the account's subscriptions and writes them to the sink;
+  // they change in memory only once the write succeeded.
+  void CommitSubscriptions(const std::string& account_id,
+                           const std::function<void(std::vector<Subscription>&)>& change);
+  // These change the order under its mutex and add what else happens to `effects`.
+  void ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::string& user, const wire::CsrRequest& request,
+                   Effects& effects) CSRSIM_REQUIRES(slot->mu);
+  void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects)
+      CSRSIM_REQUIRES(slot.mu);
+  void Transition(OrderSlot& slot, OrderStatus status, const SharedText& message, SharedText cause,
+                  const CallbackFault& fault, bool notify, Effects& effects) CSRSIM_REQUIRES(slot.mu);
+  void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects)
+      CSRSIM_REQUIRES(slot->mu);
+  void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) CSRSIM_REQUIRES(slot->mu);
+  void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
+  void Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
+              Effects& effects);
+  // Hands `effects.callbacks[index]` to the dispatcher, with the faults the
+  // fault rules add to it (counted only now, once the change is committed).
+  void SubmitCallback(Effects& effects, std::size_t index);
+  // Writes the order and the callbacks its change queues; no-op without a sink.
+  void Persist(const OrderSlot& slot, Effects& effects, std::optional<std::size_t> edited_note = std::nullopt)
+      CSRSIM_REQUIRES(slot.mu);
+  static void Run(const Effects& effects);
+  void Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions);
+
+  Store& store_;
+  Clock& clock_;
+  Scheduler& scheduler_;
+  CallbackDispatcher& dispatcher_;
+  ScenarioLibrary& scenarios_;
+  IdGenerator& ids_;
+  FaultInjector& faults_;
+  EventBus* events_;
+  StateSink* sink_ = nullptr;
+  EngineLimits limits_;
+};
+
+// ---------------------------------------------------------------------------
 // Engine: orders
 
-Engine::Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher,
-               ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults, EventBus* events)
+Engine::Impl::Impl(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher,
+                   ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults, EventBus* events)
     : store_(store),
       clock_(clock),
       scheduler_(scheduler),
@@ -241,7 +362,7 @@ Engine::Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatc
       faults_(faults),
       events_(events) {}
 
-Order Engine::CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields) {
+Order Engine::Impl::CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields) {
   auto set = scenarios_.Current(account_id);
   const Scenario* scenario = set->Match(fields, account_id);
   if (!scenario) scenario = &BuiltinFallback();
@@ -294,8 +415,8 @@ Order Engine::CreateOrder(const std::string& account_id, const std::string& user
   return slot->order;
 }
 
-void Engine::CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change,
-                          std::optional<std::size_t> edited_note) {
+void Engine::Impl::CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change,
+                                std::optional<std::size_t> edited_note) {
   Effects effects;
   if (!sink_) {  // nothing can refuse the change: no copy to undo it with
     change(effects);
@@ -315,8 +436,8 @@ void Engine::CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& 
   Run(effects);
 }
 
-void Engine::CommitSubscriptions(const std::string& account_id,
-                                 const std::function<void(std::vector<Subscription>&)>& change) {
+void Engine::Impl::CommitSubscriptions(const std::string& account_id,
+                                       const std::function<void(std::vector<Subscription>&)>& change) {
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     if (!sink_) {
       change(subscriptions);
@@ -329,24 +450,24 @@ void Engine::CommitSubscriptions(const std::string& account_id,
   });
 }
 
-std::shared_ptr<OrderSlot> Engine::FindSlot(const std::string& account_id, const std::string& order_id) const {
+std::shared_ptr<OrderSlot> Engine::Impl::FindSlot(const std::string& account_id, const std::string& order_id) const {
   auto slot = store_.FindOrder(account_id, order_id);
   if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
   return slot;
 }
 
-void Engine::RequireOrder(const std::string& account_id, const std::string& order_id) const {
+void Engine::Impl::RequireOrder(const std::string& account_id, const std::string& order_id) const {
   FindSlot(account_id, order_id);
 }
 
-Order Engine::GetOrder(const std::string& account_id, const std::string& order_id) const {
+Order Engine::Impl::GetOrder(const std::string& account_id, const std::string& order_id) const {
   auto slot = FindSlot(account_id, order_id);
   MutexLock lock(slot->mu);
   return OrderWithoutNotes(*slot);
 }
 
-Order Engine::UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
-                          const wire::CsrRequest& request) {
+Order Engine::Impl::UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
+                                const wire::CsrRequest& request) {
   auto slot = FindSlot(account_id, order_id);
   MutexLock lock(slot->mu);
   if (IsTerminal(slot->order.status)) {
@@ -362,8 +483,8 @@ Order Engine::UpdateOrder(const std::string& account_id, const std::string& user
   return OrderWithoutNotes(*slot);
 }
 
-void Engine::ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::string& user,
-                         const wire::CsrRequest& request, Effects& effects) {
+void Engine::Impl::ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::string& user,
+                               const wire::CsrRequest& request, Effects& effects) {
   Order& order = slot->order;
   ScenarioProgress& progress = slot->progress;
   const SimTime now = Now(order.account_id);
@@ -395,7 +516,7 @@ void Engine::ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::stri
   }
 }
 
-void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects) {
+void Engine::Impl::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects) {
   ScenarioProgress& progress = slot->progress;
   if (IsTerminal(slot->order.status) || progress.next_step >= progress.variant->steps.size()) return;
   const Step& step = progress.variant->steps[progress.next_step];
@@ -406,7 +527,7 @@ void Engine::ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime ba
   ScheduleStepAt(slot, base + step.after.value_or(Duration::zero()), effects);
 }
 
-void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) {
+void Engine::Impl::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) {
   slot->progress.due = due;
   effects.run.emplace_back([this, slot, generation = slot->progress.generation, due] {
     scheduler_.ScheduleAt(slot->account_id(), due, [this, weak = std::weak_ptr(slot), generation, due] {
@@ -415,7 +536,7 @@ void Engine::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due,
   });
 }
 
-void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due) {
+void Engine::Impl::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due) {
   auto slot = weak.lock();
   if (!slot) return;  // the order was reset away
   MutexLock lock(slot->mu);
@@ -434,7 +555,7 @@ void Engine::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_
   Run(effects);  // the step stays done even when its write failed (its callbacks are then written alone)
 }
 
-void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
+void Engine::Impl::RestoreOrder(Order order, ScenarioProgress progress) {
   // A FAILED order's data-less CsrData is the shared empty one (ForceTransition tells them apart).
   if (order.csr_data && *order.csr_data == *EmptyCsrData()) order.csr_data = EmptyCsrData();
   auto slot = store_.AddOrder(std::move(order), std::move(progress));
@@ -446,19 +567,19 @@ void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
   }
 }
 
-void Engine::Persist(const OrderSlot& slot, Effects& effects, std::optional<std::size_t> edited_note) {
+void Engine::Impl::Persist(const OrderSlot& slot, Effects& effects, std::optional<std::size_t> edited_note) {
   if (sink_) effects.keys = sink_->SaveOrder(slot.order, slot.progress, edited_note, effects.callbacks);
 }
 
-void Engine::Run(const Effects& effects) {
+void Engine::Impl::Run(const Effects& effects) {
   for (const auto& effect : effects.run) effect();
 }
 
-void Engine::Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions) {
+void Engine::Impl::Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions) {
   if (sink_) sink_->SaveSubscriptions(account_id, subscriptions);
 }
 
-void Engine::ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects) {
+void Engine::Impl::ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects) {
   Order& order = slot.order;
   order.errors = step.errors;  // errors belong to the status that carries them
   if (step.status == OrderStatus::kFailed && order.errors.empty()) order.errors = {kCsrNotAvailable};
@@ -479,8 +600,8 @@ void Engine::ApplyStep(OrderSlot& slot, const Step& step, const std::string& cau
   Transition(slot, step.status, message, SharedText(cause), step.callback_fault, step.notify, effects);
 }
 
-void Engine::Transition(OrderSlot& slot, OrderStatus status, const SharedText& message, SharedText cause,
-                        const CallbackFault& fault, bool notify, Effects& effects) {
+void Engine::Impl::Transition(OrderSlot& slot, OrderStatus status, const SharedText& message, SharedText cause,
+                              const CallbackFault& fault, bool notify, Effects& effects) {
   Order& order = slot.order;
   const SimTime now = Now(order.account_id);
   order.status = status;
@@ -492,8 +613,8 @@ void Engine::Transition(OrderSlot& slot, OrderStatus status, const SharedText& m
   if (notify) Notify(order, std::nullopt, fault, effects);
 }
 
-Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, std::optional<std::string> message,
-                              std::vector<ErrorDetail> errors) {
+Order Engine::Impl::ForceTransition(const std::string& order_id, OrderStatus status, std::optional<std::string> message,
+                                    std::vector<ErrorDetail> errors) {
   auto slot = store_.FindOrderAnyAccount(order_id);
   if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
   MutexLock lock(slot->mu);
@@ -515,7 +636,7 @@ Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, s
   return OrderWithoutNotes(*slot);
 }
 
-OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& query) const {
+OrderPage Engine::Impl::ListOrders(const std::string& account_id, const OrderQuery& query) const {
   OrderPage page;
   const std::size_t size = std::max<std::size_t>(query.size, 1);
   const std::size_t skip = (std::max<std::size_t>(query.page, 1) - 1) * size;
@@ -532,14 +653,14 @@ OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& qu
 // ---------------------------------------------------------------------------
 // Engine: notes
 
-NoteList Engine::GetNotes(const std::string& account_id, const std::string& order_id) const {
+NoteList Engine::Impl::GetNotes(const std::string& account_id, const std::string& order_id) const {
   auto slot = FindSlot(account_id, order_id);
   MutexLock lock(slot->mu);
   return slot->order.notes;  // one pointer per note; the text is encoded after the lock
 }
 
-Note Engine::AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
-                     std::string description) {
+Note Engine::Impl::AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
+                           std::string description) {
   auto slot = FindSlot(account_id, order_id);
   MutexLock lock(slot->mu);
   if (slot->order.notes.size() >= limits_.max_notes_per_order) {
@@ -555,8 +676,8 @@ Note Engine::AddNote(const std::string& account_id, const std::string& order_id,
   return note;
 }
 
-void Engine::UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
-                        std::optional<std::string> user_id, std::optional<std::string> description) {
+void Engine::Impl::UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
+                              std::optional<std::string> user_id, std::optional<std::string> description) {
   auto slot = FindSlot(account_id, order_id);
   MutexLock lock(slot->mu);
   NoteList& notes = slot->order.notes;
@@ -574,8 +695,8 @@ void Engine::UpdateNote(const std::string& account_id, const std::string& order_
 // ---------------------------------------------------------------------------
 // Engine: notifications
 
-void Engine::Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
-                    Effects& effects) {
+void Engine::Impl::Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
+                          Effects& effects) {
   const SimTime now = Now(order.account_id);
   const std::string* customer_order_id = order.fields.Get(CsrField::kCustomerOrderId);
   for (const auto& subscription : store_.Subscriptions(order.account_id)) {
@@ -606,7 +727,7 @@ void Engine::Notify(const Order& order, const std::optional<std::string>& note_t
   }
 }
 
-void Engine::SubmitCallback(Effects& effects, std::size_t index) {
+void Engine::Impl::SubmitCallback(Effects& effects, std::size_t index) {
   Delivery delivery = std::move(effects.callbacks[index]);
   // Fault rules count the callbacks they hit: only one that is sent is counted.
   const CallbackFault scenario_fault = delivery.fault;
@@ -619,8 +740,8 @@ void Engine::SubmitCallback(Effects& effects, std::size_t index) {
   }
 }
 
-void Engine::RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
-                                   const std::string& outcome) {
+void Engine::Impl::RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
+                                         const std::string& outcome) {
   store_.EditSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     auto* subscription = FindById(subscriptions, subscription_id);
     if (!subscription || subscription->last_status == outcome) return;
@@ -632,7 +753,7 @@ void Engine::RecordCallbackOutcome(const std::string& account_id, const std::str
 // ---------------------------------------------------------------------------
 // Engine: subscriptions
 
-Subscription Engine::CreateSubscription(const std::string& account_id, SubscriptionSpec spec) {
+Subscription Engine::Impl::CreateSubscription(const std::string& account_id, SubscriptionSpec spec) {
   Subscription subscription;
   subscription.id = ids_.NewUuid();
   subscription.account_id = account_id;
@@ -651,15 +772,15 @@ Subscription Engine::CreateSubscription(const std::string& account_id, Subscript
   return subscription;
 }
 
-Subscription Engine::GetSubscription(const std::string& account_id, const std::string& id) const {
+Subscription Engine::Impl::GetSubscription(const std::string& account_id, const std::string& id) const {
   auto subscription = store_.FindSubscription(account_id, id);
   if (!subscription) throw SubscriptionNotFound(account_id, id);
   return *subscription;
 }
 
-std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_id,
-                                                    const std::optional<std::string>& order_type,
-                                                    const std::optional<std::string>& order_id) const {
+std::vector<Subscription> Engine::Impl::ListSubscriptions(const std::string& account_id,
+                                                          const std::optional<std::string>& order_type,
+                                                          const std::optional<std::string>& order_id) const {
   auto all = store_.Subscriptions(account_id);
   std::erase_if(all, [&](const Subscription& s) {
     return (order_type && s.spec.order_type != order_type) || (order_id && s.spec.order_id != order_id);
@@ -667,7 +788,7 @@ std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_i
   return all;
 }
 
-void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id, SubscriptionSpec spec) {
+void Engine::Impl::ReplaceSubscription(const std::string& account_id, const std::string& id, SubscriptionSpec spec) {
   const SimTime expires_at = ExpiryOf(spec, Now(account_id));
   Subscription changed;
   CommitSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
@@ -682,13 +803,101 @@ void Engine::ReplaceSubscription(const std::string& account_id, const std::strin
   EmitSubscription(events_, "changed", account_id, id, &changed.spec);
 }
 
-void Engine::DeleteSubscription(const std::string& account_id, const std::string& id) {
+void Engine::Impl::DeleteSubscription(const std::string& account_id, const std::string& id) {
   CommitSubscriptions(account_id, [&](std::vector<Subscription>& subscriptions) {
     Subscription* subscription = FindById(subscriptions, id);
     if (!subscription) throw SubscriptionNotFound(account_id, id);
     subscriptions.erase(subscriptions.begin() + (subscription - subscriptions.data()));
   });
   EmitSubscription(events_, "deleted", account_id, id, nullptr);
+}
+
+// ---------------------------------------------------------------------------
+// Engine: forwards to Impl
+
+Engine::Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher,
+               ScenarioLibrary& scenarios, IdGenerator& ids, FaultInjector& faults, EventBus* events)
+    : impl_(std::make_unique<Impl>(store, clock, scheduler, dispatcher, scenarios, ids, faults, events)) {}
+
+Engine::~Engine() = default;
+
+Order Engine::CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields) {
+  return impl_->CreateOrder(account_id, user, std::move(fields));
+}
+
+Order Engine::GetOrder(const std::string& account_id, const std::string& order_id) const {
+  return impl_->GetOrder(account_id, order_id);
+}
+
+void Engine::RequireOrder(const std::string& account_id, const std::string& order_id) const {
+  impl_->RequireOrder(account_id, order_id);
+}
+
+Order Engine::UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
+                          const wire::CsrRequest& request) {
+  return impl_->UpdateOrder(account_id, user, order_id, request);
+}
+
+OrderPage Engine::ListOrders(const std::string& account_id, const OrderQuery& query) const {
+  return impl_->ListOrders(account_id, query);
+}
+
+Order Engine::ForceTransition(const std::string& order_id, OrderStatus status, std::optional<std::string> message,
+                              std::vector<ErrorDetail> errors) {
+  return impl_->ForceTransition(order_id, status, std::move(message), std::move(errors));
+}
+
+NoteList Engine::GetNotes(const std::string& account_id, const std::string& order_id) const {
+  return impl_->GetNotes(account_id, order_id);
+}
+
+Note Engine::AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
+                     std::string description) {
+  return impl_->AddNote(account_id, order_id, std::move(user_id), std::move(description));
+}
+
+void Engine::UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
+                        std::optional<std::string> user_id, std::optional<std::string> description) {
+  impl_->UpdateNote(account_id, order_id, note_id, std::move(user_id), std::move(description));
+}
+
+Subscription Engine::CreateSubscription(const std::string& account_id, SubscriptionSpec spec) {
+  return impl_->CreateSubscription(account_id, std::move(spec));
+}
+
+Subscription Engine::GetSubscription(const std::string& account_id, const std::string& id) const {
+  return impl_->GetSubscription(account_id, id);
+}
+
+std::vector<Subscription> Engine::ListSubscriptions(const std::string& account_id,
+                                                    const std::optional<std::string>& order_type,
+                                                    const std::optional<std::string>& order_id) const {
+  return impl_->ListSubscriptions(account_id, order_type, order_id);
+}
+
+void Engine::ReplaceSubscription(const std::string& account_id, const std::string& id, SubscriptionSpec spec) {
+  impl_->ReplaceSubscription(account_id, id, std::move(spec));
+}
+
+void Engine::DeleteSubscription(const std::string& account_id, const std::string& id) {
+  impl_->DeleteSubscription(account_id, id);
+}
+
+void Engine::RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
+                                   const std::string& outcome) {
+  impl_->RecordCallbackOutcome(account_id, subscription_id, outcome);
+}
+
+Clock& Engine::clock() const { return impl_->clock(); }
+
+SimTime Engine::Now(const std::string& account_id) const { return impl_->Now(account_id); }
+
+void Engine::SetStateSink(StateSink* sink) { impl_->SetStateSink(sink); }
+
+void Engine::SetLimits(const EngineLimits& limits) { impl_->SetLimits(limits); }
+
+void Engine::RestoreOrder(Order order, ScenarioProgress progress) {
+  impl_->RestoreOrder(std::move(order), std::move(progress));
 }
 
 }  // namespace csrsim

@@ -1,6 +1,7 @@
 #include "csrsim/state_store.hpp"
 
 #include "csrsim/error.hpp"
+#include "store.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "csrsim/store.hpp"
+#include "store.hpp"
 
 #include <algorithm>
 

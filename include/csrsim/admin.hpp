@@ -7,7 +7,7 @@
 // event stream and the metrics. Built and owned by Simulator (app.hpp), after
 // the parts it steers and destroyed before them.
 //
-// Locks: an order is copied under its own mutex (OrderSlot::mu, store.hpp) into
+// Locks: an order is copied under its own mutex (OrderSlot::mu, simulator/store.hpp) into
 // an OrderView value and the lock is released before the copy is returned, so
 // no caller ever locks an order. Every other call takes only the leaf lock of
 // the part it reads (docs/architecture.md, "Locks and their order").

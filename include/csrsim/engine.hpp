@@ -36,10 +36,11 @@
 #include "csrsim/scenario.hpp"
 #include "csrsim/scheduler.hpp"
 #include "csrsim/state_sink.hpp"
-#include "csrsim/store.hpp"
 #include "csrsim/wire.hpp"
 
 namespace csrsim {
+
+class Store;  // store.hpp (simulator/): the orders and subscriptions
 
 // Lower-case UUIDs and numeric note ids, reproducible under a seed.
 class IdGenerator {
@@ -117,6 +118,9 @@ class Engine {
   // `events` (optional) receives order, transition, note and subscription events.
   Engine(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher, ScenarioLibrary& scenarios,
          IdGenerator& ids, FaultInjector& faults, EventBus* events = nullptr);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 
   // ---- orders
   // Orders these return carry no notes (`notes` is empty; GetNotes has them):
@@ -155,78 +159,27 @@ class Engine {
   void RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
                              const std::string& outcome);
 
-  Clock& clock() const { return clock_; }
+  Clock& clock() const;
   // The account's simulated time (scheduler.hpp, per-account timelines): every
   // timestamp of its orders, notes, subscriptions and callbacks.
-  SimTime Now(const std::string& account_id) const { return scheduler_.Now(account_id); }
+  SimTime Now(const std::string& account_id) const;
 
   // ---- durable state (--state)
   // Every later change is written to `sink` before the call returns. Set
   // once, before the simulator serves; nullptr (the default) writes nothing.
-  void SetStateSink(StateSink* sink) { sink_ = sink; }
+  void SetStateSink(StateSink* sink);
   // Set once, before the simulator serves (default: EngineLimits{}).
-  void SetLimits(const EngineLimits& limits) { limits_ = limits; }
+  void SetLimits(const EngineLimits& limits);
   // Puts back an order read from the state file and schedules its pending
   // step at its stored due time (a step already due runs at once).
   void RestoreOrder(Order order, ScenarioProgress progress);
 
  private:
-  // What a change does beyond the order or subscriptions it changes —
-  // callbacks, events, the scheduler — collected while it is applied and run
-  // (under the order's mutex, in order) only once the change is in the state
-  // file: a change the file refuses leaves no trace (README.md, Durable state).
-  // The callbacks it queues are written in the same transaction as the change
-  // (StateSink::SaveOrder), so a crash keeps both or neither.
-  struct Effects {
-    std::vector<std::function<void()>> run;  // in order, after the commit
-    std::vector<Delivery> callbacks;         // submitted by their entries of `run`
-    std::vector<std::int64_t> keys;          // the callbacks' keys in the state file, once written there
-  };
-
-  std::shared_ptr<OrderSlot> FindSlot(const std::string& account_id, const std::string& order_id) const;
-  // Runs `change` on the order and writes the order to
-  // the state sink, then runs the change's effects. When `change` or the write
-  // throws, the order and its progress are put back as they were (all or
-  // nothing) and the error is rethrown.
-  // `edited_note`: the index of the one note the change edits (SaveOrder).
-  void CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change,
-                    std::optional<std::size_t> edited_note = std::nullopt) CSRSIM_REQUIRES(slot.mu);
-  // Runs `change` on the account's subscriptions and writes them to the sink;
-  // they change in memory only once the write succeeded.
-  void CommitSubscriptions(const std::string& account_id,
-                           const std::function<void(std::vector<Subscription>&)>& change);
-  // These change the order under its mutex and add what else happens to `effects`.
-  void ApplyUpdate(const std::shared_ptr<OrderSlot>& slot, const std::string& user, const wire::CsrRequest& request,
-                   Effects& effects) CSRSIM_REQUIRES(slot->mu);
-  void ApplyStep(OrderSlot& slot, const Step& step, const std::string& cause, Effects& effects)
-      CSRSIM_REQUIRES(slot.mu);
-  void Transition(OrderSlot& slot, OrderStatus status, const SharedText& message, SharedText cause,
-                  const CallbackFault& fault, bool notify, Effects& effects) CSRSIM_REQUIRES(slot.mu);
-  void ScheduleNextStep(const std::shared_ptr<OrderSlot>& slot, SimTime base, Effects& effects)
-      CSRSIM_REQUIRES(slot->mu);
-  void ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTime due, Effects& effects) CSRSIM_REQUIRES(slot->mu);
-  void RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due);
-  void Notify(const Order& order, const std::optional<std::string>& note_text, const CallbackFault& fault,
-              Effects& effects);
-  // Hands `effects.callbacks[index]` to the dispatcher, with the faults the
-  // fault rules add to it (counted only now, once the change is committed).
-  void SubmitCallback(Effects& effects, std::size_t index);
-  // Writes the order and the callbacks its change queues; no-op without a sink.
-  void Persist(const OrderSlot& slot, Effects& effects, std::optional<std::size_t> edited_note = std::nullopt)
-      CSRSIM_REQUIRES(slot.mu);
-  static void Run(const Effects& effects);
-  void Persist(const std::string& account_id, const std::vector<Subscription>& subscriptions);
-
-  Store& store_;
-  Clock& clock_;
-  Scheduler& scheduler_;
-  CallbackDispatcher& dispatcher_;
-  ScenarioLibrary& scenarios_;
-  IdGenerator& ids_;
-  FaultInjector& faults_;
-  EventBus* events_;
-  StateSink* sink_ = nullptr;
-  EngineLimits limits_;
+  // engine.cpp: the engine's parts and the steps that run under an order's
+  // mutex (OrderSlot, simulator/store.hpp), out of this header so that the
+  // store's internals stay inside simulator/.
+  class Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace csrsim

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "csrsim/engine.hpp"
+#include "store.hpp"
 
 namespace csrsim::testing {
 

@@ -14,6 +14,7 @@
 #include "engine_parts.hpp"
 #include "receiver.hpp"
 #include "state_v1_fixture.hpp"
+#include "store.hpp"
 
 using namespace csrsim;
 using namespace std::chrono_literals;
