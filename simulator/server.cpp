@@ -27,6 +27,7 @@
 #include "csrsim/encoding.hpp"
 #include "csrsim/http1.hpp"
 #include "csrsim/log.hpp"
+#include "csrsim/mutex.hpp"
 #include "csrsim/tls.hpp"
 
 namespace csrsim {
@@ -61,7 +62,7 @@ class Lingerer {
   }
   ~Lingerer() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stopping_ = true;
     }
     Wake();
@@ -77,7 +78,7 @@ class Lingerer {
   void Add(int fd) {
     shutdown(fd, SHUT_WR);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!stopping_ && wake_[1] >= 0 && added_.size() < 4096) {
         added_.push_back(fd);
         fd = -1;
@@ -107,7 +108,7 @@ class Lingerer {
     std::vector<pollfd> fds;
     for (;;) {
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         for (int fd : added_) items.push_back({fd, SteadyClock::now() + kLingerTime});
         added_.clear();
         if (stopping_) break;
@@ -124,8 +125,7 @@ class Lingerer {
       if (fds[0].revents & POLLIN) DrainWakePipe();
       CloseFinished(items, fds);
     }
-    for (const auto& item : items) close(item.fd);
-    for (int fd : added_) close(fd);
+    for (const auto& item : items) close(item.fd);  // added_ is empty: Add refuses once stopping_
   }
 
   void DrainWakePipe() const {
@@ -161,9 +161,9 @@ class Lingerer {
   }
 
   int wake_[2] = {-1, -1};
-  std::mutex mu_;
-  std::vector<int> added_;  // guarded by mu_
-  bool stopping_ = false;   // guarded by mu_
+  Mutex mu_;
+  std::vector<int> added_ CSRSIM_GUARDED_BY(mu_);
+  bool stopping_ CSRSIM_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -179,7 +179,7 @@ class ElasticPool : public httplib::TaskQueue {
 
   void enqueue(std::function<void()> fn) override {
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(mu_);
       JoinRetired();
       if (!stopping_) {
         if (idle_ > jobs_.size()) {
@@ -217,14 +217,14 @@ class ElasticPool : public httplib::TaskQueue {
   void shutdown() override {
     std::map<std::size_t, std::thread> threads;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stopping_ = true;
       ready_.notify_all();
     }
     // Workers run the queued tasks, then leave; join without the lock.
     for (;;) {
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         JoinRetired();
         if (threads_.empty()) break;
         threads.swap(threads_);
@@ -236,27 +236,30 @@ class ElasticPool : public httplib::TaskQueue {
 
  private:
   void Work(std::size_t id) {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     for (;;) {
       if (jobs_.empty()) {
         ++idle_;
-        const bool woken = ready_.wait_for(lock, kIdleRetire, [this] { return !jobs_.empty() || stopping_; });
+        const auto retire_at = SteadyClock::now() + kIdleRetire;
+        bool woken = true;  // by a job or by shutdown, not by kIdleRetire
+        while (jobs_.empty() && !stopping_ && woken) woken = lock.WaitUntil(ready_, retire_at);
+        woken = woken || !jobs_.empty() || stopping_;
         --idle_;
         if (jobs_.empty() && (stopping_ || (!woken && threads_.size() > kWarmThreads))) break;
         if (jobs_.empty()) continue;
       }
       auto fn = std::move(jobs_.front());
       jobs_.pop_front();
-      lock.unlock();
+      lock.Unlock();
       fn();  // never throws: Listener catches everything
       fn = nullptr;
-      lock.lock();
+      lock.Lock();
     }
     retired_.push_back(id);
   }
 
-  // With mu_ held: joins threads that have left Work (they no longer need mu_).
-  void JoinRetired() {
+  // Joins threads that have left Work (they no longer need mu_).
+  void JoinRetired() CSRSIM_REQUIRES(mu_) {
     for (std::size_t id : retired_) {
       auto it = threads_.find(id);
       if (it == threads_.end()) continue;
@@ -268,14 +271,14 @@ class ElasticPool : public httplib::TaskQueue {
 
   const std::size_t max_threads_;
   const std::function<void(std::function<void()>)> refuse_;
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<std::function<void()>> jobs_;      // guarded by mu_
-  std::map<std::size_t, std::thread> threads_;  // guarded by mu_
-  std::vector<std::size_t> retired_;            // guarded by mu_
-  std::size_t idle_ = 0;                        // guarded by mu_
-  std::size_t next_id_ = 0;                     // guarded by mu_
-  bool stopping_ = false;                       // guarded by mu_
+  Mutex mu_;
+  std::condition_variable ready_;  // waited on with mu_
+  std::deque<std::function<void()>> jobs_ CSRSIM_GUARDED_BY(mu_);
+  std::map<std::size_t, std::thread> threads_ CSRSIM_GUARDED_BY(mu_);
+  std::vector<std::size_t> retired_ CSRSIM_GUARDED_BY(mu_);
+  std::size_t idle_ CSRSIM_GUARDED_BY(mu_) = 0;
+  std::size_t next_id_ CSRSIM_GUARDED_BY(mu_) = 0;
+  bool stopping_ CSRSIM_GUARDED_BY(mu_) = false;
 };
 
 // ---------------------------------------------------------------------------
@@ -489,14 +492,14 @@ struct HttpServer::Impl {
   std::thread thread;
   int port = 0;
 
-  std::mutex connections_mu;
-  std::set<int> connections;  // guarded by connections_mu
+  Mutex connections_mu;
+  std::set<int> connections CSRSIM_GUARDED_BY(connections_mu);
   // Written under connections_mu; read without it by each answer (keep-alive).
   std::atomic<bool> stopping{false};
 };
 
 bool HttpServer::Impl::Register(int fd) {
-  std::lock_guard lock(connections_mu);
+  MutexLock lock(connections_mu);
   if (stopping) return false;
   connections.insert(fd);
   if (options.on_connection) options.on_connection(ConnectionEvent::kOpened);
@@ -504,7 +507,7 @@ bool HttpServer::Impl::Register(int fd) {
 }
 
 void HttpServer::Impl::Unregister(int fd) {
-  std::lock_guard lock(connections_mu);
+  MutexLock lock(connections_mu);
   connections.erase(fd);
   if (options.on_connection) options.on_connection(ConnectionEvent::kClosed);
 }
@@ -801,7 +804,7 @@ void HttpServer::Stop() {
     // Idle keep-alive connections would hold their thread for the whole
     // keep-alive timeout: end their reading side. A request in flight still
     // writes its response, then its connection closes.
-    std::lock_guard lock(impl_->connections_mu);
+    MutexLock lock(impl_->connections_mu);
     impl_->stopping = true;
     for (int fd : impl_->connections) shutdown(fd, SHUT_RD);
   }
