@@ -280,7 +280,10 @@ void EventSubscription::Take(bool pace, std::chrono::steady_clock::time_point de
                              std::uint64_t& first, std::uint64_t& end) {
   MutexLock lock(bus_.mu_);
   if (pace) {  // so that a busy stream is written in batches
-    const auto until = std::min(last_take_ + bus_.options_.min_batch_interval, deadline);
+    const auto interval = last_take_busy_
+                              ? std::max(bus_.options_.min_batch_interval, bus_.options_.busy_batch_interval)
+                              : bus_.options_.min_batch_interval;
+    const auto until = std::min(last_take_ + interval, deadline);
     while (!ended_ && std::chrono::steady_clock::now() < until && lock.WaitUntil(ready_, until)) {
     }
   }
@@ -298,6 +301,7 @@ void EventSubscription::Take(bool pace, std::chrono::steady_clock::time_point de
       for (std::size_t i = bus_.BlockOf(first); i < bus_.blocks_.size(); ++i) batch.blocks.push_back(bus_.blocks_[i]);
     }
   }
+  last_take_busy_ = end - first >= bus_.options_.busy_batch_events;
   cursor_ = bus_.next_id_;
   batch.lost = std::exchange(lost_, 0);
   batch.ended = ended_;

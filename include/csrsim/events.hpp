@@ -87,6 +87,12 @@ struct EventBusOptions {
   // A subscriber takes its events at most this often: under load every take
   // is a batch, so N subscribers cost N wake-ups per interval, not per event.
   std::chrono::milliseconds min_batch_interval{20};
+  // After a batch of at least busy_batch_events events (a busy bus), the next
+  // take waits busy_batch_interval instead: fewer, larger writes per stream.
+  // A subscriber is dropped only once a whole ring is published meanwhile, so
+  // this interval must stay well below ring_capacity / events per second.
+  std::size_t busy_batch_events = 256;
+  std::chrono::milliseconds busy_batch_interval{100};
   // The ring's blocks: at most this many events, and frames of this many bytes
   // (a larger frame gets a block of its own). Adjacent events of one block are
   // adjacent bytes, so a stream writes a run of them as one piece.
@@ -192,6 +198,7 @@ class EventSubscription {
   bool ended_ CSRSIM_GUARDED_BY(bus_.mu_) = false;
   bool dropped_ CSRSIM_GUARDED_BY(bus_.mu_) = false;
   std::chrono::steady_clock::time_point last_take_ CSRSIM_GUARDED_BY(bus_.mu_){};
+  bool last_take_busy_ CSRSIM_GUARDED_BY(bus_.mu_) = false;  // it had busy_batch_events or more
 };
 
 // ---- the events the simulator emits (each a no-op when `bus` is null)

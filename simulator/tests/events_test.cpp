@@ -227,6 +227,7 @@ TEST_CASE("events: a subscriber on another thread receives every event of a conc
   options.block_events = 7;
   options.block_bytes = 512;
   options.min_batch_interval = std::chrono::milliseconds(0);
+  options.busy_batch_interval = std::chrono::milliseconds(0);
   EventBus bus(clock, options);
   auto subscription = bus.Subscribe(std::nullopt, std::nullopt);
   constexpr std::uint64_t kEvents = 3000;
