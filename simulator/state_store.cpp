@@ -887,10 +887,10 @@ struct StateStore::Impl {
     std::exception_ptr error;  // the transaction failed: every write of it failed
     bool done = false;
   };
-  std::mutex queue_mu;
-  std::condition_variable committed;
-  std::shared_ptr<Batch> open = std::make_shared<Batch>();  // guarded by queue_mu
-  bool committing = false;                                  // guarded by queue_mu
+  Mutex queue_mu;
+  std::condition_variable committed;  // waited on with queue_mu
+  std::shared_ptr<Batch> open CSRSIM_GUARDED_BY(queue_mu) = std::make_shared<Batch>();
+  bool committing CSRSIM_GUARDED_BY(queue_mu) = false;
 
   ~Impl() {
     insert_order.reset();
@@ -1134,7 +1134,7 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
   std::uint64_t draws = 0;
   std::int64_t next_note_id = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     sqlite3* db = impl_->db;
     Statement meta(db, "SELECT key, value FROM meta");
     while (meta.Step()) {
@@ -1200,18 +1200,18 @@ RestoreCounts StateStore::Restore(Engine& engine, Store& store, Clock& clock, Id
 
 void StateStore::Commit(const std::function<void()>& write) {
   Impl& impl = *impl_;
-  std::unique_lock queue(impl.queue_mu);
+  MutexLock queue(impl.queue_mu);
   const std::shared_ptr<Impl::Batch> batch = impl.open;
   batch->writes.push_back(&write);
   while (!batch->done) {
     if (impl.committing) {
-      impl.committed.wait(queue);
+      queue.Wait(impl.committed);
       continue;
     }
     // Lead: commit everything queued so far, this write's batch included.
     impl.committing = true;
     const auto leading = std::exchange(impl.open, std::make_shared<Impl::Batch>());
-    queue.unlock();
+    queue.Unlock();
     // Every id in these writes was drawn before they were queued, so this
     // count covers them: a restart continues after it (IdGenerator::Resume).
     std::optional<std::pair<std::uint64_t, std::uint64_t>> stream;  // seed, draws
@@ -1219,7 +1219,7 @@ void StateStore::Commit(const std::function<void()>& write) {
       if (auto seed = ids->seed()) stream.emplace(*seed, ids->draws());
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       try {
         impl.Exec("BEGIN IMMEDIATE");
         try {
@@ -1248,7 +1248,7 @@ void StateStore::Commit(const std::function<void()>& write) {
         leading->error = std::current_exception();
       }
     }
-    queue.lock();
+    queue.Lock();
     leading->done = true;
     impl.committing = false;
     impl.committed.notify_all();
@@ -1393,7 +1393,7 @@ void StateStore::RestoreCallbacks(Journal& journal, CallbackDispatcher& dispatch
   };
   std::vector<Pending> pending;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     try {
       Statement rows(impl_->db,
                      "SELECT doc FROM journal WHERE id > (SELECT coalesce(max(id), 0) FROM journal) - ?1 "
@@ -1418,7 +1418,7 @@ void StateStore::RestoreCallbacks(Journal& journal, CallbackDispatcher& dispatch
 }
 
 void StateStore::SaveFaults(const FaultInjector& faults) {
-  std::lock_guard order(faults_mu_);
+  MutexLock order(faults_mu_);
   const std::string doc = FaultsDoc(faults.ApiFaults(), faults.CallbackFaults()).dump();
   Commit([&] { impl_->SetSetting("faults", doc); });
 }
@@ -1471,7 +1471,7 @@ void StateStore::RestoreSettings(Scheduler& scheduler, FaultInjector& faults, Ca
   std::vector<std::pair<std::string, std::string>> account_sets;
   std::map<std::string, std::string> settings;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Statement offset_rows(impl_->db, "SELECT account, micros FROM offsets");
     while (offset_rows.Step()) offsets.emplace_back(offset_rows.Text(0), offset_rows.Int(1));
     Statement set_rows(impl_->db, "SELECT account, text FROM account_scenarios ORDER BY account");
@@ -1512,7 +1512,7 @@ void StateStore::RestoreSettings(Scheduler& scheduler, FaultInjector& faults, Ca
 }
 
 std::string StateStore::DumpJson() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite3* db = impl_->db;
   json out = {{"schema_version", kStateSchemaVersion}, {"file", path_}};
   Statement meta(db, "SELECT key, value FROM meta ORDER BY key");

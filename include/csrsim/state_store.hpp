@@ -27,12 +27,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "csrsim/clock.hpp"
 #include "csrsim/engine.hpp"
+#include "csrsim/mutex.hpp"
 #include "csrsim/state_sink.hpp"
 
 struct sqlite3;
@@ -112,10 +112,10 @@ class StateStore final : public StateSink, public DeliveryLog {
 
   struct Impl;
   std::string path_;
-  std::mutex faults_mu_;  // held from reading the rules to their commit, so snapshots land in order
+  Mutex faults_mu_;  // held from reading the rules to their commit, so snapshots land in order
   std::atomic<const IdGenerator*> ids_{nullptr};      // set by Restore
   std::atomic<std::size_t> journal_capacity_{10000};  // set by RestoreCallbacks
-  std::mutex mu_;                                     // held while the connection is used
+  Mutex mu_;                                          // held while the connection is used
   std::unique_ptr<Impl> impl_;  // the connection guarded by mu_; the commit queue by its own mutex
 };
 
