@@ -16,12 +16,12 @@ namespace csrsim {
 
 namespace {
 
-OrderView ViewOf(OrderSlot& slot) CSRSIM_REQUIRES(slot.mu) {
+OrderView ViewOf(const OrderSlot& slot) CSRSIM_REQUIRES_SHARED(slot.mu) {
   return {slot.sequence, OrderWithoutNotes(slot), slot.order.notes, slot.progress};
 }
 
 OrderView ViewOf(const std::shared_ptr<OrderSlot>& slot) {
-  MutexLock lock(slot->mu);
+  ReaderLock lock(slot->mu);
   return ViewOf(*slot);
 }
 
@@ -109,7 +109,7 @@ OrderViewPage SimulatorAdmin::Orders(const std::optional<std::string>& account_i
     more = !chunk.empty();
     for (const auto& slot : chunk) {
       position = slot->sequence;
-      MutexLock lock(slot->mu);
+      ReaderLock lock(slot->mu);
       if (status && slot->order.status != *status) continue;
       if (page.orders.size() == limit) {  // one more exists: this page ends here
         page.next = page.orders.back().sequence;
@@ -140,7 +140,7 @@ std::optional<OrderView> SimulatorAdmin::ForceTransition(const std::string& orde
 std::array<std::uint64_t, kOrderStatusNames.size()> SimulatorAdmin::OrderCountsByStatus() const {
   std::array<std::uint64_t, kOrderStatusNames.size()> counts{};
   for (const auto& slot : parts_.store.Orders(std::nullopt)) {
-    MutexLock lock(slot->mu);
+    ReaderLock lock(slot->mu);
     ++counts[static_cast<std::size_t>(slot->order.status)];
   }
   return counts;

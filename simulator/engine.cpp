@@ -397,7 +397,7 @@ Order Engine::Impl::CreateOrder(const std::string& account_id, const std::string
 
   auto slot = store_.AddOrder(std::move(order), std::move(progress), limits_.max_orders);
   if (!slot) throw OrderLimitReached(limits_.max_orders);
-  MutexLock lock(slot->mu);
+  WriterLock lock(slot->mu);
   Effects effects;
   ScheduleNextStep(slot, now, effects);
   try {
@@ -462,14 +462,14 @@ void Engine::Impl::RequireOrder(const std::string& account_id, const std::string
 
 Order Engine::Impl::GetOrder(const std::string& account_id, const std::string& order_id) const {
   auto slot = FindSlot(account_id, order_id);
-  MutexLock lock(slot->mu);
+  ReaderLock lock(slot->mu);
   return OrderWithoutNotes(*slot);
 }
 
 Order Engine::Impl::UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
                                 const wire::CsrRequest& request) {
   auto slot = FindSlot(account_id, order_id);
-  MutexLock lock(slot->mu);
+  WriterLock lock(slot->mu);
   if (IsTerminal(slot->order.status)) {
     throw Error::Invalid(kOrderNotUpdatable, "CSR order " + slot->order.id + " is " +
                                                  std::string(ToString(slot->order.status)) +
@@ -539,7 +539,7 @@ void Engine::Impl::ScheduleStepAt(const std::shared_ptr<OrderSlot>& slot, SimTim
 void Engine::Impl::RunScheduledStep(const std::weak_ptr<OrderSlot>& weak, std::uint64_t generation, SimTime due) {
   auto slot = weak.lock();
   if (!slot) return;  // the order was reset away
-  MutexLock lock(slot->mu);
+  WriterLock lock(slot->mu);
   ScenarioProgress& progress = slot->progress;
   if (progress.generation != generation || IsTerminal(slot->order.status) ||
       progress.next_step >= progress.variant->steps.size()) {
@@ -559,7 +559,7 @@ void Engine::Impl::RestoreOrder(Order order, ScenarioProgress progress) {
   // A FAILED order's data-less CsrData is the shared empty one (ForceTransition tells them apart).
   if (order.csr_data && *order.csr_data == *EmptyCsrData()) order.csr_data = EmptyCsrData();
   auto slot = store_.AddOrder(std::move(order), std::move(progress));
-  MutexLock lock(slot->mu);
+  WriterLock lock(slot->mu);
   if (slot->progress.due && !IsTerminal(slot->order.status)) {
     Effects effects;
     ScheduleStepAt(slot, *slot->progress.due, effects);
@@ -617,7 +617,7 @@ Order Engine::Impl::ForceTransition(const std::string& order_id, OrderStatus sta
                                     std::vector<ErrorDetail> errors) {
   auto slot = store_.FindOrderAnyAccount(order_id);
   if (!slot) throw Error::NotFound(kOrderNotFound, "The resource does not exist");
-  MutexLock lock(slot->mu);
+  WriterLock lock(slot->mu);
   Step step;
   step.status = status;
   step.message = std::move(message);
@@ -641,7 +641,7 @@ OrderPage Engine::Impl::ListOrders(const std::string& account_id, const OrderQue
   const std::size_t size = std::max<std::size_t>(query.size, 1);
   const std::size_t skip = (std::max<std::size_t>(query.page, 1) - 1) * size;
   for (const auto& slot : store_.Orders(account_id)) {
-    MutexLock lock(slot->mu);
+    ReaderLock lock(slot->mu);
     if (!Matches(query, slot->order)) continue;
     if (page.total_count >= skip && page.orders.size() < size) page.orders.push_back(OrderWithoutNotes(*slot));
     ++page.total_count;
@@ -655,14 +655,14 @@ OrderPage Engine::Impl::ListOrders(const std::string& account_id, const OrderQue
 
 NoteList Engine::Impl::GetNotes(const std::string& account_id, const std::string& order_id) const {
   auto slot = FindSlot(account_id, order_id);
-  MutexLock lock(slot->mu);
+  ReaderLock lock(slot->mu);
   return slot->order.notes;  // one pointer per note; the text is encoded after the lock
 }
 
 Note Engine::Impl::AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
                            std::string description) {
   auto slot = FindSlot(account_id, order_id);
-  MutexLock lock(slot->mu);
+  WriterLock lock(slot->mu);
   if (slot->order.notes.size() >= limits_.max_notes_per_order) {
     throw Error::LimitReached("CSR order " + order_id + " holds " + std::to_string(limits_.max_notes_per_order) +
                               " notes (--max-notes-per-order); no note was added");
@@ -679,7 +679,7 @@ Note Engine::Impl::AddNote(const std::string& account_id, const std::string& ord
 void Engine::Impl::UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
                               std::optional<std::string> user_id, std::optional<std::string> description) {
   auto slot = FindSlot(account_id, order_id);
-  MutexLock lock(slot->mu);
+  WriterLock lock(slot->mu);
   NoteList& notes = slot->order.notes;
   auto found = std::find_if(notes.begin(), notes.end(), [note_id](const Note& n) { return n.id == note_id; });
   if (found == notes.end()) throw Error::NoteNotFound();

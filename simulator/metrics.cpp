@@ -62,8 +62,31 @@ std::string MetricLabel(std::string_view value) {
 
 void Metrics::ObserveRequest(std::string_view route, int status, Duration latency) {
   request_latency_.Observe(latency);
-  MutexLock lock(mu_);
-  ++requests_[{std::string(route), status}];
+  auto matches = [&](const RequestCount& entry) { return entry.status == status && entry.route == route; };
+  const std::size_t published = published_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < published; ++i) {
+    if (matches(requests_[i])) {
+      requests_[i].count.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  MutexLock lock(mu_);  // a pair not seen yet: add it (once)
+  const std::size_t now_published = published_.load(std::memory_order_relaxed);
+  for (std::size_t i = published; i < now_published; ++i) {
+    if (matches(requests_[i])) {
+      requests_[i].count.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  if (now_published == kRequestPairs) {
+    ++overflow_[{std::string(route), status}];
+    return;
+  }
+  RequestCount& added = requests_[now_published];
+  added.route = route;
+  added.status = status;
+  added.count.store(1, std::memory_order_relaxed);
+  published_.store(now_published + 1, std::memory_order_release);
 }
 
 void Metrics::ObserveCallback(std::string_view outcome, Duration lateness) {
@@ -81,7 +104,12 @@ std::string Metrics::Render() const {
                "matched) and status (0: connection dropped by a fault).");
   {
     MutexLock lock(mu_);
-    for (const auto& [key, count] : requests_) {
+    auto requests = overflow_;  // with the published pairs, in key order
+    const std::size_t published = published_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < published; ++i) {
+      requests[{requests_[i].route, requests_[i].status}] += requests_[i].count.load(std::memory_order_relaxed);
+    }
+    for (const auto& [key, count] : requests) {
       out += "csrsim_requests_total{route=\"" + MetricLabel(key.first.empty() ? "none" : key.first) + "\",status=\"" +
              std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
     }

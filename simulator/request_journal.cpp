@@ -118,30 +118,59 @@ RequestJournal::Records::const_iterator FirstAfter(const RequestJournal::Records
 
 RequestJournal::RequestJournal(std::size_t capacity) : capacity_(capacity) {}
 
-std::uint64_t RequestJournal::Append(RequestRecord record) {
-  if (!enabled()) return 0;
-  // Every request appends: under the lock only pointers move; the record is
-  // allocated before it and the evicted one freed after it.
-  auto owned = std::make_unique<RequestRecord>(std::move(record));
-  std::unique_ptr<RequestRecord> evicted;
-  std::uint64_t id = 0;
-  {
-    MutexLock lock(mu_);
-    id = next_id_++;
-    owned->id = id;
-    records_.push_back(std::move(owned));
+RequestJournal::~RequestJournal() {
+  for (Pending* pending = pending_.exchange(nullptr); pending != nullptr;) {
+    delete std::exchange(pending, pending->next);
+  }
+}
+
+void RequestJournal::Append(RequestRecord record) {
+  if (!enabled()) return;
+  auto* pending = new Pending{std::make_unique<RequestRecord>(std::move(record))};
+  Pending* head = pending_.load(std::memory_order_relaxed);
+  do {
+    pending->next = head;
+  } while (!pending_.compare_exchange_weak(head, pending));
+  std::vector<std::unique_ptr<RequestRecord>> evicted;  // freed after the lock
+  if (waiters_.load() > 0) {                            // a WaitFor waits: file now and wake it
+    {
+      MutexLock lock(mu_);
+      FileLocked(evicted);
+    }
+    appended_.notify_all();
+    return;
+  }
+  // Never wait for the lock here: whoever holds it files this record too.
+  if (!mu_.try_lock()) return;
+  FileLocked(evicted);
+  mu_.unlock();
+}
+
+void RequestJournal::FileLocked(std::vector<std::unique_ptr<RequestRecord>>& evicted) const {
+  Pending* newest_first = pending_.exchange(nullptr);
+  Pending* oldest_first = nullptr;
+  while (newest_first != nullptr) {
+    Pending* next = newest_first->next;
+    newest_first->next = oldest_first;
+    oldest_first = newest_first;
+    newest_first = next;
+  }
+  while (oldest_first != nullptr) {
+    std::unique_ptr<Pending> pending(std::exchange(oldest_first, oldest_first->next));
+    pending->record->id = next_id_++;
+    records_.push_back(std::move(pending->record));
     while (records_.size() > capacity_) {
-      evicted = std::move(records_.front());
+      evicted.push_back(std::move(records_.front()));
       records_.pop_front();
       ++dropped_;
     }
   }
-  appended_.notify_all();
-  return id;
 }
 
 RequestJournal::Page RequestJournal::Query(const RequestFilter& filter, std::size_t limit) const {
+  std::vector<std::unique_ptr<RequestRecord>> evicted;  // freed after the lock
   MutexLock lock(mu_);
+  FileLocked(evicted);
   Page page;
   for (auto it = FirstAfter(records_, filter.since_id); it != records_.end(); ++it) {
     if (!filter.Matches(**it)) continue;
@@ -155,7 +184,9 @@ RequestJournal::Page RequestJournal::Query(const RequestFilter& filter, std::siz
 }
 
 std::size_t RequestJournal::Count(const RequestFilter& filter) const {
+  std::vector<std::unique_ptr<RequestRecord>> evicted;
   MutexLock lock(mu_);
+  FileLocked(evicted);
   return static_cast<std::size_t>(std::count_if(FirstAfter(records_, filter.since_id), records_.cend(),
                                                 [&filter](const auto& r) { return filter.Matches(*r); }));
 }
@@ -163,11 +194,20 @@ std::size_t RequestJournal::Count(const RequestFilter& filter) const {
 std::vector<RequestRecord> RequestJournal::WaitFor(const RequestFilter& filter, std::size_t count,
                                                    std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Counted before the first look, so an append that misses that look sees
+  // the waiter and files its record at once (Append).
+  ++waiters_;
+  struct Leave {
+    std::atomic<std::size_t>& waiters;
+    ~Leave() { --waiters; }
+  } leave{waiters_};
+  std::vector<std::unique_ptr<RequestRecord>> evicted;
   MutexLock lock(mu_);
   std::vector<RequestRecord> matches;
   std::uint64_t scanned_up_to = filter.since_id;  // records up to this id were looked at
   std::uint64_t clears_seen = clears_;
   auto scan = [&]() CSRSIM_REQUIRES(mu_) {
+    FileLocked(evicted);
     if (clears_seen != clears_) {  // a reset removed records: count again
       matches.clear();
       scanned_up_to = filter.since_id;
@@ -189,8 +229,10 @@ std::vector<RequestRecord> RequestJournal::WaitFor(const RequestFilter& filter, 
 }
 
 void RequestJournal::Clear(const std::optional<std::string>& account_id) {
+  std::vector<std::unique_ptr<RequestRecord>> evicted;
   {
     MutexLock lock(mu_);
+    FileLocked(evicted);
     ++clears_;
     if (!account_id) {
       records_.clear();
@@ -211,12 +253,16 @@ void RequestJournal::Shutdown() {
 }
 
 std::uint64_t RequestJournal::dropped() const {
+  std::vector<std::unique_ptr<RequestRecord>> evicted;
   MutexLock lock(mu_);
+  FileLocked(evicted);
   return dropped_;
 }
 
 std::size_t RequestJournal::size() const {
+  std::vector<std::unique_ptr<RequestRecord>> evicted;
   MutexLock lock(mu_);
+  FileLocked(evicted);
   return records_.size();
 }
 

@@ -40,6 +40,8 @@ Duration Scheduler::OffsetLocked(const std::string& account) const {
 }
 
 Duration Scheduler::Offset(const std::string& account) const {
+  // Every request reads its account's offset; without any, it takes no lock.
+  if (!has_offsets_.load(std::memory_order_acquire)) return Duration::zero();
   MutexLock lock(mu_);
   return OffsetLocked(account);
 }
@@ -59,6 +61,7 @@ void Scheduler::ShiftLocked(const std::string& account, Duration delta) {
   } else {
     offsets_[account] = offset;
   }
+  has_offsets_.store(!offsets_.empty(), std::memory_order_release);
   std::vector<std::map<Key, Entry>::node_type> moved;
   for (auto it = queue_.begin(); it != queue_.end();) {
     auto current = it++;

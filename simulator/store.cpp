@@ -4,14 +4,23 @@
 
 namespace csrsim {
 
-Order OrderWithoutNotes(OrderSlot& slot) {
-  NoteList notes = std::move(slot.order.notes);  // a vector move: O(1), noexcept
-  struct PutBack {
-    OrderSlot& slot;
-    NoteList& notes;
-    ~PutBack() { slot.order.notes = std::move(notes); }  // also when the copy throws
-  } put_back{slot, notes};
-  return slot.order;  // copied before put_back runs
+Order OrderWithoutNotes(const OrderSlot& slot) {
+  const Order& order = slot.order;
+  // Every field but notes, each copy-constructed: a default SharedText would
+  // take the intern table's lock (model.cpp) on every read.
+  return Order{.id = order.id,
+               .account_id = order.account_id,
+               .last_modified_by = order.last_modified_by,
+               .created = order.created,
+               .last_modified = order.last_modified,
+               .status = order.status,
+               .message = order.message,
+               .fields = order.fields,
+               .csr_data = order.csr_data,
+               .errors = order.errors,
+               .notes = {},
+               .scenario_name = order.scenario_name,
+               .history = order.history};
 }
 
 void PutBack(OrderSlot& slot, Order before) {

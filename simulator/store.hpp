@@ -37,16 +37,20 @@ struct OrderSlot {
   const std::string& account_id() const CSRSIM_NO_THREAD_SAFETY_ANALYSIS { return order.account_id; }
 
   std::uint64_t sequence = 0;  // creation order across accounts, from 1; set by AddOrder, then constant
-  mutable Mutex mu;
+  // Shared by readers (they only copy), exclusive for changes: readers of one
+  // order never wait for each other, so a reader the scheduler preempts
+  // inside it holds up no other GET of that order (bench/results/latest.md).
+  mutable SharedMutex mu;
   Order order CSRSIM_GUARDED_BY(mu);
   ScenarioProgress progress CSRSIM_GUARDED_BY(mu);
 };
 
-// A copy of the order without its notes (empty
-// `notes`), for readers that do not show them: the notes are moved aside and
-// back, so the copy costs nothing per note. GET of an order, its PUT answer and
-// the order list read orders this way; notes are read as a NoteList snapshot.
-Order OrderWithoutNotes(OrderSlot& slot) CSRSIM_REQUIRES(slot.mu);
+// A copy of the order without its notes (empty `notes`), for readers that do
+// not show them, so the copy costs nothing per note; it only reads the slot,
+// so the shared lock is enough. GET of an order, its PUT answer and the order
+// list read orders this way; notes are read as a NoteList snapshot.
+// (A new field of Order must be copied here too.)
+Order OrderWithoutNotes(const OrderSlot& slot) CSRSIM_REQUIRES_SHARED(slot.mu);
 
 // Makes the slot's order `before` again — a copy taken
 // before a change the state file refused — except its id and account_id:

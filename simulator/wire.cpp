@@ -18,7 +18,11 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
 
 #include <pugixml.hpp>
 
@@ -28,6 +32,60 @@
 namespace csrsim::wire {
 
 namespace {
+
+// ---- pugixml's memory ------------------------------------------------------
+//
+// pugixml takes a page of about 32 KiB for any document of more than a few
+// nodes, so every answer encoded costs one such malloc and free. Blocks that
+// large skip malloc's per-thread cache and take the lock of an arena that
+// several connection threads share; a thread descheduled while holding it
+// stalls the others (bench/results/latest.md). So each thread keeps the last
+// large block it freed and reuses it for the next. A block carries its size
+// in a header, since pugixml frees without saying the size.
+
+constexpr std::size_t kBlockHeader = alignof(std::max_align_t);
+constexpr std::size_t kReusedBlockMin = 4096;  // smaller blocks are malloc's own cache's business
+
+thread_local void* t_spare_block = nullptr;  // a freed large block, or null
+
+std::size_t BlockSize(void* block) {
+  std::size_t size = 0;
+  std::memcpy(&size, static_cast<char*>(block) - kBlockHeader, sizeof size);
+  return size;
+}
+
+struct SpareBlockFreer {
+  ~SpareBlockFreer() {
+    if (t_spare_block != nullptr) std::free(static_cast<char*>(std::exchange(t_spare_block, nullptr)) - kBlockHeader);
+  }
+};
+thread_local SpareBlockFreer t_spare_block_freer;  // frees the spare when its thread ends
+
+void* AllocateBlock(std::size_t size) {
+  if (size >= kReusedBlockMin && t_spare_block != nullptr && BlockSize(t_spare_block) >= size) {
+    return std::exchange(t_spare_block, nullptr);
+  }
+  auto* raw = static_cast<char*>(std::malloc(size + kBlockHeader));  // NOLINT: pugixml's allocator interface
+  if (raw == nullptr) return nullptr;
+  std::memcpy(raw, &size, sizeof size);
+  return raw + kBlockHeader;
+}
+
+void FreeBlock(void* block) {
+  if (block == nullptr) return;
+  if (BlockSize(block) >= kReusedBlockMin && t_spare_block == nullptr) {
+    static_cast<void>(&t_spare_block_freer);  // constructed on first use: registers its destructor
+    t_spare_block = block;
+    return;
+  }
+  std::free(static_cast<char*>(block) - kBlockHeader);  // NOLINT: pugixml's allocator interface
+}
+
+// Set before main, so every document of the process uses the pair.
+[[maybe_unused]] const bool kBlocksInstalled = [] {
+  pugi::set_memory_management_functions(AllocateBlock, FreeBlock);
+  return true;
+}();
 
 constexpr int kBodyRequiredCode = 1003;
 constexpr int kMalformedBodyCode = 1002;

@@ -63,10 +63,23 @@ class Metrics {
   std::string Render() const;
 
  private:
+  // One (route, status) pair's request count. Every request counts itself, so
+  // the pairs seen so far are found without a lock: the first `published_`
+  // entries of `requests_` keep their key for good (written under mu_ before
+  // published_ grows past them) and only their count changes.
+  struct RequestCount {
+    std::string route;
+    int status = 0;
+    std::atomic<std::uint64_t> count{0};
+  };
+  static constexpr std::size_t kRequestPairs = 256;  // more pairs go to overflow_
+
   std::atomic<std::int64_t> connections_open_{0};
   std::atomic<std::uint64_t> connections_refused_{0};
+  std::array<RequestCount, kRequestPairs> requests_;
+  std::atomic<std::size_t> published_{0};
   mutable Mutex mu_;
-  std::map<std::pair<std::string, int>, std::uint64_t> requests_ CSRSIM_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, int>, std::uint64_t> overflow_ CSRSIM_GUARDED_BY(mu_);
   std::map<std::string, std::uint64_t, std::less<>> callbacks_ CSRSIM_GUARDED_BY(mu_);
   Histogram<12> request_latency_{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
   Histogram<10> callback_lateness_{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60}};

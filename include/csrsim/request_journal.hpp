@@ -18,6 +18,7 @@
 // RequestRecord and RequestFilter are plain values.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -101,9 +102,19 @@ class RequestJournal {
  public:
   // capacity 0: nothing is recorded (enabled() is false).
   explicit RequestJournal(std::size_t capacity);
+  ~RequestJournal();
+  RequestJournal(const RequestJournal&) = delete;
+  RequestJournal& operator=(const RequestJournal&) = delete;
 
   bool enabled() const { return capacity_ > 0; }
-  std::uint64_t Append(RequestRecord record);  // assigns and returns the id
+  // Every request appends, so an append never waits for the lock: it pushes
+  // the record onto a lock-free pending list, then files the pending records
+  // (ids assigned in append order, the oldest evicted) only when it finds
+  // the lock free; otherwise whoever holds it or takes it next files them.
+  // While a WaitFor waits, an append takes the lock and wakes it. Every
+  // reading call files the pending records first, so a record is visible as
+  // soon as Append returns.
+  void Append(RequestRecord record);
 
   struct Page {
     std::vector<RequestRecord> records;  // oldest first
@@ -123,16 +134,26 @@ class RequestJournal {
   std::size_t size() const;
   std::size_t capacity() const { return capacity_; }
 
-  // One pointer per record, so an append moves a pointer under the lock.
+  // One pointer per record, so filing one moves a pointer under the lock.
   using Records = std::deque<std::unique_ptr<RequestRecord>>;
 
  private:
+  struct Pending {
+    std::unique_ptr<RequestRecord> record;
+    Pending* next = nullptr;
+  };
+  // Moves the pending records into records_; the evicted ones go to
+  // `evicted`, to be freed after the lock.
+  void FileLocked(std::vector<std::unique_ptr<RequestRecord>>& evicted) const CSRSIM_REQUIRES(mu_);
+
   const std::size_t capacity_;
   mutable Mutex mu_;
   std::condition_variable appended_;
-  Records records_ CSRSIM_GUARDED_BY(mu_);  // in id order
-  std::uint64_t next_id_ CSRSIM_GUARDED_BY(mu_) = 1;
-  std::uint64_t dropped_ CSRSIM_GUARDED_BY(mu_) = 0;
+  mutable std::atomic<Pending*> pending_{nullptr};  // newest first
+  std::atomic<std::size_t> waiters_{0};             // WaitFor calls waiting on appended_
+  mutable Records records_ CSRSIM_GUARDED_BY(mu_);  // in id order
+  mutable std::uint64_t next_id_ CSRSIM_GUARDED_BY(mu_) = 1;
+  mutable std::uint64_t dropped_ CSRSIM_GUARDED_BY(mu_) = 0;
   std::uint64_t clears_ CSRSIM_GUARDED_BY(mu_) = 0;  // a WaitFor recounts after a Clear
   bool shutdown_ CSRSIM_GUARDED_BY(mu_) = false;
 };

@@ -17,6 +17,7 @@
 // two at once.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -104,6 +105,7 @@ class Scheduler {
   std::condition_variable changed_;
   std::map<Key, Entry> queue_ CSRSIM_GUARDED_BY(mu_);
   std::unordered_map<std::string, Duration> offsets_ CSRSIM_GUARDED_BY(mu_);  // absent: zero
+  std::atomic<bool> has_offsets_{false};  // !offsets_.empty(), written under mu_, read without it
   std::uint64_t next_seq_ CSRSIM_GUARDED_BY(mu_) = 0;
   bool stopping_ CSRSIM_GUARDED_BY(mu_) = false;
   bool running_ CSRSIM_GUARDED_BY(mu_) = false;  // a popped task has not finished

@@ -111,6 +111,6 @@ TEST_CASE("the request journal's wait counts records from before the call and re
 TEST_CASE("a journal of capacity 0 records nothing") {
   RequestJournal journal(0);
   CHECK(!journal.enabled());
-  CHECK(journal.Append(Record("1", "GET", "GET /csrs", 200)) == 0);
+  journal.Append(Record("1", "GET", "GET /csrs", 200));
   CHECK(journal.size() == 0);
 }
