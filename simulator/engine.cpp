@@ -307,7 +307,8 @@ class Engine::Impl {
   // the state sink, then runs the change's effects. When `change` or the write
   // throws, the order and its progress are put back as they were (all or
   // nothing) and the error is rethrown.
-  // `edited_note`: the index of the one note the change edits (SaveOrder).
+  // `edited_note`: the index of the one note the change edits (SaveOrder); a
+  // change may append notes and edit that one, no other (the undo relies on it).
   void CommitChange(OrderSlot& slot, const std::function<void(Effects&)>& change,
                     std::optional<std::size_t> edited_note = std::nullopt) CSRSIM_REQUIRES(slot.mu);
   // Runs `change` on the account's subscriptions and writes them to the sink;
@@ -421,14 +422,21 @@ void Engine::Impl::CommitChange(OrderSlot& slot, const std::function<void(Effect
   if (!sink_) {  // nothing can refuse the change: no copy to undo it with
     change(effects);
   } else {
-    // The undo copy costs a pointer per note (NoteList) and shares the CSR data.
-    Order order_before = slot.order;
+    // The undo copy leaves the notes out and shares the CSR data: a change
+    // only appends notes or replaces `edited_note`, so the undo drops the
+    // notes appended and puts back the one replaced — O(1) in the notes.
+    Order order_before = OrderWithoutNotes(slot);
+    const std::size_t notes_before = slot.order.notes.size();
+    std::optional<Note> note_before;
+    if (edited_note) note_before = slot.order.notes[*edited_note];
     ScenarioProgress progress_before = slot.progress;
     try {
       change(effects);
       Persist(slot, effects, edited_note);
     } catch (...) {
       PutBack(slot, std::move(order_before));
+      slot.order.notes.Truncate(notes_before);
+      if (note_before) slot.order.notes.Replace(*edited_note, std::move(*note_before));
       slot.progress = std::move(progress_before);
       throw;
     }

@@ -24,7 +24,7 @@ Order OrderWithoutNotes(const OrderSlot& slot) {
 }
 
 void PutBack(OrderSlot& slot, Order before) {
-  Order& order = slot.order;  // every field of Order but id and account_id
+  Order& order = slot.order;  // every field of Order but id, account_id and notes
   order.last_modified_by = std::move(before.last_modified_by);
   order.created = before.created;
   order.last_modified = before.last_modified;
@@ -33,7 +33,6 @@ void PutBack(OrderSlot& slot, Order before) {
   order.fields = std::move(before.fields);
   order.csr_data = std::move(before.csr_data);
   order.errors = std::move(before.errors);
-  order.notes = std::move(before.notes);
   order.scenario_name = before.scenario_name;
   order.history = std::move(before.history);
 }

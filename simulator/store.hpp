@@ -52,9 +52,11 @@ struct OrderSlot {
 // (A new field of Order must be copied here too.)
 Order OrderWithoutNotes(const OrderSlot& slot) CSRSIM_REQUIRES_SHARED(slot.mu);
 
-// Makes the slot's order `before` again — a copy taken
+// Makes the slot's order `before` again — a copy taken (OrderWithoutNotes)
 // before a change the state file refused — except its id and account_id:
-// they never change, and the store's index views the slot's own id string.
+// they never change, and the store's index views the slot's own id string;
+// and except its notes, which the caller puts back itself (a change only
+// appends notes or replaces one: Engine::CommitChange undoes just that).
 // (A new field of Order must be put back here too.)
 void PutBack(OrderSlot& slot, Order before) CSRSIM_REQUIRES(slot.mu);
 

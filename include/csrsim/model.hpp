@@ -193,6 +193,10 @@ class NoteList {
   void push_back(Note note) { items_.push_back(std::make_shared<const Note>(std::move(note))); }
   // Replaces the note at `index` (< size()); copies of the list keep the old one.
   void Replace(std::size_t index, Note note) { items_.at(index) = std::make_shared<const Note>(std::move(note)); }
+  // Drops the notes after the first `count` (an undo of adds).
+  void Truncate(std::size_t count) {
+    if (count < items_.size()) items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(count), items_.end());
+  }
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   const Note& operator[](std::size_t index) const { return *items_[index]; }

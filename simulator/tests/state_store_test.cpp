@@ -313,9 +313,13 @@ TEST_CASE("a failing state write fails the request that made it but not a schedu
   CsrFields fields;
   fields.Set(CsrField::kWorkingOrBillingTelephoneNumber, "9198675309");
   const Order order = parts.engine.CreateOrder("9900000", "username", fields);
+  const Note first = parts.engine.AddNote("9900000", order.id, "me", "first");
+  const Note second = parts.engine.AddNote("9900000", order.id, "me", "second");
   FailingSink sink;
   parts.engine.SetStateSink(&sink);
   CHECK_THROWS_AS(parts.engine.AddNote("9900000", order.id, "me", "lost"), StateFileError);
+  CHECK_THROWS_AS(parts.engine.UpdateNote("9900000", order.id, first.id, std::string("you"), std::string("edited")),
+                  StateFileError);
   SubscriptionSpec email;
   email.order_type = "csrs";
   email.email = EmailSubscription{"ops@example.com", "NONE"};
@@ -324,7 +328,13 @@ TEST_CASE("a failing state write fails the request that made it but not a schedu
   cancel.requested_cancel = true;
   CHECK_THROWS_AS(parts.engine.UpdateOrder("9900000", "username", order.id, cancel), StateFileError);
   // All or nothing: none of the refused calls changed the engine's state.
-  CHECK(parts.engine.GetNotes("9900000", order.id).empty());
+  const NoteList notes = parts.engine.GetNotes("9900000", order.id);
+  REQUIRE(notes.size() == 2);  // the add undone, the edit put back
+  CHECK(notes[0].user_id == "me");
+  CHECK(notes[0].description == "first");
+  CHECK(notes[0].last_modified == first.last_modified);
+  CHECK(notes[1].description == "second");
+  CHECK(notes[1].id == second.id);
   CHECK(parts.engine.ListSubscriptions("9900000", std::nullopt, std::nullopt).empty());
   CHECK(parts.engine.GetOrder("9900000", order.id).status == OrderStatus::kReceived);
   // The scheduler's step (kept by the refused cancel) has no caller to fail: it
