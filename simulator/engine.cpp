@@ -233,35 +233,25 @@ bool ScenarioLibrary::RestoreGlobal(const std::optional<std::string>& account_id
 
 class Engine::Impl {
  public:
-  // `events` (optional) receives order, transition, note and subscription events.
+  // Engine's operations, documented in engine.hpp.
   Impl(Store& store, Clock& clock, Scheduler& scheduler, CallbackDispatcher& dispatcher, ScenarioLibrary& scenarios,
        IdGenerator& ids, FaultInjector& faults, EventBus* events);
 
-  // ---- orders
-  // Orders these return carry no notes (`notes` is empty; GetNotes has them):
-  // no read copies an order's notes under its mutex (store.hpp, OrderWithoutNotes).
   Order CreateOrder(const std::string& account_id, const std::string& user, CsrFields fields);
   Order GetOrder(const std::string& account_id, const std::string& order_id) const;
-  // Throws the 404 GetOrder would, without copying the order (and its notes).
   void RequireOrder(const std::string& account_id, const std::string& order_id) const;
-  // Merges fields, or cancels on REQUESTED_CANCEL; resumes a waiting on_update step.
   Order UpdateOrder(const std::string& account_id, const std::string& user, const std::string& order_id,
                     const wire::CsrRequest& request);
   OrderPage ListOrders(const std::string& account_id, const OrderQuery& query) const;
-  // Control API: applies a status now, cancelling the scenario's pending steps
-  // when the status is terminal.
   Order ForceTransition(const std::string& order_id, OrderStatus status, std::optional<std::string> message,
                         std::vector<ErrorDetail> errors);
 
-  // ---- notes
-  // A snapshot: later adds and edits do not change it.
   NoteList GetNotes(const std::string& account_id, const std::string& order_id) const;
   Note AddNote(const std::string& account_id, const std::string& order_id, std::string user_id,
                std::string description);
   void UpdateNote(const std::string& account_id, const std::string& order_id, std::int64_t note_id,
                   std::optional<std::string> user_id, std::optional<std::string> description);
 
-  // ---- subscriptions
   Subscription CreateSubscription(const std::string& account_id, SubscriptionSpec spec);
   Subscription GetSubscription(const std::string& account_id, const std::string& id) const;
   std::vector<Subscription> ListSubscriptions(const std::string& account_id,
@@ -270,23 +260,14 @@ class Engine::Impl {
   void ReplaceSubscription(const std::string& account_id, const std::string& id, SubscriptionSpec spec);
   void DeleteSubscription(const std::string& account_id, const std::string& id);
 
-  // Records a delivery's outcome in its subscription's Status.
   void RecordCallbackOutcome(const std::string& account_id, const std::string& subscription_id,
                              const std::string& outcome);
 
   Clock& clock() const { return clock_; }
-  // The account's simulated time (scheduler.hpp, per-account timelines): every
-  // timestamp of its orders, notes, subscriptions and callbacks.
   SimTime Now(const std::string& account_id) const { return scheduler_.Now(account_id); }
 
-  // ---- durable state (--state)
-  // Every later change is written to `sink` before the call returns. Set
-  // once, before the simulator serves; nullptr (the default) writes nothing.
   void SetStateSink(StateSink* sink) { sink_ = sink; }
-  // Set once, before the simulator serves (default: EngineLimits{}).
   void SetLimits(const EngineLimits& limits) { limits_ = limits; }
-  // Puts back an order read from the state file and schedules its pending
-  // step at its stored due time (a step already due runs at once).
   void RestoreOrder(Order order, ScenarioProgress progress);
 
  private:
