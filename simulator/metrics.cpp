@@ -62,22 +62,21 @@ std::string MetricLabel(std::string_view value) {
 
 void Metrics::ObserveRequest(std::string_view route, int status, Duration latency) {
   request_latency_.Observe(latency);
-  auto matches = [&](const RequestCount& entry) { return entry.status == status && entry.route == route; };
+  // Counts the request in its pair among requests_[from, to); false when the pair is not there.
+  auto count_among = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      if (requests_[i].status == status && requests_[i].route == route) {
+        requests_[i].count.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      }
+    }
+    return false;
+  };
   const std::size_t published = published_.load(std::memory_order_acquire);
-  for (std::size_t i = 0; i < published; ++i) {
-    if (matches(requests_[i])) {
-      requests_[i].count.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-  }
-  MutexLock lock(mu_);  // a pair not seen yet: add it (once)
+  if (count_among(0, published)) return;
+  MutexLock lock(mu_);  // a pair not seen yet: add it (once), unless another thread just did
   const std::size_t now_published = published_.load(std::memory_order_relaxed);
-  for (std::size_t i = published; i < now_published; ++i) {
-    if (matches(requests_[i])) {
-      requests_[i].count.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-  }
+  if (count_among(published, now_published)) return;
   if (now_published == kRequestPairs) {
     ++overflow_[{std::string(route), status}];
     return;
