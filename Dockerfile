@@ -1,4 +1,5 @@
-# The README's build steps in a container: build on bookworm, run on bookworm-slim.
+# The README's build steps in a container: build on bookworm, run on bookworm-slim
+# (yaml-cpp, pugixml and SQLite are linked into the binary: CMakeLists.txt).
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
@@ -9,7 +10,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCSRSIM_TESTS=OFF \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libcpp-httplib0.11 libpugixml1v5 libyaml-cpp0.7 libsqlite3-0 curl \
+ && apt-get install -y --no-install-recommends libcpp-httplib0.11 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 csrsim \
  && install -d -o csrsim -g csrsim /var/lib/csr-simulator
