@@ -48,6 +48,22 @@ std::optional<YAML::Mark> SecondDocument(std::string_view text) {
   return next.mark.value_or(YAML::Mark{});
 }
 
+// Whether `text` may hold a second document, without parsing it: YAML starts
+// another document only at a line that begins with a marker, `---` or `...`.
+// A NUL means UTF-16 or UTF-32 text, whose markers these bytes do not spell:
+// parse it.
+bool MayHoldSecondDocument(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return true;
+  for (std::size_t line = 0; line < text.size();) {
+    const std::string_view rest = text.substr(line);
+    if (rest.starts_with("---") || rest.starts_with("...")) return true;
+    const std::size_t end = text.find_first_of("\r\n", line);
+    if (end == std::string_view::npos) break;
+    line = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 YAML::Node LoadYamlDocument(std::string_view text, const std::string& file, std::string_view what) {
@@ -55,7 +71,8 @@ YAML::Node LoadYamlDocument(std::string_view text, const std::string& file, std:
   std::optional<YAML::Mark> second;
   try {
     root = YAML::Load(std::string(text));
-    second = SecondDocument(text);
+    // Looking for it parses the first document again: only when it may exist.
+    if (MayHoldSecondDocument(text)) second = SecondDocument(text);
   } catch (const YAML::Exception& e) {
     throw YamlFileError(file, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
   }

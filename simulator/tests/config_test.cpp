@@ -90,6 +90,13 @@ accounts:
   CHECK_FALSE(config.accounts[1].csr_enabled);
 }
 
+TEST_CASE("document markers inside a line are text, not a second document") {
+  Config config;
+  LoadConfigText("# --- accounts ...\naccounts:\n  - id: \"---\" # ...\n", "accounts.yaml", config);
+  REQUIRE(config.accounts.size() == 1);
+  CHECK(config.accounts[0].id == "---");
+}
+
 TEST_CASE("accounts file errors point at file:line:col") {
   struct Case {
     const char* yaml;
@@ -106,6 +113,11 @@ TEST_CASE("accounts file errors point at file:line:col") {
            {"accounts:\n  - id: \"1\"\n    id: \"2\"\n", "accounts.yaml:3:5: duplicate key `id` in an account"},
            {"accounts: [ { [a]: 1 } ]\n", "accounts.yaml:1:15: keys of an account must be words, not a list"},
            {"accounts: []\n---\naccounts: []\n",
+            "accounts.yaml:3:1: a config file holds one YAML document; remove the second `---`"},
+           // After a document-end marker, and with CRLF line ends.
+           {"accounts: []\n...\naccounts: []\n",
+            "accounts.yaml:3:1: a config file holds one YAML document; remove the second `---`"},
+           {"accounts: []\r\n---\r\naccounts: []\r\n",
             "accounts.yaml:3:1: a config file holds one YAML document; remove the second `---`"},
            {"accounts: x\n", "accounts.yaml:1:11: `accounts` must be a list, not `x`"},
        }) {
