@@ -918,20 +918,24 @@ def write_report(out, info, startup, throughput, memory, callbacks, drain, strea
     Path(out).write_text("\n".join(lines) + "\n")
 
 
+LOAD_BEFORE = os.getloadavg()  # the run's own threads (wrk -c1000) inflate the figure after it
+
+
 def replace_section(out, section, only="event-streams"):
     """Puts `section` (starting with its "## " title) in place of the one in `out`."""
     text = Path(out).read_text() if Path(out).exists() else ""
     stamp = [] if only is None else [
         f"Taken alone (`bench.py --only {only}`) on "
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC, load average "
-        + " ".join(f"{x:.2f}" for x in os.getloadavg()) + ".", ""]
+        + " ".join(f"{x:.2f}" for x in LOAD_BEFORE) + " before the run, "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg()) + " after it.", ""]
     block = "\n".join(section[:2] + stamp + section[2:]) + "\n"
     start = text.find(section[0] + "\n")
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + block
     else:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + block + (text[end + 1:] if end >= 0 else "")
+        text = text[:start] + block + ("\n" + text[end + 1:] if end >= 0 else "")
     Path(out).write_text(text)
 
 
