@@ -983,8 +983,12 @@ def write_report(out, info, startup, throughput, memory, callbacks, drain, strea
 LOAD_BEFORE = os.getloadavg()  # the run's own threads (wrk -c1000) inflate the figure after it
 
 
+KEPT_NOTES = "<!-- written by hand from here to the next section; bench.py keeps it -->"
+
+
 def replace_section(out, section, only="event-streams"):
-    """Puts `section` (starting with its "## " title) in place of the one in `out`."""
+    """Puts `section` (starting with its "## " title) in place of the one in `out`,
+    keeping what the old one had from a KEPT_NOTES line on."""
     text = Path(out).read_text() if Path(out).exists() else ""
     stamp = [] if only is None else [
         f"Taken alone (`bench.py --only {only}`) on "
@@ -997,6 +1001,9 @@ def replace_section(out, section, only="event-streams"):
         text = text.rstrip("\n") + "\n\n" + block
     else:
         end = text.find("\n## ", start + 1)
+        old = text[start:end + 1 if end >= 0 else len(text)]
+        if KEPT_NOTES in old:
+            block += "\n" + old[old.index(KEPT_NOTES):].rstrip("\n") + "\n"
         text = text[:start] + block + ("\n" + text[end + 1:] if end >= 0 else "")
     Path(out).write_text(text)
 
