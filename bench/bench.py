@@ -221,6 +221,16 @@ class Simulator:
     def order_count(self):
         return self.json("/_sim/health")["orders"]
 
+    def orders(self):
+        """Every order, as GET /_sim/orders lists them a page at a time."""
+        orders, cursor = [], None
+        while True:
+            page = self.json("/_sim/orders?limit=1000" + (f"&cursor={cursor}" if cursor else ""))
+            orders += page["orders"]
+            cursor = page["next"]
+            if cursor is None:
+                return orders
+
     def rss(self):
         return rss_bytes(self.process.pid)
 
@@ -440,7 +450,7 @@ def bench_callbacks(binary, *, paced, with_hanging_receiver):
             return wall_origin + (sim_seconds - sim_origin) / CALLBACK_SCALE
 
         due = {order["id"]: wall(parse_time(order["created"]) + COMPLETE_AFTER_SIM_SECONDS)
-               for order in simulator.json("/_sim/orders")["orders"]}
+               for order in simulator.orders()}
         journal = simulator.json(f"/_sim/callbacks?subscriptionId={good_subscription}")["entries"]
         lags = [(arrived - due[order_id]) * 1000 for order_id, arrived in records]
         step_lags = [(wall(parse_time(e["scheduledAt"])) - due[e["orderId"]]) * 1000
@@ -560,7 +570,7 @@ def bench_event_streams(binary):
                                          ("post", "POST", CSRS_PATH, CSR_BODY)):
             for round_number in range(EVENT_STREAM_ROUNDS):
                 log(f"event streams: {method}, round {round_number + 1} of {EVENT_STREAM_ROUNDS}")
-                for label, query in (("alone", None), ("all", ""), ("writer", None), ("other", "?account=9999999")):
+                for label, query in (("alone", None), ("all", ""), ("other", "?account=9999999"), ("writer", None)):
                     if method == "POST":  # every POST run starts from an empty store, far from --max-orders
                         simulator.call("POST", "/_sim/reset", "")
                     if label == "writer" and method == "GET":
@@ -977,7 +987,19 @@ def write_report(out, info, startup, throughput, memory, callbacks, drain, strea
               f"{drain['rate']:,.0f} | ≥ 5,000 callbacks/s | "
               f"{met(drain['delivered'] >= drain['orders'] and drain['rate'] >= 5000)} |"]
     lines += [""] + event_streams_section(streams)
-    Path(out).write_text("\n".join(lines) + "\n")
+    merge_report(out, "\n".join(lines) + "\n")
+
+
+def merge_report(out, report):
+    """Writes a whole report over `out` section by section, so that what the report
+    does not make (callback_isolation.py's section, notes kept by replace_section)
+    stays; the text before the first section is the report's."""
+    head, *sections = re.split(r"^(?=## )", report, flags=re.M)
+    for section in sections:
+        replace_section(out, section.rstrip("\n").split("\n"), None)
+    text = Path(out).read_text()
+    first = re.search(r"^## ", text, re.M)
+    Path(out).write_text(head + (text[first.start():] if first else ""))
 
 
 LOAD_BEFORE = os.getloadavg()  # the run's own threads (wrk -c1000) inflate the figure after it

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Callback lateness under API load, with and without dead receivers.
 
-    callback_isolation.py --simulator BUILD/csr-simulator --append results/latest.md [--quick]
+    callback_isolation.py --simulator BUILD/csr-simulator --out results/latest.md [--quick]
 
 Two runs on `--clock scale=100` (an order's COMPLETE falls due 30 ms of wall
 time after its creation), each for RUN_SECONDS:
@@ -23,7 +23,6 @@ import os
 import socket
 import threading
 import time
-from pathlib import Path
 
 import bench
 
@@ -157,7 +156,7 @@ def run(binary, *, dead):
 
 
 def report(runs, load_before, load_after):
-    lines = ["", "## Callback lateness under API load, with dead receivers", "",
+    lines = ["## Callback lateness under API load, with dead receivers", "",
              f"Run {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; load average {load_before} before, "
              f"{load_after} after (the machine is shared: compare the two rows, not runs).", "",
              f"`bench/callback_isolation.py`: on `--clock scale={bench.CALLBACK_SCALE}`, account "
@@ -182,14 +181,14 @@ def report(runs, load_before, load_after):
                      f"{r['delivered']:,} / {r['orders']:,} | {r['lag_p50']:.2f} ms | "
                      f"{r['lag_p99']:.2f} ms ({r['lag_p99'] / reference:.2f}×) | "
                      f"{r['lag_max']:.1f} ms | {r['step_lag_p99']:.2f} / {r['queue_lag_p99']:.2f} ms | {dead} | p99 ≤ {target:g} ms | {bench.met(ok)} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main():
     global RUN_SECONDS, WAIT_SECONDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--simulator", required=True, help="the Release csr-simulator binary")
-    parser.add_argument("--append", required=True, help="Markdown report to append to")
+    parser.add_argument("--out", required=True, help="Markdown report: its section is replaced, or added")
     parser.add_argument("--quick", action="store_true", help="2-second runs; figures mean little")
     args = parser.parse_args()
     if args.quick:
@@ -199,9 +198,8 @@ def main():
     for name, dead in (("API load", False), ("plus 8 dead receivers", True)):
         bench.log(f"callback isolation: {name}")
         runs[name] = run(args.simulator, dead=dead)
-    with Path(args.append).open("a") as out:
-        out.write(report(runs, load_before, " ".join(f"{x:.2f}" for x in os.getloadavg())))
-    bench.log(f"appended callback isolation figures to {args.append}")
+    bench.replace_section(args.out, report(runs, load_before, " ".join(f"{x:.2f}" for x in os.getloadavg())), None)
+    bench.log(f"wrote the callback isolation section of {args.out}")
 
 
 if __name__ == "__main__":

@@ -76,5 +76,5 @@ mkdir -p "$(dirname "$OUT")"
 python3 "$ROOT/bench/bench.py" --simulator "$BUILD/csr-simulator" --bare-httplib "$bare" --out "$OUT" \
   "${wiremock[@]}" "${quick[@]}" "${only[@]}"
 ((${#only[@]})) ||
-  python3 "$ROOT/bench/callback_isolation.py" --simulator "$BUILD/csr-simulator" --append "$OUT" "${quick[@]}"
+  python3 "$ROOT/bench/callback_isolation.py" --simulator "$BUILD/csr-simulator" --out "$OUT" "${quick[@]}"
 echo "bench: wrote $OUT"
