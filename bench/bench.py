@@ -554,10 +554,10 @@ def first_event_frame(port):
 def bench_event_streams(binary):
     """API throughput with and without 50 open event streams, in one simulator.
 
-    The three runs (alone, streams of every event, streams of another account)
-    alternate for EVENT_STREAM_ROUNDS rounds; each figure is the run with the
-    median req/s, so a burst of load from elsewhere on the machine moves one
-    round, not the ratio."""
+    The runs (alone, streams of every event, streams of another account, and for
+    POST alone beside a bare writer of the every-event run's bytes) alternate for
+    EVENT_STREAM_ROUNDS rounds; each figure is the run with the median req/s, so a
+    burst of load from elsewhere on the machine moves one round, not the ratio."""
     runs = {}
     with Simulator(binary, "--clock", "manual", "--log-level", "off",
                    "--http-threads", str(EVENT_STREAM_THREADS)) as simulator:
@@ -571,10 +571,10 @@ def bench_event_streams(binary):
             for round_number in range(EVENT_STREAM_ROUNDS):
                 log(f"event streams: {method}, round {round_number + 1} of {EVENT_STREAM_ROUNDS}")
                 for label, query in (("alone", None), ("all", ""), ("other", "?account=9999999"), ("writer", None)):
-                    if method == "POST":  # every POST run starts from an empty store, far from --max-orders
-                        simulator.call("POST", "/_sim/reset", "")
                     if label == "writer" and method == "GET":
                         continue  # a GET publishes nothing: there are no bytes to compare with
+                    if method == "POST":  # every POST run starts from an empty store, far from --max-orders
+                        simulator.call("POST", "/_sim/reset", "")
                     before = simulator.json("/_sim/health")["droppedEventStreams"]
                     # The writer sends what the streams of this round's "all" run carried.
                     with (StreamWriter(frame_bytes, runs[f"{name}_streams_all"][-1]["rps"])
@@ -1003,8 +1003,6 @@ def merge_report(out, report):
 
 
 LOAD_BEFORE = os.getloadavg()  # the run's own threads (wrk -c1000) inflate the figure after it
-
-
 KEPT_NOTES = "<!-- written by hand from here to the next section; bench.py keeps it -->"
 
 
