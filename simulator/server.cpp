@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <climits>
 #include <condition_variable>
@@ -332,47 +333,48 @@ class Connection {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return ReadResult::kClosed;
     }
   }
-  // `pieces` one after the other: one sendmsg for up to IOV_MAX of them.
+  // `pieces` one after the other, in one sendmsg for up to IOV_MAX of them,
+  // without allocating (a TLS write of several pieces joins them first).
   bool Write(std::span<const std::string_view> pieces) const {
-    if (tls_) {
-      std::string joined;
-      for (const auto piece : pieces) joined += piece;
-      return Write(joined);
-    }
-    std::vector<iovec> vectors;
-    vectors.reserve(pieces.size());
-    for (const auto piece : pieces) {
-      if (!piece.empty()) vectors.push_back(iovec{const_cast<char*>(piece.data()), piece.size()});
-    }
-    std::size_t next = 0;
-    while (next < vectors.size()) {
+    if (tls_) return WriteTls(pieces);
+    std::array<iovec, IOV_MAX> window;  // filled before each use
+    std::size_t piece = 0;              // the first piece not sent whole yet
+    std::size_t offset = 0;             // how much of it was sent
+    for (;;) {
+      std::size_t count = 0;
+      for (std::size_t i = piece; i < pieces.size() && count < window.size(); ++i) {
+        const std::string_view rest = pieces[i].substr(i == piece ? offset : 0);
+        if (!rest.empty()) window[count++] = iovec{const_cast<char*>(rest.data()), rest.size()};
+      }
+      if (count == 0) return true;
       msghdr message{};
-      message.msg_iov = &vectors[next];
-      message.msg_iovlen = std::min<std::size_t>(vectors.size() - next, IOV_MAX);
+      message.msg_iov = window.data();
+      message.msg_iovlen = count;
       const auto sent = sendmsg(fd_, &message, MSG_NOSIGNAL);
       if (sent < 0 && errno == EINTR) continue;
       if (sent <= 0) return false;  // includes the SO_SNDTIMEO write timeout
-      auto left = static_cast<std::size_t>(sent);
-      while (next < vectors.size() && left >= vectors[next].iov_len) left -= vectors[next++].iov_len;
-      if (left > 0) {  // a partial write: the rest of this piece next time
-        vectors[next].iov_base = static_cast<char*>(vectors[next].iov_base) + left;
-        vectors[next].iov_len -= left;
+      for (auto left = static_cast<std::size_t>(sent); left > 0;) {
+        const std::size_t rest = pieces[piece].size() - offset;
+        if (left < rest) {  // a partial write: the rest of this piece next time
+          offset += left;
+          break;
+        }
+        left -= rest;
+        ++piece;
+        offset = 0;
       }
     }
-    return true;
   }
-  bool Write(std::string_view bytes) const {
-    if (tls_) return tls_->Write(bytes, SteadyClock::now() + kTlsWriteTimeout) == TlsResult::kOk;
-    while (!bytes.empty()) {
-      const auto sent = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent <= 0) return false;  // includes the SO_SNDTIMEO write timeout
-      bytes.remove_prefix(static_cast<std::size_t>(sent));
-    }
-    return true;
-  }
+  bool Write(std::string_view bytes) const { return Write(std::span<const std::string_view>(&bytes, 1)); }
 
  private:
+  bool WriteTls(std::span<const std::string_view> pieces) const {
+    const auto deadline = SteadyClock::now() + kTlsWriteTimeout;
+    if (pieces.size() == 1) return tls_->Write(pieces[0], deadline) == TlsResult::kOk;
+    std::string joined;
+    for (const auto piece : pieces) joined += piece;
+    return tls_->Write(joined, deadline) == TlsResult::kOk;
+  }
   ReadResult ReadTls(SteadyClock::time_point deadline) {
     char chunk[kReadChunk];
     std::size_t got = 0;
